@@ -1,0 +1,27 @@
+"""Chat templates in the R1 output format.
+
+The assistant turn is `<think>\\n reasoning \\n</think>\\n\\n summary`, closed by `<|im_end|>`, which
+is also the EOS that generation stops on (a model that does not stop writes a second answer).
+The `{% generation %}` markers let TRL's SFTTrainer (`assistant_only_loss=True`) put the loss on
+the assistant turn only, end-of-turn token included, so the model learns to stop.
+"""
+
+from __future__ import annotations
+
+# ChatML framing, as Qwen2/Qwen2.5 use it; `add_generation_prompt` opens the assistant turn and
+# does not prefill `<think>` (the format reward accepts both, see R1_RECIPE.md Templates).
+R1_CHATML = (
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'assistant' -%}"
+    "{{- '<|im_start|>assistant\\n' -}}"
+    "{%- generation -%}{{- message['content'] + '<|im_end|>' -}}{%- endgeneration -%}"
+    "{{- '\\n' -}}"
+    "{%- else -%}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' -}}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
+)
+
+TEMPLATES = {"r1_chatml": R1_CHATML}
+END_OF_TURN = "<|im_end|>"

@@ -1,0 +1,137 @@
+"""`r1pipe`: the command line. Thin: parse, compose, hand to the orchestrator or the status table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+GRAMMAR = """\
+Overrides use Hydra's grammar, after the subcommand:
+  key=value              set a value            cold_start.learning_rate=1e-4
+  group=option           pick a config group    model=qwen2.5_1.5b  launcher=accelerate
+  experiment=NAME        apply a preset         experiment=r1_qwen2.5_1.5b
+  +key=value / ~key      add / delete a key     (for keys outside the schema: rarely needed)
+  list=[a,b]             a list                 pipeline.stages=[cold_start]
+
+Examples:
+  r1pipe run                                   the whole pipeline on the embedded toy default (CPU)
+  r1pipe run stage=cold_start                  one stage
+  r1pipe run run_dir=runs/x                    resume: complete stages skipped, a partial one resumed
+  r1pipe run run_dir=runs/x from_stage=cold_start    re-run from a stage on
+  r1pipe run run_dir=runs/x cold_start.learning_rate=1e-3 --dry-run   what would re-run, and why
+  r1pipe run --cfg experiment=r1_qwen2.5_1.5b  print the resolved config
+  r1pipe validate data.cold_start.path=my.jsonl     check a config without running it
+  r1pipe status runs/x                         stages, status, wall time, metrics, outputs
+  r1pipe list                                  stages, pipelines, experiments and config groups
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="r1pipe",
+        description="Run the DeepSeek-R1 training recipe end to end on your model and data.",
+        epilog=GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{run,status,validate,list}")
+    run = sub.add_parser("run", help="run the pipeline (or one stage); resumes an existing run_dir",
+                         description="Run the pipeline, one stage, or resume a run directory.",
+                         epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--cfg", action="store_true", help="print the resolved config and exit")
+    run.add_argument("--dry-run", action="store_true", help="print the plan (run / resume / skip, and why) and exit")
+    run.add_argument("overrides", nargs="*", help="Hydra overrides (see below)")
+    validate = sub.add_parser("validate", help="compose and validate a config (and its run_dir inputs); load nothing",
+                              epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate.add_argument("overrides", nargs="*", help="Hydra overrides")
+    status = sub.add_parser("status", help="table of a run's stages: status, wall time, metrics, outputs")
+    status.add_argument("run_dir", type=Path)
+    sub.add_parser("list", help="stages, pipelines, experiments and config group options")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    # Flags may come after overrides (`r1pipe run a=1 --dry-run b=2`): unknown positionals are overrides.
+    args, extra = parser.parse_known_args(argv)
+    if extra and (not hasattr(args, "overrides") or any(x.startswith("-") for x in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    from r1pipe.logs import setup_logging
+
+    setup_logging("INFO")
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "validate":
+            return _validate(args.overrides)
+        if args.command == "status":
+            from r1pipe.status import status_table
+
+            print(status_table(args.run_dir))
+            return 0
+        if args.command == "list":
+            print(_listing())
+            return 0
+    except _user_errors() as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    parser.print_help()
+    return 1
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from r1pipe.compose import ConfigError
+    from r1pipe.orchestrator import StageFailed
+    from r1pipe.status import StatusError
+
+    return (ConfigError, StageFailed, StatusError)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from r1pipe.compose import compose_config
+    from r1pipe.orchestrator import prepare, run_pipeline
+
+    cfg = compose_config(args.overrides)
+    if args.cfg:
+        print(OmegaConf.to_yaml(cfg), end="")
+        return 0
+    if args.dry_run:
+        print(prepare(cfg).describe())
+        return 0
+    try:
+        run_pipeline(cfg)
+    except KeyboardInterrupt:
+        logging.getLogger("r1pipe").warning("stopped; rerun with the same run_dir to resume")
+        return 130
+    return 0
+
+
+def _validate(overrides: list[str]) -> int:
+    from r1pipe.compose import compose_config
+    from r1pipe.orchestrator import prepare
+
+    plan = prepare(compose_config(overrides))
+    print(f"config OK; {plan.describe()}")
+    return 0
+
+
+def _listing() -> str:
+    from r1pipe.compose import group_options
+    from r1pipe.registry import STAGES
+
+    lines = ["stages:"] + [f"  {s.name:<20} {s.summary}" for s in STAGES.values()]
+    for group in ("pipeline", "experiment", "model", "data", "cold_start", "eval", "generation", "reward", "launcher"):
+        lines.append(f"{group}: {', '.join(group_options(group))}")
+    from r1pipe.rewards import REWARDS
+
+    lines.append(f"rewards: {', '.join(sorted(REWARDS))}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Compose the run config from conf/ and command-line overrides with Hydra's compose API.
+
+We use `compose` rather than `@hydra.main` so the subcommands and the working directory stay
+ours. Hydra stops at the first bad override; to report every problem at once, a failed
+composition is retried one override at a time and each failure is kept.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException, OverrideParseException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from r1pipe.config import register_schema, schema_keys
+
+CONFIG_MODULE = "r1pipe.conf"
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the config: the key, what is wrong, and how to fix it."""
+
+    key: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}\n    fix: {self.fix}"
+
+
+class ConfigError(Exception):
+    """Every problem found in a config, reported at once."""
+
+    def __init__(self, problems: list[ConfigProblem]):
+        self.problems = problems
+        lines = [f"{len(problems)} config problem(s):"] + [f"  - {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def _compose_raw(overrides: list[str]) -> DictConfig:
+    register_schema()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def _explain_override_failure(override: str, error: Exception) -> ConfigProblem:
+    key = override.split("=", 1)[0].lstrip("+~")
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    known = schema_keys()
+    if key not in known and "/" not in key and not _is_group(key):
+        close = closest_keys(key, known)
+        hint = f"did you mean {' or '.join(close)}?" if close else "see `r1pipe run --cfg` for every key"
+        return ConfigProblem(key, f"unknown key (from `{override}`)", hint)
+    if _is_group(key):
+        options = ", ".join(group_options(key))
+        return ConfigProblem(key, f"no such option (from `{override}`)", f"choose one of: {options}")
+    cause = error.__cause__ or error
+    detail = str(cause).strip().splitlines()[0] if str(cause).strip() else first_line
+    return ConfigProblem(key, f"{detail} (from `{override}`)", "give a value of the type the schema declares (r1pipe/config.py)")
+
+
+def group_options(group: str) -> list[str]:
+    """The options of a config group: the YAML file names in conf/<group>/."""
+    from importlib import resources
+
+    folder = resources.files(CONFIG_MODULE) / group
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def closest_keys(key: str, known: list[str]) -> list[str]:
+    """Valid keys the user probably meant: same parent first, by spelling or by initials (lr)."""
+    parent, _, leaf = key.rpartition(".")
+    siblings = [k for k in known if k.rpartition(".")[0] == parent]
+    by_initials = [k for k in siblings if "".join(w[0] for w in k.rpartition(".")[2].split("_")) == leaf]
+    leaves = {k.rpartition(".")[2]: k for k in siblings}
+    by_spelling = [leaves[m] for m in difflib.get_close_matches(leaf, list(leaves), n=3, cutoff=0.6)]
+    anywhere = difflib.get_close_matches(key, known, n=3, cutoff=0.75)
+    return list(dict.fromkeys(by_initials + by_spelling + anywhere))[:3]
+
+
+def _is_group(name: str) -> bool:
+    from importlib import resources
+
+    return (resources.files(CONFIG_MODULE) / name).is_dir()
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    """The resolved config for these overrides, or a ConfigError listing every bad override."""
+    try:
+        OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as e:
+        raise ConfigError([ConfigProblem("<command line>", str(e).strip(), "use key=value, group=option, +key=value or ~key")]) from e
+    try:
+        cfg = _compose_raw(overrides)
+    except (HydraException, OmegaConfBaseException, ValueError) as combined:
+        problems = []
+        for override in overrides:
+            try:
+                _compose_raw([override])
+            except (HydraException, OmegaConfBaseException, ValueError) as e:
+                problems.append(_explain_override_failure(override, e))
+        if not problems:
+            problems.append(ConfigProblem("<overrides>", str(combined).strip(), "check the overrides together"))
+        raise ConfigError(problems) from combined
+    OmegaConf.resolve(cfg)
+    return cfg

@@ -1,0 +1,172 @@
+"""The config schema: dataclasses registered in Hydra's ConfigStore.
+
+The YAML in conf/ is data merged onto this schema, and command-line overrides come last, so an
+unknown key or a value of the wrong type fails at composition. `r1pipe.validate` then checks the
+values (ranges, names, files) and reports every problem at once.
+
+Each field's comment is the documentation users see in the YAML files too; keep them in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+SCHEMA_NAME = "r1pipe_schema"
+
+
+@dataclass
+class ModelConfig:
+    name_or_path: str = "toy"  # a local Hugging Face model dir, a hub id, or "toy" (the shipped toy base)
+    dtype: str = "auto"  # auto | float32 | bfloat16 | float16 (auto: float32 on CPU, bfloat16 on GPU)
+    chat_template: str = "r1_chatml"  # r1_chatml (R1 format, ChatML framing) | model (keep the tokenizer's own)
+    trust_remote_code: bool = False  # allow custom modelling code from the model dir
+    attn_implementation: str | None = None  # sdpa | flash_attention_2 | eager | None (transformers picks)
+
+
+@dataclass
+class ToyDataConfig:
+    digits: int = 2  # operand digits of the addition task (2: 47 + 38)
+    languages: list[str] = field(default_factory=lambda: ["en", "zh"])  # prompt languages
+    heldout_fraction: float = 0.1  # share of operand pairs reserved for evaluation
+    cold_start_examples: int = 600  # long-CoT examples generated for stage 1
+    heldout_examples: int = 200  # held-out problems for evaluation
+    seed: int = 1234  # fixes which problems are generated
+
+
+@dataclass
+class ChatDataConfig:
+    path: str = "toy"  # "toy", a local .jsonl/.json/.parquet file or dir, or a hub dataset id
+    subset: str | None = None  # hub dataset config name
+    split: str = "train"  # dataset split
+    messages_column: str = "messages"  # column of chat turns [{role, content}, ...]
+    num_examples: int | None = None  # use the first N rows (None: all)
+
+
+@dataclass
+class ProblemDataConfig:
+    path: str = "toy"  # "toy", a local .jsonl/.json/.parquet file or dir, or a hub dataset id
+    subset: str | None = None  # hub dataset config name
+    split: str = "test"  # dataset split
+    prompt_column: str = "prompt"  # column with the question text
+    answer_column: str = "answer"  # column with the reference answer
+    num_examples: int | None = None  # use the first N rows (None: all)
+
+
+@dataclass
+class DataConfig:
+    toy: ToyDataConfig = field(default_factory=ToyDataConfig)  # the embedded toy task
+    cold_start: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 1 SFT data
+    heldout: ProblemDataConfig = field(default_factory=ProblemDataConfig)  # evaluation problems
+
+
+@dataclass
+class LoraConfig:
+    enabled: bool = False  # train LoRA adapters (peft) and merge them into the final model
+    r: int = 16  # adapter rank
+    alpha: int = 32  # scaling numerator (scale = alpha / r)
+    dropout: float = 0.05  # dropout on the adapter input
+    target_modules: list[str] = field(default_factory=lambda: ["all-linear"])  # peft target modules
+
+
+@dataclass
+class SFTStageConfig:
+    learning_rate: float = 5e-5  # peak LR (paper: 5e-5 cosine to 5e-6)
+    min_lr_ratio: float = 0.1  # cosine floor as a share of the peak (paper: 0.1)
+    warmup_ratio: float = 0.03  # share of steps with linear warm-up
+    weight_decay: float = 0.0  # AdamW weight decay
+    num_train_epochs: float = 2.0  # epochs over the SFT set (paper: 2-3)
+    max_steps: int = -1  # > 0 overrides the epochs
+    per_device_train_batch_size: int = 8  # sequences per device per micro-step
+    gradient_accumulation_steps: int = 16  # micro-steps per optimiser step (paper batch: 128)
+    max_length: int = 32768  # tokens per sequence; longer ones are truncated (paper: 32,768)
+    packing: bool = False  # pack several examples per sequence (TRL's BFD packing)
+    gradient_checkpointing: bool = False  # trade compute for activation memory
+    max_grad_norm: float = 1.0  # gradient clipping
+    logging_steps: int = 10  # log loss and LR every N steps
+    save_steps: int = 100  # checkpoint every N optimiser steps
+    save_total_limit: int = 2  # keep the N newest checkpoints (older ones are deleted)
+    resume: str = "auto"  # auto (latest complete checkpoint) | false | PATH to a step_* dir
+    lora: LoraConfig = field(default_factory=LoraConfig)  # optional LoRA (peft)
+    report_to: list[str] = field(default_factory=list)  # extra loggers: tensorboard, wandb
+
+
+@dataclass
+class EvalConfig:
+    after_stage: bool = True  # evaluate the stage's input and output models on the held-out set
+    num_problems: int = 200  # held-out problems evaluated (None-like: 0 means all)
+    samples_per_problem: int = 1  # k samples per problem; pass@1 is their mean correctness
+    temperature: float = 0.6  # sampling temperature (paper: 0.6, never greedy)
+    top_p: float = 0.95  # nucleus sampling (paper: 0.95)
+    max_new_tokens: int = 32768  # generation budget per sample (paper: 32,768)
+    batch_size: int = 64  # prompts per generate call
+    seed: int = 0  # sampling seed
+
+
+@dataclass
+class GenerationConfig:
+    backend: str = "transformers"  # transformers | vllm | auto (vllm where installed and usable)
+
+
+@dataclass
+class RewardConfig:
+    accuracy: str = "toy_accuracy"  # registered accuracy reward used to judge answers
+
+
+@dataclass
+class LauncherConfig:
+    kind: str = "local"  # local (python -m r1pipe.stage) | accelerate (accelerate launch)
+    num_processes: int = 1  # processes (GPUs) for accelerate
+    num_machines: int = 1  # machines for accelerate
+    accelerate_config: str | None = None  # accelerate config file (DeepSpeed ZeRO-2/3, FSDP, ...)
+    mixed_precision: str = "no"  # no | bf16 | fp16 (accelerate)
+    main_process_port: int | None = None  # rendezvous port for accelerate
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for the stage process
+
+
+@dataclass
+class PipelineConfig:
+    name: str = "r1"  # pipeline name (r1)
+    stages: list[str] = field(default_factory=lambda: ["cold_start"])  # stages in order
+
+
+@dataclass
+class R1PipeConfig:
+    run_dir: str | None = None  # run directory; None: a new runs/<pipeline>-<time> under runs_root
+    runs_root: str = "runs"  # where new run directories are made
+    stage: str = "all"  # all | one stage name (run only that stage)
+    from_stage: str | None = None  # re-run this stage and every later one
+    force: bool = False  # re-run the selected stages even if complete
+    init_model: str | None = None  # a HF model dir the first selected stage starts from
+    seed: int = 42  # training seed
+    log_level: str = "INFO"  # DEBUG | INFO | WARNING
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    cold_start: SFTStageConfig = field(default_factory=SFTStageConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    launcher: LauncherConfig = field(default_factory=LauncherConfig)
+
+
+def register_schema() -> None:
+    """Make the schema available to config.yaml's defaults list as `r1pipe_schema`."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=R1PipeConfig)
+
+
+def schema_keys(node: Any = None, prefix: str = "") -> list[str]:
+    """Every dotted key of the schema, for 'did you mean' suggestions."""
+    from dataclasses import fields, is_dataclass
+
+    node = node if node is not None else R1PipeConfig
+    keys = []
+    for f in fields(node):
+        key = f"{prefix}{f.name}"
+        keys.append(key)
+        default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
+        if is_dataclass(default):
+            keys += schema_keys(type(default), key + ".")
+    return keys

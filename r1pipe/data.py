@@ -1,0 +1,143 @@
+"""Datasets of every stage: the generated toy task, local files, or hub datasets, by one code path.
+
+`datasets.load_dataset` does the loading (json/parquet builders for files, the hub otherwise);
+r1pipe adds the toy generator, column checks with a clear error, and the light pre-flight check
+that validation runs before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from datasets import Dataset, load_dataset
+from omegaconf import DictConfig
+
+from r1pipe.toy.task import r1_response, sample_problems
+
+FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+
+
+class DataError(Exception):
+    """A dataset is missing or has the wrong shape; the message names the file, key and fix."""
+
+
+def is_local_path(path: str) -> bool:
+    """A path on disk (or meant to be one) rather than a hub dataset id like `org/name`."""
+    return path.startswith(("/", "./", "../", "~")) or Path(path).suffix in FILE_BUILDERS or Path(path).exists()
+
+
+def toy_cold_start(toy: DictConfig) -> Dataset:
+    """Readable long-CoT chats in the R1 format, generated from the toy task's train split."""
+    problems = sample_problems(
+        toy.cold_start_examples, digits=toy.digits, split="train", seed=toy.seed,
+        languages=tuple(toy.languages), heldout_fraction=toy.heldout_fraction,
+    )
+    return Dataset.from_list(
+        [
+            {
+                "id": p.uid,
+                "messages": [
+                    {"role": "user", "content": p.prompt()},
+                    {"role": "assistant", "content": r1_response(p)},
+                ],
+                "answer": str(p.answer),
+                "language": p.language,
+                "task": "toy",
+            }
+            for p in problems
+        ]
+    )
+
+
+def toy_heldout(toy: DictConfig) -> Dataset:
+    """Held-out problems: operand pairs never seen in pretraining or training."""
+    problems = sample_problems(
+        toy.heldout_examples, digits=toy.digits, split="heldout", seed=toy.seed,
+        languages=tuple(toy.languages), heldout_fraction=toy.heldout_fraction,
+    )
+    return Dataset.from_list(
+        [{"id": p.uid, "prompt": p.prompt(), "answer": str(p.answer), "language": p.language, "task": "toy"} for p in problems]
+    )
+
+
+def load_table(path: str, subset: str | None, split: str) -> Dataset:
+    """A local file/dir or a hub dataset, as one split."""
+    if is_local_path(path):
+        local = Path(path).expanduser()
+        if local.is_dir():
+            return load_dataset(str(local), split=split)
+        return load_dataset(FILE_BUILDERS.get(local.suffix, "json"), data_files=str(local), split="train")
+    return load_dataset(path, subset, split=split)
+
+
+def require_columns(ds: Dataset, columns: list[str], where: str, key: str) -> None:
+    missing = [c for c in columns if c not in ds.column_names]
+    if missing:
+        raise DataError(
+            f"{where}: missing column(s) {missing}; it has {ds.column_names}. "
+            f"Set {key} to the right column name or fix the file."
+        )
+
+
+def load_cold_start(data: DictConfig) -> Dataset:
+    """Stage 1 SFT data as a conversational `messages` dataset."""
+    spec = data.cold_start
+    if spec.path == "toy":
+        ds = toy_cold_start(data.toy)
+    else:
+        ds = load_table(spec.path, spec.subset, spec.split)
+        require_columns(ds, [spec.messages_column], spec.path, "data.cold_start.messages_column")
+        if spec.messages_column != "messages":
+            ds = ds.rename_column(spec.messages_column, "messages")
+    if spec.num_examples:
+        ds = ds.select(range(min(spec.num_examples, len(ds))))
+    return ds
+
+
+def load_heldout(data: DictConfig) -> Dataset:
+    """Evaluation problems with `prompt` and `answer` columns."""
+    spec = data.heldout
+    if spec.path == "toy":
+        ds = toy_heldout(data.toy)
+    else:
+        ds = load_table(spec.path, spec.subset, spec.split)
+        require_columns(ds, [spec.prompt_column, spec.answer_column], spec.path, "data.heldout.prompt_column/answer_column")
+        ds = ds.rename_columns({c: n for c, n in [(spec.prompt_column, "prompt"), (spec.answer_column, "answer")] if c != n})
+    if spec.num_examples:
+        ds = ds.select(range(min(spec.num_examples, len(ds))))
+    return ds
+
+
+def first_record_columns(path: Path) -> list[str]:
+    """Column names of a local dataset file, read cheaply (first line or parquet schema)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    with path.open(encoding="utf-8") as f:
+        if path.suffix == ".json":
+            head = json.load(f)
+            record = head[0] if isinstance(head, list) else head
+        else:
+            record = json.loads(f.readline())
+    return list(record)
+
+
+def check_local_dataset(path: str, columns: list[str], key: str, column_key: str) -> list[tuple[str, str, str]]:
+    """(key, message, fix) for each problem with a local dataset file; nothing for hub ids."""
+    if path == "toy" or not is_local_path(path):
+        return []
+    local = Path(path).expanduser()
+    if not local.exists():
+        return [(key, f"dataset file {local} does not exist", f"set {key} to an existing .jsonl/.json/.parquet file or a hub id")]
+    if local.is_dir():
+        return []
+    try:
+        have = first_record_columns(local)
+    except Exception as e:  # a corrupt file is a user error, reported with the others
+        return [(key, f"cannot read {local}: {e}", "fix the file (one JSON object per line for .jsonl)")]
+    missing = [c for c in columns if c not in have]
+    if missing:
+        return [(column_key, f"{local} has no column(s) {missing} (it has {have})", f"set {column_key} to one of {have}")]
+    return []

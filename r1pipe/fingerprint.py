@@ -1,0 +1,42 @@
+"""Fingerprints: a stage's identity = hash(its own resolved config keys, its inputs' fingerprints).
+
+Changing a hyperparameter of stage k changes k's fingerprint, and through the input chain every
+later stage's, and nothing earlier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+def select_keys(cfg: DictConfig, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The values of `keys` (dotted) as plain containers, missing keys as None."""
+    return {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, DictConfig) or OmegaConf.is_list(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def fingerprint(stage_config: dict[str, Any], input_fingerprints: dict[str, str]) -> str:
+    payload = json.dumps({"config": stage_config, "inputs": input_fingerprints}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changed_keys(a, b, name + ".")
+        elif a != b:
+            out.append(name)
+    return out

@@ -1,0 +1,80 @@
+"""Launchers build the command that runs one stage in its own process.
+
+The orchestrator stays one light process; each stage runs in a child, so GPU memory is freed
+between stages, a crash leaves the orchestrator alive to record it, and the same stage code runs
+on one CPU (`python -m r1pipe.stage`) or many GPUs (`accelerate launch -m r1pipe.stage`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from omegaconf import DictConfig
+
+
+class Launcher(Protocol):
+    def command(self, run_dir: Path, stage_dir: Path) -> list[str]: ...
+
+    def environment(self) -> dict[str, str]: ...
+
+
+def _stage_args(run_dir: Path, stage_dir: Path) -> list[str]:
+    return ["-m", "r1pipe.stage", "--run-dir", str(run_dir), "--stage-dir", str(stage_dir)]
+
+
+@dataclass(frozen=True)
+class LocalLauncher:
+    """One process with the orchestrator's own interpreter."""
+
+    env: dict[str, str]
+
+    def command(self, run_dir: Path, stage_dir: Path) -> list[str]:
+        return [sys.executable, *_stage_args(run_dir, stage_dir)]
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+
+@dataclass(frozen=True)
+class AccelerateLauncher:
+    """`accelerate launch` (DDP, or DeepSpeed/FSDP through an accelerate config file)."""
+
+    num_processes: int
+    num_machines: int
+    mixed_precision: str
+    config_file: str | None
+    main_process_port: int | None
+    env: dict[str, str]
+
+    def command(self, run_dir: Path, stage_dir: Path) -> list[str]:
+        cmd = [sys.executable, "-m", "accelerate.commands.launch"]
+        if self.config_file:
+            cmd += ["--config_file", self.config_file]
+        cmd += ["--num_processes", str(self.num_processes), "--num_machines", str(self.num_machines)]
+        cmd += ["--mixed_precision", self.mixed_precision]
+        if self.main_process_port:
+            cmd += ["--main_process_port", str(self.main_process_port)]
+        if self.num_processes > 1 and not self.config_file:
+            cmd += ["--multi_gpu"] if _has_cuda() else []
+        return cmd + _stage_args(run_dir, stage_dir)
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def build_launcher(cfg: DictConfig) -> Launcher:
+    lc = cfg.launcher
+    env = {str(k): str(v) for k, v in lc.env.items()}
+    if lc.kind == "accelerate":
+        return AccelerateLauncher(lc.num_processes, lc.num_machines, lc.mixed_precision, lc.accelerate_config, lc.main_process_port, env)
+    return LocalLauncher(env)

@@ -1,0 +1,144 @@
+"""The orchestrator: validate, plan, then run each stage in a child process, in order.
+
+It never loads a model. Everything it decides is written to the run directory before a stage
+starts (run config, plan, the stage's config and launch record), so a crash anywhere leaves a
+directory the next `r1pipe run run_dir=...` can read.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from r1pipe.launcher import build_launcher
+from r1pipe.logs import RUN_LOG, setup_logging
+from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
+from r1pipe.rundir import atomic_write_json, atomic_write_text, read_manifest, set_aside, write_manifest
+from r1pipe.validate import validate_config
+
+log = logging.getLogger("r1pipe")
+
+
+class StageFailed(Exception):
+    pass
+
+
+def resolve_run_dir(cfg: DictConfig) -> Path:
+    if cfg.run_dir:
+        return Path(cfg.run_dir).expanduser().resolve()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return (Path(cfg.runs_root).expanduser() / f"{cfg.pipeline.name}-{stamp}").resolve()
+
+
+def prepare(cfg: DictConfig) -> Plan:
+    """Validate the config and plan against the run dir. Changes nothing on disk."""
+    validate_config(cfg)
+    run_dir = resolve_run_dir(cfg)
+    return make_plan(cfg, run_dir)
+
+
+def run_pipeline(cfg: DictConfig) -> Plan:
+    """Validate, plan, and execute. Raises ConfigError (nothing touched) or StageFailed."""
+    plan = prepare(cfg)
+    run_dir = plan.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(cfg.log_level, run_dir)
+    cfg.run_dir = str(run_dir)
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+    atomic_write_json(run_dir / "plan.json", plan.to_json())
+    log.info("run directory: %s (log: %s)", run_dir, run_dir / RUN_LOG)
+    log.info("%s", plan.describe())
+    todo = plan.to_execute
+    for n, stage in enumerate(todo, start=1):
+        log.info("=== stage %d/%d: %s (%s: %s) -> %s", n, len(todo), stage.name, stage.action, stage.reason, stage.dir)
+        execute_stage(cfg, stage)
+    log.info("pipeline finished; `r1pipe status %s` shows the stages", run_dir)
+    return plan
+
+
+def write_stage_launch(cfg: DictConfig, stage: StagePlan) -> None:
+    if stage.action == "run" and stage.dir.exists():
+        moved = set_aside(stage.dir, stage.dir.parent)
+        log.info("previous %s set aside in %s", stage.dir.name, moved)
+    stage.dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stage.dir / "config.yaml", OmegaConf.to_yaml(cfg))
+    atomic_write_json(
+        stage.dir / LAUNCH,
+        {
+            "name": stage.name,
+            "index": stage.index,
+            "fingerprint": stage.fingerprint,
+            "stage_config": stage.stage_config,
+            "inputs": stage.inputs,
+            "resume_from": stage.resume_from,
+            "action": stage.action,
+            "reason": stage.reason,
+            "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
+
+
+def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
+    write_stage_launch(cfg, stage)
+    launcher = build_launcher(cfg)
+    command = launcher.command(stage.dir.parent, stage.dir)
+    log.debug("launch: %s", " ".join(command))
+    started = time.time()
+    child = subprocess.Popen(command, env=launcher.environment(), preexec_fn=_die_with_parent)
+    try:
+        returncode = child.wait()
+    except KeyboardInterrupt:
+        log.warning("interrupted: stopping stage %s (checkpoints are kept; rerun to resume)", stage.name)
+        _stop(child)
+        _record_failure(stage, "interrupted", time.time() - started)
+        raise
+    manifest = read_manifest(stage.dir)
+    if returncode != 0 or manifest is None or not manifest.complete:
+        _record_failure(stage, f"exit code {returncode}", time.time() - started)
+        raise StageFailed(
+            f"stage {stage.name} failed (exit code {returncode}); see {stage.dir.parent / RUN_LOG}. "
+            f"Fix the cause and rerun `r1pipe run run_dir={stage.dir.parent}`: it resumes from the latest checkpoint."
+        )
+    log.info("stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics))
+
+
+def _die_with_parent() -> None:
+    """Linux: the stage gets SIGTERM if the orchestrator dies, so no orphan keeps a GPU busy."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _stop(child: subprocess.Popen) -> None:
+    """The stage shares our process group, so Ctrl-C reached it too; wait, then SIGKILL."""
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+def _record_failure(stage: StagePlan, why: str, seconds: float) -> None:
+    write_manifest(
+        stage.dir,
+        stage=stage.name,
+        status="failed",
+        fingerprint=stage.fingerprint,
+        inputs=stage.inputs,
+        outputs={},
+        metrics={"failure": why},
+        versions={},
+        wall_time_s=round(seconds, 1),
+    )
+
+
+def _key_metrics(metrics: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in metrics.items() if isinstance(v, int | float | str))

@@ -1,0 +1,171 @@
+"""The plan: for each stage, run, resume or skip, and why.
+
+Decided from the config and what the run directory holds, before anything is changed:
+- complete manifest, same fingerprint, input unchanged            -> skip
+- complete manifest, different fingerprint                        -> run (names the changed keys)
+- checkpoints from a launch with the same fingerprint             -> resume from the latest
+- an earlier stage runs in this invocation                        -> run (its input changes)
+- force=true, or at/after from_stage                              -> run
+A stage whose input (the previous stage's model) is missing stops the plan with the path and fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from omegaconf import DictConfig
+
+from r1pipe.compose import ConfigError, ConfigProblem
+from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
+from r1pipe.models import model_fingerprint, resolve_model_path
+from r1pipe.registry import stage_spec
+from r1pipe.rundir import latest_checkpoint, read_manifest, stage_dir_name
+
+Action = Literal["run", "resume", "skip"]
+LAUNCH = "launch.json"
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    name: str
+    index: int
+    dir: Path
+    action: Action
+    reason: str
+    fingerprint: str
+    stage_config: dict[str, Any]
+    inputs: dict[str, Any]
+    resume_from: str | None = None
+    changed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_dir: Path
+    stages: list[StagePlan]
+
+    @property
+    def to_execute(self) -> list[StagePlan]:
+        return [s for s in self.stages if s.action != "skip"]
+
+    def describe(self) -> str:
+        lines = [f"plan for {self.run_dir}:"]
+        for s in self.stages:
+            lines.append(f"  {s.index:>2}. {s.name:<20} {s.action:<7} {s.reason}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "run_dir": str(self.run_dir),
+            "stages": [
+                {"name": s.name, "dir": s.dir.name, "action": s.action, "reason": s.reason, "fingerprint": s.fingerprint}
+                for s in self.stages
+            ],
+        }
+
+
+def read_launch(stage_dir: Path) -> dict | None:
+    path = stage_dir / LAUNCH
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _selection(cfg: DictConfig) -> list[str]:
+    stages = list(cfg.pipeline.stages)
+    if cfg.stage != "all":
+        return [cfg.stage]
+    if cfg.from_stage:
+        return stages[stages.index(cfg.from_stage) :]
+    return stages
+
+
+def _missing_input(name: str, prev_name: str, prev_dir: Path, cfg: DictConfig, run_dir: Path) -> ConfigProblem:
+    return ConfigProblem(
+        "run_dir",
+        f"stage {name} needs the final model of stage {prev_name}, but {prev_dir / 'manifest.json'} "
+        "does not exist or is not complete",
+        f"run `r1pipe run run_dir={run_dir} stage={prev_name}` first, or start {name} from a model "
+        f"with init_model=PATH",
+    )
+
+
+def _base_input(cfg: DictConfig) -> dict[str, Any]:
+    path = resolve_model_path(cfg.model.name_or_path)
+    return {"model": path, "model_fingerprint": model_fingerprint(cfg.model.name_or_path), "from_stage": None}
+
+
+def _decide(cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: dict, inputs: dict,
+            upstream_runs: bool, forced: str | None) -> tuple[Action, str, str | None, list[str]]:
+    manifest = read_manifest(stage_dir)
+    launch = read_launch(stage_dir)
+    old_config = (launch or {}).get("stage_config", {})
+    if forced:
+        return "run", forced, None, []
+    if upstream_runs:
+        return "run", f"input changes: {inputs.get('from_stage')} runs in this invocation", None, []
+    if manifest and manifest.complete:
+        if manifest.fingerprint == fp:
+            recorded = manifest.inputs.get("from_completion")
+            if recorded != inputs.get("from_completion"):
+                return "run", f"input changed: {inputs.get('from_stage')} was re-run since this stage ran", None, []
+            return "skip", "complete, fingerprint unchanged", None, []
+        changed = changed_keys(old_config, stage_config)
+        what = f"config changed: {', '.join(changed)}" if changed else "input model changed"
+        return "run", what, None, changed
+    resume_cfg = str(cfg[name].resume) if "resume" in cfg.get(name, {}) else "auto"
+    if resume_cfg not in ("auto", "false", "False"):
+        return "resume", f"resume={resume_cfg}", resume_cfg, []
+    checkpoint = latest_checkpoint(stage_dir / "checkpoints")
+    if checkpoint is not None and resume_cfg == "auto":
+        if launch and launch.get("fingerprint") == fp:
+            return "resume", f"interrupted; resuming from {checkpoint.name}", str(checkpoint), []
+        changed = changed_keys(old_config, stage_config)
+        return "run", f"checkpoints are from another config ({', '.join(changed) or 'inputs changed'}); starting over", None, changed
+    if manifest and not manifest.complete:
+        return "run", f"previous attempt {manifest.status}; no checkpoint to resume", None, []
+    return "run", "not run yet", None, []
+
+
+def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
+    """The plan for this config and run directory; raises ConfigError if an input is missing."""
+    stages, selected = list(cfg.pipeline.stages), _selection(cfg)
+    plans: list[StagePlan] = []
+    problems: list[ConfigProblem] = []
+    prev: StagePlan | None = None
+    upstream_runs = False
+    for i, name in enumerate(stages, start=1):
+        spec, stage_dir = stage_spec(name), run_dir / stage_dir_name(i, name)
+        stage_config = select_keys(cfg, spec.config_keys)
+        first_selected = name == selected[0]
+        if first_selected and cfg.init_model:
+            inputs = {"model": str(Path(cfg.init_model).expanduser().resolve()), "model_fingerprint": model_fingerprint(cfg.init_model), "from_stage": None}
+        elif spec.model_from == "base" or prev is None:
+            inputs = _base_input(cfg)
+        else:
+            prev_manifest = read_manifest(prev.dir)
+            inputs = {"model": str(prev.dir / "model"), "model_fingerprint": prev.fingerprint, "from_stage": prev.name,
+                      "from_completion": prev_manifest.completion_id if prev_manifest else None}
+            if name in selected and prev.action == "skip" and not (prev_manifest and prev_manifest.complete):
+                problems.append(_missing_input(name, prev.name, prev.dir, cfg, run_dir))
+        fp = fingerprint(stage_config, {"model": inputs["model_fingerprint"]})
+        if name not in selected:
+            if cfg.from_stage and i < stages.index(cfg.from_stage) + 1:
+                manifest = read_manifest(stage_dir)
+                if not (manifest and manifest.complete):
+                    problems.append(ConfigProblem("from_stage", f"from_stage={cfg.from_stage} needs every earlier stage complete, but {stage_dir / 'manifest.json'} is missing or not complete", f"run `r1pipe run run_dir={run_dir}` (without from_stage) to finish the earlier stages"))
+            plans.append(StagePlan(name, i, stage_dir, "skip", "not selected", fp, stage_config, inputs))
+            prev = plans[-1]
+            continue
+        forced = "force=true" if cfg.force else (f"from_stage={cfg.from_stage}" if cfg.from_stage else None)
+        action, reason, resume_from, changed = _decide(cfg, name, stage_dir, fp, stage_config, inputs, upstream_runs, forced)
+        plans.append(StagePlan(name, i, stage_dir, action, reason, fp, stage_config, inputs, resume_from, changed))
+        upstream_runs = upstream_runs or action != "skip"
+        prev = plans[-1]
+    if problems:
+        raise ConfigError(problems)
+    return Plan(run_dir, plans)

@@ -1,0 +1,40 @@
+"""The stages r1pipe knows: where their code lives, what config decides their result, where their
+model comes from. Adding a stage is one entry here plus one module in stages/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    module: str  # module with `run(cfg, ctx) -> StageResult`
+    # Config keys whose values decide the stage's output. Changing one re-runs the stage and every
+    # later one; keys outside (launcher, eval, logging) never invalidate a finished stage.
+    config_keys: tuple[str, ...]
+    # "base": starts from model.name_or_path; "previous": from the previous stage's final model.
+    model_from: Literal["base", "previous"]
+    summary: str
+
+
+STAGES: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in [
+        StageSpec(
+            name="cold_start",
+            module="r1pipe.stages.cold_start",
+            config_keys=("cold_start", "model", "data.cold_start", "data.toy", "seed"),
+            model_from="base",
+            summary="stage 1: SFT on long chain-of-thought data in the R1 format (TRL SFTTrainer)",
+        ),
+    ]
+}
+
+
+def stage_spec(name: str) -> StageSpec:
+    if name not in STAGES:
+        raise KeyError(f"unknown stage {name!r}; known stages: {', '.join(STAGES)}")
+    return STAGES[name]

@@ -1,0 +1,149 @@
+"""The run directory: the hand-off between stages.
+
+    runs/<name>/config.yaml  plan.json  r1pipe.log
+    runs/<name>/<NN>_<stage>/config.yaml  launch.json  checkpoints/step_000120/  model/  data/
+                            metrics.jsonl  samples.jsonl  eval.json  manifest.json (written last)
+
+Every file another step reads is written atomically (temporary name, fsync, rename), so a crash
+never leaves a half-written manifest, checkpoint or dataset that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.json"
+STEP_DIR = re.compile(r"^step_(\d{6,})$")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temporary file in the same directory, fsync it, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in `path` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_publish_dir(tmp_dir: Path, final_dir: Path) -> None:
+    """Rename a fully written directory into place (replacing an older one)."""
+    if final_dir.exists():
+        shutil.rmtree(final_dir)
+    os.replace(tmp_dir, final_dir)
+    fsync_dir(final_dir.parent)
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one line; a torn last line (crash mid-write) is skipped by `read_jsonl`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record, default=str) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def stage_dir_name(index: int, stage: str) -> str:
+    return f"{index:02d}_{stage}"
+
+
+def step_dir_name(step: int) -> str:
+    return f"step_{step:06d}"
+
+
+def list_checkpoints(checkpoints_dir: Path) -> list[Path]:
+    """Complete checkpoints, oldest first. Only renamed `step_*` dirs count: a checkpoint still
+    being written lives under the trainer's temporary name and is ignored."""
+    if not checkpoints_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in checkpoints_dir.iterdir() if (m := STEP_DIR.match(p.name)) and p.is_dir()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(checkpoints_dir: Path) -> Path | None:
+    found = list_checkpoints(checkpoints_dir)
+    return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a finished (or failed) stage leaves for the next one. Written last."""
+
+    stage: str
+    status: str  # complete | failed
+    fingerprint: str
+    completion_id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    metrics: dict[str, Any]
+    versions: dict[str, str]
+    wall_time_s: float
+    finished_at: str
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete"
+
+
+def write_manifest(stage_dir: Path, **fields: Any) -> Manifest:
+    fields.setdefault("completion_id", uuid.uuid4().hex[:12])
+    fields.setdefault("finished_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
+    manifest = Manifest(**fields)
+    atomic_write_json(stage_dir / MANIFEST, manifest.__dict__)
+    return manifest
+
+
+def read_manifest(stage_dir: Path) -> Manifest | None:
+    path = stage_dir / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def set_aside(stage_dir: Path, run_dir: Path) -> Path:
+    """Move an outdated stage dir under superseded/ instead of deleting it: nothing is lost."""
+    target = run_dir / "superseded" / f"{stage_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(stage_dir, target)
+    return target

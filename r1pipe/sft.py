@@ -1,0 +1,161 @@
+"""SFT on TRL's SFTTrainer: config, checkpoints, resume, metrics, final model. Shared by stage 1,
+the stage-3 fine-tune and distillation.
+
+TRL/transformers already do the hard parts: assistant-only loss from the chat template's
+`{% generation %}` markers, packing, and resume (`resume_from_checkpoint` restores model,
+optimizer, scheduler, RNG state and skips the batches already seen). r1pipe adds:
+- checkpoints published atomically as `checkpoints/step_000120/` (the trainer writes
+  `checkpoint-120`; a callback renames it once complete, so a crash mid-save is never resumed from);
+- metrics.jsonl, progress lines in the run log, and the final model saved to `model/` atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from omegaconf import DictConfig, OmegaConf
+from peft import LoraConfig
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from trl import SFTConfig, SFTTrainer
+
+from r1pipe.context import StageContext
+from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, step_dir_name
+
+log = logging.getLogger(__name__)
+
+
+class PublishCheckpoints(TrainerCallback):
+    """Rename `checkpoint-N` to `step_00000N` once the trainer has fully written it, and keep the
+    newest `keep` published checkpoints. (Trainer's own `save_total_limit` would also rotate, but
+    only over `checkpoint-*` names and before we know the save finished.)"""
+
+    def __init__(self, checkpoints_dir: Path, keep: int):
+        self.dir, self.keep = checkpoints_dir, keep
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        written = self.dir / f"checkpoint-{state.global_step}"
+        if written.is_dir():
+            target = self.dir / step_dir_name(state.global_step)
+            atomic_publish_dir(written, target)
+            log.info("checkpoint saved: %s", target)
+        for old in list_checkpoints(self.dir)[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+class MetricsLog(TrainerCallback):
+    """Every trainer log line to metrics.jsonl and the run log, with the step and progress."""
+
+    def __init__(self, metrics_path: Path, stage: str):
+        self.path, self.stage, self.t0 = metrics_path, stage, time.time()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs:
+            return
+        record = {"stage": self.stage, "step": state.global_step, "max_steps": state.max_steps, **logs}
+        append_jsonl(self.path, record)
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())
+        log.info("%s step %d/%d (%.0fs): %s", self.stage, state.global_step, state.max_steps, time.time() - self.t0, shown)
+
+
+def build_sft_config(s: DictConfig, ctx: StageContext, seed: int, dtype: torch.dtype) -> SFTConfig:
+    """TrainingArguments from a stage's SFT section (r1pipe/config.py SFTStageConfig)."""
+    on_gpu = torch.cuda.is_available()
+    return SFTConfig(
+        output_dir=str(ctx.checkpoints_dir),
+        learning_rate=s.learning_rate,
+        lr_scheduler_type="cosine_with_min_lr",
+        lr_scheduler_kwargs={"min_lr_rate": s.min_lr_ratio},
+        warmup_steps=s.warmup_ratio,  # a float < 1 is a ratio of the total steps
+        weight_decay=s.weight_decay,
+        num_train_epochs=s.num_train_epochs,
+        max_steps=s.max_steps,
+        per_device_train_batch_size=s.per_device_train_batch_size,
+        gradient_accumulation_steps=s.gradient_accumulation_steps,
+        max_length=s.max_length,
+        packing=s.packing,
+        gradient_checkpointing=s.gradient_checkpointing,
+        max_grad_norm=s.max_grad_norm,
+        logging_steps=s.logging_steps,
+        save_strategy="steps",
+        save_steps=s.save_steps,
+        save_total_limit=None,  # PublishCheckpoints rotates the renamed step_* dirs
+        assistant_only_loss=True,
+        report_to=list(s.report_to) or "none",
+        seed=seed,
+        bf16=on_gpu and dtype == torch.bfloat16,
+        fp16=on_gpu and dtype == torch.float16,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+
+
+def build_lora(s: DictConfig) -> LoraConfig | None:
+    if not s.lora.enabled:
+        return None
+    targets = list(s.lora.target_modules)
+    return LoraConfig(
+        r=s.lora.r,
+        lora_alpha=s.lora.alpha,
+        lora_dropout=s.lora.dropout,
+        target_modules="all-linear" if targets == ["all-linear"] else targets,
+        task_type="CAUSAL_LM",
+    )
+
+
+def resume_argument(ctx: StageContext) -> str | None:
+    """The checkpoint the plan chose (resume=auto found one, or resume=PATH); None starts fresh."""
+    if ctx.resume_from:
+        log.info("resuming from %s", ctx.resume_from)
+    return ctx.resume_from
+
+
+def train_sft(
+    s: DictConfig, ctx: StageContext, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+    dataset: Dataset, seed: int, dtype: torch.dtype,
+) -> tuple[SFTTrainer, dict]:
+    """Train (or resume) to the configured final step. Returns the trainer and its last metrics."""
+    ctx.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+    trainer = SFTTrainer(
+        model=model,
+        args=build_sft_config(s, ctx, seed, dtype),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=build_lora(s),
+        callbacks=[PublishCheckpoints(ctx.checkpoints_dir, s.save_total_limit), MetricsLog(ctx.metrics_path, ctx.name)],
+    )
+    output = trainer.train(resume_from_checkpoint=resume_argument(ctx))
+    metrics = {"train/final_step": trainer.state.global_step, "train/loss": round(output.training_loss, 4)}
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    if losses:
+        metrics["train/last_logged_loss"] = round(losses[-1], 4)
+    return trainer, metrics
+
+
+def save_final_model(trainer: SFTTrainer, tokenizer: PreTrainedTokenizerBase, ctx: StageContext) -> Path:
+    """Merge LoRA adapters if any, save a plain HF model dir (weights, tokenizer, chat template,
+    generation config) to model.tmp, then rename it to model/."""
+    model = trainer.model
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    tmp = ctx.stage_dir / "model.tmp"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    if trainer.accelerator.is_main_process:
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+        os.sync()
+        atomic_publish_dir(tmp, ctx.model_dir)
+    trainer.accelerator.wait_for_everyone()
+    return ctx.model_dir
+
+
+def stage_config_dump(cfg: DictConfig, key: str) -> dict:
+    return OmegaConf.to_container(cfg[key], resolve=True)  # type: ignore[return-value]

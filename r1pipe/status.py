@@ -1,0 +1,55 @@
+"""`r1pipe status RUN_DIR`: one row per stage: status, wall time, key metrics, outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from r1pipe.plan import read_launch
+from r1pipe.rundir import latest_checkpoint, read_manifest
+
+KEY_METRICS = ("eval/before/pass@1", "eval/after/pass@1", "train/final_step", "train/loss")
+
+
+class StatusError(Exception):
+    pass
+
+
+def stage_rows(run_dir: Path) -> list[dict]:
+    plan_path = run_dir / "plan.json"
+    if not plan_path.exists():
+        raise StatusError(f"{run_dir} is not an r1pipe run directory (no plan.json); give the run_dir of an `r1pipe run`")
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    rows = []
+    for entry in plan["stages"]:
+        stage_dir = run_dir / entry["dir"]
+        manifest = read_manifest(stage_dir)
+        checkpoint = latest_checkpoint(stage_dir / "checkpoints")
+        if manifest:
+            status = manifest.status
+        elif read_launch(stage_dir):
+            status = f"running/interrupted ({checkpoint.name})" if checkpoint else "running/interrupted"
+        else:
+            status = "not started"
+        metrics = manifest.metrics if manifest else {}
+        rows.append(
+            {
+                "stage": entry["dir"],
+                "status": status,
+                "wall": f"{manifest.wall_time_s:.0f}s" if manifest else "-",
+                "metrics": ", ".join(f"{k.split('/', 1)[-1] if k.startswith('train') else k.removeprefix('eval/')}={metrics[k]}" for k in KEY_METRICS if k in metrics) or metrics.get("failure", "-"),
+                "output": (manifest.outputs.get("model", "-") if manifest else "-"),
+            }
+        )
+    return rows
+
+
+def status_table(run_dir: Path) -> str:
+    rows = stage_rows(run_dir)
+    cols = ("stage", "status", "wall", "metrics", "output")
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
+    line = "  ".join(f"{c:<{widths[c]}}" for c in cols)
+    out = [f"run: {run_dir}", line, "  ".join("-" * widths[c] for c in cols)]
+    out += ["  ".join(f"{str(r[c]):<{widths[c]}}" for c in cols) for r in rows]
+    out.append(f"log: {run_dir / 'r1pipe.log'}")
+    return "\n".join(out)

@@ -1,0 +1,145 @@
+"""The embedded toy reasoning task: multi-digit addition, asked in English or Chinese.
+
+The chain of thought works column by column (ones, tens, ...), so a tiny model only needs the
+single-digit facts it saw in pretraining plus the procedure the cold-start data teaches. Every
+problem is verifiable (the reference answer is an integer), and every prompt carries its language,
+so language consistency of the chain of thought is measurable.
+
+Splits are fixed by a hash of the operand pair, not by sampling order, so the held-out pairs never
+appear in the pretraining corpus, the cold-start set or the RL prompts, whatever the sizes asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Literal
+
+Language = Literal["en", "zh"]
+Split = Literal["train", "heldout"]
+
+LANGUAGES: tuple[Language, ...] = ("en", "zh")
+
+_EN_PROMPTS = (
+    "What is {a} + {b}?",
+    "Compute {a} + {b}.",
+    "Add {a} and {b}.",
+    "What is the sum of {a} and {b}?",
+)
+_ZH_PROMPTS = (
+    "{a} + {b} 等于多少？",
+    "计算 {a} + {b}。",
+    "把 {a} 和 {b} 相加。",
+    "{a} 与 {b} 的和是多少？",
+)
+_EN_COLUMNS = ("Ones", "Tens", "Hundreds", "Thousands", "Ten-thousands")
+_ZH_COLUMNS = ("个位", "十位", "百位", "千位", "万位")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One addition problem in one language."""
+
+    a: int
+    b: int
+    language: Language
+    template: int
+
+    @property
+    def answer(self) -> int:
+        return self.a + self.b
+
+    @property
+    def uid(self) -> str:
+        return f"toy-{self.a}-{self.b}-{self.language}-{self.template}"
+
+    def prompt(self) -> str:
+        templates = _EN_PROMPTS if self.language == "en" else _ZH_PROMPTS
+        text = templates[self.template % len(templates)].format(a=self.a, b=self.b)
+        suffix = (
+            " Put the final answer in \\boxed{}."
+            if self.language == "en"
+            else " 请把最终答案写在 \\boxed{} 中。"
+        )
+        return text + suffix
+
+
+def split_of(a: int, b: int, heldout_fraction: float = 0.1) -> Split:
+    """Held-out or train, fixed by a hash of the (unordered) pair: 47+38 and 38+47 share a split."""
+    lo, hi = sorted((a, b))
+    digest = hashlib.sha256(f"{lo}+{hi}".encode()).digest()
+    bucket = int.from_bytes(digest[:4], "big") / 2**32
+    return "heldout" if bucket < heldout_fraction else "train"
+
+
+def sample_problems(
+    n: int,
+    *,
+    digits: int,
+    split: Split,
+    seed: int,
+    languages: tuple[Language, ...] = LANGUAGES,
+    heldout_fraction: float = 0.1,
+) -> list[Problem]:
+    """`n` distinct problems of the given split, operands with exactly `digits` digits."""
+    rng = random.Random(f"{seed}-{split}-{digits}")
+    lo, hi = 10 ** (digits - 1), 10**digits - 1
+    seen: set[tuple[int, int, str]] = set()
+    problems: list[Problem] = []
+    capacity = (hi - lo + 1) ** 2 * len(languages)
+    while len(problems) < n:
+        if len(seen) >= capacity:
+            raise ValueError(f"only {len(problems)} {split} problems exist with {digits} digits; asked {n}")
+        a, b = rng.randint(lo, hi), rng.randint(lo, hi)
+        language = languages[rng.randrange(len(languages))]
+        key = (a, b, language)
+        if key in seen:
+            continue
+        seen.add(key)
+        if split_of(a, b, heldout_fraction) != split:
+            continue
+        problems.append(Problem(a, b, language, rng.randrange(4)))
+    return problems
+
+
+def chain_of_thought(p: Problem) -> str:
+    """The readable, column-by-column reasoning for one problem, in the prompt's language."""
+    da, db = str(p.a)[::-1], str(p.b)[::-1]
+    width = max(len(da), len(db))
+    carry, written, lines = 0, [], []
+    for i in range(width):
+        x, y = int(da[i]) if i < len(da) else 0, int(db[i]) if i < len(db) else 0
+        total = x + y + carry
+        terms = f"{x} + {y}" + (f" + {carry}" if carry else "")
+        digit, carry = total % 10, total // 10
+        written.append(str(digit))
+        if p.language == "en":
+            tail = f" Write {digit}, carry {carry}." if carry else f" Write {digit}."
+            lines.append(f"{_EN_COLUMNS[i]}: {terms} = {total}.{tail}")
+        else:
+            tail = f"，写 {digit}，进 {carry}。" if carry else f"，写 {digit}。"
+            lines.append(f"{_ZH_COLUMNS[i]}：{terms} = {total}{tail}")
+    if carry:
+        written.append(str(carry))
+        lines.append(f"The last carry gives {carry}." if p.language == "en" else f"最后的进位是 {carry}。")
+    result = "".join(reversed(written))
+    if p.language == "en":
+        head = f"We add {p.a} and {p.b} column by column, starting from the ones."
+        foot = f"Reading the written digits from the left: {result}."
+    else:
+        head = f"从个位开始，逐位把 {p.a} 和 {p.b} 相加。"
+        foot = f"从左往右读出写下的数字：{result}。"
+    return "\n".join([head, *lines, foot])
+
+
+def summary(p: Problem) -> str:
+    """The short answer after `</think>`, with the final answer boxed."""
+    if p.language == "en":
+        return f"The sum of {p.a} and {p.b} is \\boxed{{{p.answer}}}."
+    return f"{p.a} 加 {p.b} 的和是 \\boxed{{{p.answer}}}。"
+
+
+def r1_response(p: Problem) -> str:
+    """The full assistant turn in the R1 output format: `<think>\\n...\\n</think>\\n\\nsummary`."""
+    return f"<think>\n{chain_of_thought(p)}\n</think>\n\n{summary(p)}"
