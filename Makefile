@@ -1,0 +1,49 @@
+# r1pipe developer commands. `make help` lists them.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: help install run test test-unit test-integration lint format toy-base clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first and pinned: the CPU build (a plain `torch` would pull GBs of CUDA packages).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install "torch==2.13.0"
+	$(BIN)/pip install -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv and install r1pipe with its pinned dependencies
+
+run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
+	$(BIN)/r1pipe run $(ARGS)
+
+test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration)
+	$(BIN)/python -m pytest -m "not gpu and not vllm" $(PYTEST_ARGS)
+
+test-unit: install  ## fast unit tests only
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: install  ## the real CLI on the toy model
+	$(BIN)/python -m pytest tests/integration -m integration $(PYTEST_ARGS)
+
+lint: install  ## ruff lint + format check, mypy on the library
+	$(BIN)/ruff check r1pipe stages scripts tests
+	$(BIN)/ruff format --check r1pipe stages scripts tests
+	$(BIN)/mypy r1pipe
+
+format: install  ## apply ruff formatting and safe fixes
+	$(BIN)/ruff check --fix r1pipe stages scripts tests
+	$(BIN)/ruff format r1pipe stages scripts tests
+
+toy-base: install  ## rebuild the shipped toy base model (r1pipe/assets/toy_base, ~25 min CPU)
+	$(BIN)/python scripts/build_toy_base.py
+
+clean:  ## remove the venv and caches (not runs/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -1,0 +1,155 @@
+"""The real CLI, in a fresh process from a directory outside the repo, on the shipped toy base.
+
+One finished run is shared by the module (cold start for a few steps); the interruption test
+makes its own run and kills it mid-stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+QUICK = ["experiment=toy_quick", "eval.num_problems=4", "eval.max_new_tokens=48"]
+
+
+def r1pipe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "r1pipe.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"r1pipe {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under root with its size and mtime, to prove nothing was touched."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    run_dir = work / "runs" / "toy"
+    r1pipe("run", f"run_dir={run_dir}", *QUICK, cwd=work)
+    return run_dir
+
+
+def test_cold_start_writes_a_complete_stage(finished_run: Path):
+    stage = finished_run / "01_cold_start"
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["metrics"]["train/final_step"] == 8
+    assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(manifest["metrics"])
+    assert sorted(p.name for p in (stage / "checkpoints").iterdir()) == ["step_000004", "step_000008"]
+    assert {"config.yaml", "launch.json", "metrics.jsonl", "eval.json", "model", "data"} <= {p.name for p in stage.iterdir()}
+    assert (finished_run / "config.yaml").exists() and (finished_run / "plan.json").exists()
+    assert "cold_start" in (finished_run / "r1pipe.log").read_text()
+
+
+def test_final_model_loads_with_plain_transformers_and_differs_from_base(finished_run: Path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from r1pipe.toy.base_model import toy_base_dir
+
+    model_dir = finished_run / "01_cold_start" / "model"
+    tuned = AutoModelForCausalLM.from_pretrained(model_dir)
+    base = AutoModelForCausalLM.from_pretrained(toy_base_dir())
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    assert "<think>" in tokenizer.get_vocab() and "generation" in tokenizer.chat_template
+    assert tokenizer.eos_token == "<|im_end|>"
+    moved = [n for (n, p), (_, q) in zip(tuned.named_parameters(), base.named_parameters(), strict=True) if not p.equal(q)]
+    assert len(moved) > 10, "training should change the parameters"
+
+
+def test_second_run_skips_the_complete_stage_without_loading_a_model(finished_run: Path, tmp_path: Path):
+    before = tree_snapshot(finished_run / "01_cold_start")
+    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, cwd=tmp_path)
+    assert "skip    complete, fingerprint unchanged" in proc.stderr
+    assert "Loading weights" not in proc.stderr
+    assert tree_snapshot(finished_run / "01_cold_start") == before
+
+
+def test_override_changes_the_plan_and_lands_in_the_stage_config(finished_run: Path, tmp_path: Path):
+    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "--dry-run", cwd=tmp_path)
+    assert "run     config changed: cold_start.learning_rate" in proc.stdout
+    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "cold_start.max_steps=4", cwd=tmp_path)
+    saved = (finished_run / "01_cold_start" / "config.yaml").read_text()
+    assert "learning_rate: 0.0011" in saved
+    assert list((finished_run / "superseded").iterdir()), "the replaced stage is set aside, not deleted"
+    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "cold_start.max_steps=4", "--dry-run", cwd=tmp_path)
+    assert "skip" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("data.cold_start.path=/no/such/file.jsonl", "/no/such/file.jsonl does not exist"),
+        ("init_model={tmp}", "has no config.json"),
+        ("data.cold_start.path={bad_jsonl}", "data.cold_start.messages_column"),
+        ("cold_start.lr=1", "did you mean cold_start.learning_rate"),
+    ],
+)
+def test_bad_inputs_stop_before_any_work_and_touch_nothing(finished_run: Path, tmp_path: Path, override: str, expected: str):
+    bad_jsonl = tmp_path / "bad.jsonl"
+    bad_jsonl.write_text(json.dumps({"text": "no messages column"}) + "\n")
+    before = tree_snapshot(finished_run)
+    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, override.format(tmp=tmp_path, bad_jsonl=bad_jsonl), cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert expected in proc.stderr
+    assert tree_snapshot(finished_run) == before
+
+
+def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    args = [f"run_dir={run_dir}", *QUICK, "eval.after_stage=false", "cold_start.max_steps=30", "cold_start.save_steps=5",
+            "cold_start.save_total_limit=3"]
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "run", *args], cwd=tmp_path, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    checkpoints = run_dir / "01_cold_start" / "checkpoints"
+    deadline = time.time() + 300
+    while not (checkpoints / "step_000005").exists():
+        assert orchestrator.poll() is None, "the run ended before its first checkpoint"
+        assert time.time() < deadline, "no checkpoint within 5 minutes"
+        time.sleep(0.2)
+    os.killpg(orchestrator.pid, signal.SIGKILL)  # the orchestrator and its stage process, no clean-up
+    orchestrator.wait()
+    assert not (run_dir / "01_cold_start" / "manifest.json").exists()
+
+    dry = r1pipe("run", *args, "--dry-run", cwd=tmp_path)
+    assert "resume  interrupted; resuming from step_0000" in dry.stdout
+    status = r1pipe("status", str(run_dir), cwd=tmp_path)
+    assert "running/interrupted" in status.stdout
+
+    r1pipe("run", *args, cwd=tmp_path)
+    manifest = json.loads((run_dir / "01_cold_start" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["metrics"]["train/final_step"] == 30
+    state = json.loads((checkpoints / "step_000030" / "trainer_state.json").read_text())
+    assert state["global_step"] == 30
+    log = (run_dir / "r1pipe.log").read_text()
+    assert "resuming from" in log
+
+
+def test_status_shows_the_table(finished_run: Path, tmp_path: Path):
+    out = r1pipe("status", str(finished_run), cwd=tmp_path).stdout
+    assert "01_cold_start" in out and "complete" in out and "after/pass@1" in out
+
+
+def test_help_and_list_and_cfg(tmp_path: Path):
+    assert "group=option" in r1pipe("--help", cwd=tmp_path).stdout
+    assert "from_stage" in r1pipe("run", "--help", cwd=tmp_path).stdout
+    listing = r1pipe("list", cwd=tmp_path).stdout
+    assert "cold_start" in listing and "r1_qwen2.5_1.5b" in listing
+    cfg = r1pipe("run", "--cfg", "experiment=r1_qwen2.5_1.5b", cwd=tmp_path).stdout
+    assert "Qwen/Qwen2.5-1.5B" in cfg and "kind: accelerate" in cfg

@@ -1,0 +1,24 @@
+"""Shared fixtures of the unit tests: small fake files on disk, nothing downloaded or trained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def make_fake_model_dir(path: Path) -> Path:
+    """A directory that passes r1pipe's cheap model checks: config.json plus a (empty) weights file.
+
+    Nothing ever loads it; planning and validation only look at the file names and sizes.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps({"model_type": "qwen2"}), encoding="utf-8")
+    (path / "model.safetensors").write_bytes(b"")
+    return path
+
+
+@pytest.fixture
+def fake_model_dir(tmp_path: Path) -> Path:
+    return make_fake_model_dir(tmp_path / "fake_model")
