@@ -32,7 +32,7 @@ def generate(
     for start in range(0, len(texts), batch_size):
         batch = tokenizer(texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         with torch.no_grad():
-            generated = model.generate(
+            generated = model.generate(  # type: ignore[operator]
                 **batch, do_sample=temperature > 0, temperature=temperature or None, top_p=top_p if temperature > 0 else None,
                 max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,

@@ -13,9 +13,27 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 
-def select_keys(cfg: DictConfig, keys: tuple[str, ...]) -> dict[str, Any]:
-    """The values of `keys` (dotted) as plain containers, missing keys as None."""
-    return {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
+def select_keys(cfg: DictConfig, keys: tuple[str, ...], ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The values of `keys` (dotted) as plain containers, missing keys as None, without the
+    dotted keys in `ignore` (e.g. cold_start.save_steps inside cold_start)."""
+    selected = {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
+    for dotted in ignore:
+        head, _, leaf = dotted.rpartition(".")
+        parent = selected.get(head) if head in selected else _walk(selected, head)
+        if isinstance(parent, dict):
+            parent.pop(leaf, None)
+    return selected
+
+
+def _walk(tree: dict[str, Any], dotted: str) -> Any:
+    """Find `dotted` inside a dict keyed by (possibly dotted) top-level keys."""
+    for key, value in tree.items():
+        if dotted.startswith(key + ".") and isinstance(value, dict):
+            node: Any = value
+            for part in dotted[len(key) + 1 :].split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            return node
+    return None
 
 
 def _plain(value: Any) -> Any:

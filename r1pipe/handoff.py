@@ -29,7 +29,7 @@ def check_loads_and_generates(model_dir: Path, prompt: str = "1 + 1 = ?") -> str
     text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
-        out = model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-    sample = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=False)
+        out = model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.pad_token_id)  # type: ignore[misc]
+    sample = str(tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=False))
     log.info("hand-off check: %s loads with transformers and generates %r", model_dir, sample)
     return sample

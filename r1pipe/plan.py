@@ -140,10 +140,10 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
     upstream_runs = False
     for i, name in enumerate(stages, start=1):
         spec, stage_dir = stage_spec(name), run_dir / stage_dir_name(i, name)
-        stage_config = select_keys(cfg, spec.config_keys)
+        stage_config = select_keys(cfg, spec.config_keys, spec.operational_keys)
         first_selected = name == selected[0]
         if first_selected and cfg.init_model:
-            inputs = {"model": str(Path(cfg.init_model).expanduser().resolve()), "model_fingerprint": model_fingerprint(cfg.init_model), "from_stage": None}
+            inputs: dict[str, Any] = {"model": str(Path(cfg.init_model).expanduser().resolve()), "model_fingerprint": model_fingerprint(cfg.init_model), "from_stage": None}
         elif spec.model_from == "base" or prev is None:
             inputs = _base_input(cfg)
         else:

@@ -18,7 +18,12 @@ class StageSpec:
     # "base": starts from model.name_or_path; "previous": from the previous stage's final model.
     model_from: Literal["base", "previous"]
     summary: str
+    # Keys inside config_keys that only change how the stage runs, not what it produces
+    # (logging, checkpoint cadence, resume policy): changing them never invalidates the stage.
+    operational_keys: tuple[str, ...] = ()
 
+
+SFT_OPERATIONAL_KEYS = ("logging_steps", "save_steps", "save_total_limit", "resume", "report_to")
 
 STAGES: dict[str, StageSpec] = {
     spec.name: spec
@@ -28,6 +33,7 @@ STAGES: dict[str, StageSpec] = {
             module="r1pipe.stages.cold_start",
             config_keys=("cold_start", "model", "data.cold_start", "data.toy", "seed"),
             model_from="base",
+            operational_keys=tuple(f"cold_start.{k}" for k in SFT_OPERATIONAL_KEYS),
             summary="stage 1: SFT on long chain-of-thought data in the R1 format (TRL SFTTrainer)",
         ),
     ]

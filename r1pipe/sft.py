@@ -16,12 +16,14 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 from peft import LoraConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 from r1pipe.context import StageContext
@@ -63,6 +65,13 @@ class MetricsLog(TrainerCallback):
         append_jsonl(self.path, record)
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())
         log.info("%s step %d/%d (%.0fs): %s", self.stage, state.global_step, state.max_steps, time.time() - self.t0, shown)
+
+
+class QuietProgress(ProgressCallback):
+    """The trainer's progress bar without its raw dict print: MetricsLog already logs each line."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        return
 
 
 def build_sft_config(s: DictConfig, ctx: StageContext, seed: int, dtype: torch.dtype) -> SFTConfig:
@@ -131,6 +140,8 @@ def train_sft(
         peft_config=build_lora(s),
         callbacks=[PublishCheckpoints(ctx.checkpoints_dir, s.save_total_limit), MetricsLog(ctx.metrics_path, ctx.name)],
     )
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(QuietProgress())
     output = trainer.train(resume_from_checkpoint=resume_argument(ctx))
     metrics = {"train/final_step": trainer.state.global_step, "train/loss": round(output.training_loss, 4)}
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
@@ -142,9 +153,9 @@ def train_sft(
 def save_final_model(trainer: SFTTrainer, tokenizer: PreTrainedTokenizerBase, ctx: StageContext) -> Path:
     """Merge LoRA adapters if any, save a plain HF model dir (weights, tokenizer, chat template,
     generation config) to model.tmp, then rename it to model/."""
-    model = trainer.model
+    model: Any = trainer.model
     if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
+        model = model.merge_and_unload()  # LoRA: fold the adapters into plain weights
     tmp = ctx.stage_dir / "model.tmp"
     if tmp.exists():
         shutil.rmtree(tmp)

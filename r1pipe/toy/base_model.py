@@ -137,7 +137,9 @@ def pretrain(
         loss = model(input_ids=batch, labels=batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
         if step % 100 == 0 or step == steps - 1:
             log.info("pretrain step %d/%d loss %.4f (%.0fs)", step + 1, steps, loss.item(), time.time() - t0)

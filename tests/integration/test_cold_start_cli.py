@@ -153,3 +153,20 @@ def test_help_and_list_and_cfg(tmp_path: Path):
     assert "cold_start" in listing and "r1_qwen2.5_1.5b" in listing
     cfg = r1pipe("run", "--cfg", "experiment=r1_qwen2.5_1.5b", cwd=tmp_path).stdout
     assert "Qwen/Qwen2.5-1.5B" in cfg and "kind: accelerate" in cfg
+
+
+@pytest.mark.parametrize("variant", [["cold_start=lora"], ["cold_start.packing=true"]], ids=["lora", "packing"])
+def test_lora_and_packing_variants_train_and_hand_off_a_plain_model(tmp_path: Path, variant: list[str]):
+    from transformers import AutoModelForCausalLM
+
+    from r1pipe.toy.base_model import toy_base_dir
+
+    run_dir = tmp_path / "run"
+    r1pipe("run", f"run_dir={run_dir}", *QUICK, "eval.after_stage=false", "cold_start.max_steps=3", *variant, cwd=tmp_path)
+    model_dir = run_dir / "01_cold_start" / "model"
+    assert not (model_dir / "adapter_config.json").exists(), "LoRA adapters must be merged into the final model"
+    tuned = AutoModelForCausalLM.from_pretrained(model_dir)
+    base = AutoModelForCausalLM.from_pretrained(toy_base_dir())
+    assert any(not p.equal(q) for p, q in zip(tuned.parameters(), base.parameters(), strict=True))
+    saved = (run_dir / "01_cold_start" / "config.yaml").read_text()
+    assert ("enabled: true" in saved) if variant == ["cold_start=lora"] else ("packing: true" in saved)

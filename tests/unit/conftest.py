@@ -22,3 +22,9 @@ def make_fake_model_dir(path: Path) -> Path:
 @pytest.fixture
 def fake_model_dir(tmp_path: Path) -> Path:
     return make_fake_model_dir(tmp_path / "fake_model")
+
+
+@pytest.fixture
+def make_model_dir():
+    """The factory itself, for tests that need several fake models."""
+    return make_fake_model_dir

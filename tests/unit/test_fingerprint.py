@@ -1,0 +1,89 @@
+"""A stage's fingerprint depends on its own config keys and its inputs, and on nothing else."""
+
+from __future__ import annotations
+
+import pytest
+
+from r1pipe.compose import compose_config
+from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
+from r1pipe.registry import STAGES
+
+COLD_START_KEYS = STAGES["cold_start"].config_keys
+INPUTS = {"model": "0123456789abcdef"}
+
+
+@pytest.fixture(scope="module")
+def base_cfg():
+    return compose_config([])
+
+
+def _fp(overrides: list[str], inputs: dict = INPUTS) -> str:
+    return fingerprint(select_keys(compose_config(overrides), COLD_START_KEYS), inputs)
+
+
+def test_same_config_same_fingerprint(base_cfg):
+    again = compose_config([])
+    assert fingerprint(select_keys(base_cfg, COLD_START_KEYS), INPUTS) == fingerprint(select_keys(again, COLD_START_KEYS), INPUTS)
+
+
+def test_fingerprint_ignores_dict_order():
+    a = fingerprint({"x": 1, "y": {"p": 1, "q": 2}}, {"model": "m"})
+    b = fingerprint({"y": {"q": 2, "p": 1}, "x": 1}, {"model": "m"})
+    assert a == b
+    assert len(a) == 16
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["cold_start.learning_rate=0.123", "seed=7", "model.dtype=bfloat16", "data.toy.digits=3",
+     "data.cold_start.num_examples=10", "cold_start.lora.r=4", "cold_start=paper"],
+)
+def test_stage_key_change_changes_fingerprint(override):
+    assert _fp([override]) != _fp([])
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["launcher=accelerate", "launcher.num_processes=4", "eval.top_p=0.5", "eval=paper", "log_level=DEBUG",
+     "force=true", "run_dir=/tmp/elsewhere", "generation.backend=vllm", "reward=math"],
+)
+def test_keys_outside_the_stage_do_not_change_selection(base_cfg, override):
+    assert select_keys(compose_config([override]), COLD_START_KEYS) == select_keys(base_cfg, COLD_START_KEYS)
+
+
+def test_input_fingerprint_change_changes_fingerprint(base_cfg):
+    stage_config = select_keys(base_cfg, COLD_START_KEYS)
+    assert fingerprint(stage_config, {"model": "aaaa"}) != fingerprint(stage_config, {"model": "bbbb"})
+
+
+def test_select_keys_gives_plain_containers(base_cfg):
+    selected = select_keys(base_cfg, ("cold_start", "data.toy.languages", "seed", "no.such.key"))
+    assert isinstance(selected["cold_start"], dict) and isinstance(selected["cold_start"]["lora"], dict)
+    assert selected["data.toy.languages"] == ["en", "zh"] and type(selected["data.toy.languages"]) is list
+    assert selected["seed"] == 42
+    assert selected["no.such.key"] is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ({}, {}, []),
+        ({"a": 1}, {"a": 1}, []),
+        ({"a": 1}, {"a": 2}, ["a"]),
+        ({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}}, ["a.c"]),
+        ({"a": {"b": {"c": 1}}}, {"a": {"b": {"c": 2}}}, ["a.b.c"]),
+        ({"a": 1}, {"a": 1, "b": 2}, ["b"]),  # added
+        ({"a": 1, "b": 2}, {"a": 1}, ["b"]),  # removed
+        ({"a": [1, 2]}, {"a": [1, 3]}, ["a"]),  # lists compare whole
+        ({"a": {"b": 1}}, {"a": 5}, ["a"]),  # dict replaced by a scalar
+        ({"z": 1, "a": 1}, {"z": 2, "a": 2}, ["a", "z"]),  # sorted
+    ],
+)
+def test_changed_keys(old, new, expected):
+    assert changed_keys(old, new) == expected
+
+
+def test_changed_keys_on_real_stage_config(base_cfg):
+    old = select_keys(base_cfg, COLD_START_KEYS)
+    new = select_keys(compose_config(["cold_start.learning_rate=0.5", "data.toy.digits=3"]), COLD_START_KEYS)
+    assert changed_keys(old, new) == ["cold_start.learning_rate", "data.toy.digits"]

@@ -1,0 +1,252 @@
+"""Planning decides run / resume / skip from the config and the run directory, and changes nothing.
+
+State is faked by writing the files a real run leaves (manifest.json, launch.json, checkpoint
+dirs) with the fingerprint a first make_plan call computed, so no model is ever trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from r1pipe.compose import ConfigError, compose_config
+from r1pipe.plan import LAUNCH, make_plan
+from r1pipe.registry import STAGES, StageSpec
+from r1pipe.rundir import atomic_write_json, write_manifest
+
+STAGE_DIR = "01_cold_start"
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Env:
+    """The paths of one test: a fake base model and a run directory, both under tmp_path."""
+
+    root: Path
+    model: Path
+    run: Path
+
+    def cfg(self, overrides=()):
+        return compose_config([f"model.name_or_path={self.model}", f"run_dir={self.run}", *self.fill(overrides)])
+
+    def plan(self, overrides=()):
+        return make_plan(self.cfg(overrides), self.run)
+
+    def fill(self, overrides) -> list[str]:
+        """Overrides may name {ckpt}, the latest fake checkpoint of the first stage, and {model2},
+        a second fake base model."""
+        ckpt = self.run / STAGE_DIR / "checkpoints" / "step_000004"
+        return [o.format(ckpt=ckpt, model2=self.root / "model2") for o in overrides]
+
+
+@pytest.fixture
+def env(tmp_path, make_model_dir) -> Env:
+    make_model_dir(tmp_path / "model2").joinpath("config.json").write_text('{"model_type": "llama"}')
+    return Env(tmp_path, make_model_dir(tmp_path / "model"), tmp_path / "run")
+
+
+def record_manifest(stage_plan, status: str = "complete"):
+    """What r1pipe.stage (or the orchestrator on failure) writes last."""
+    return write_manifest(
+        stage_plan.dir, stage=stage_plan.name, status=status, fingerprint=stage_plan.fingerprint,
+        inputs=stage_plan.inputs, outputs={"model": "model"}, metrics={}, versions={}, wall_time_s=1.0,
+    )
+
+
+def record_launch(stage_plan) -> None:
+    """What the orchestrator writes before starting a stage."""
+    atomic_write_json(stage_plan.dir / LAUNCH, {"fingerprint": stage_plan.fingerprint, "stage_config": stage_plan.stage_config})
+
+
+def make_checkpoints(stage_plan, steps) -> None:
+    for step in steps:
+        (stage_plan.dir / "checkpoints" / f"step_{step:06d}").mkdir(parents=True)
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and dir under root with size and mtime: equal snapshots mean nothing was written."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+# --- the decision table ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    action: str
+    reason: str  # a substring of the plan's reason
+    overrides: tuple[str, ...] = ()  # of the plan under test
+    state_overrides: tuple[str, ...] = ()  # of the earlier launch that left the state
+    manifest: str | None = None  # complete | failed | None
+    launch: bool = False
+    checkpoints: tuple[int, ...] = ()
+    resume_from: str | None = None  # expected suffix
+    changed: str | None = None  # a key expected in StagePlan.changed
+
+
+CASES = [
+    Case("empty run dir", "run", "not run yet"),
+    Case("complete, same config", "skip", "complete", manifest="complete", launch=True),
+    Case("complete, changed lr", "run", "cold_start.learning_rate", overrides=("cold_start.learning_rate=0.5",),
+         manifest="complete", launch=True, changed="cold_start.learning_rate"),
+    Case("complete, changed input model", "run", "config changed: model.name_or_path",
+         overrides=("model.name_or_path={model2}",), manifest="complete", launch=True),
+    Case("complete, force", "run", "force=true", overrides=("force=true",), manifest="complete", launch=True),
+    Case("complete, from_stage", "run", "from_stage=cold_start", overrides=("from_stage=cold_start",),
+         manifest="complete", launch=True),
+    Case("interrupted", "resume", "step_000004", launch=True, checkpoints=(2, 4), resume_from="step_000004"),
+    Case("checkpoints of another config", "run", "starting over", state_overrides=("cold_start.learning_rate=0.5",),
+         launch=True, checkpoints=(2, 4), changed="cold_start.learning_rate"),
+    Case("checkpoints without launch.json", "run", "starting over", checkpoints=(4,)),
+    # Any reason will do for resume=false; what matters is not resuming from the checkpoint.
+    Case("resume=false", "run", "", overrides=("cold_start.resume=false",),
+         state_overrides=("cold_start.resume=false",), launch=True, checkpoints=(4,)),
+    Case("resume=PATH", "resume", "resume=", overrides=("cold_start.resume={ckpt}",), launch=True, checkpoints=(4,),
+         resume_from="step_000004"),
+    Case("failed with checkpoint", "resume", "step_000004", manifest="failed", launch=True, checkpoints=(4,),
+         resume_from="step_000004"),
+    Case("failed, no checkpoint", "run", "previous attempt failed", manifest="failed", launch=True),
+    pytest.param(
+        Case("complete, resume=false", "skip", "complete", overrides=("cold_start.resume=false",),
+             manifest="complete", launch=True),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="BUG: cold_start.resume (how to continue an unfinished stage) is inside the fingerprint, "
+            "because registry.STAGES['cold_start'].config_keys takes the whole `cold_start` subtree; a "
+            "complete stage re-runs with 'config changed: cold_start.resume' (same for logging_steps, "
+            "save_steps, save_total_limit, report_to), e.g. on the first plain rerun after resume=PATH",
+        ),
+    ),
+]
+
+
+def _case_id(case) -> str:
+    return (case.values[0] if hasattr(case, "values") else case).id
+
+
+def make_state(env: Env, case: Case):
+    """The run dir an earlier launch with case.state_overrides left behind."""
+    earlier = env.plan(case.state_overrides).stages[0]
+    make_checkpoints(earlier, case.checkpoints)
+    if case.launch:
+        record_launch(earlier)
+    if case.manifest:
+        record_manifest(earlier, case.manifest)
+    env.run.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_plan_decision(env, case):
+    make_state(env, case)
+    before = tree(env.root)
+    stage = env.plan(case.overrides).stages[0]
+    assert tree(env.root) == before, "make_plan must not write to disk"
+    assert (stage.action, stage.name, stage.index, stage.dir) == (case.action, "cold_start", 1, env.run / STAGE_DIR)
+    assert case.reason in stage.reason
+    if case.resume_from:
+        assert stage.resume_from and Path(stage.resume_from).name == case.resume_from
+    else:
+        assert stage.resume_from is None
+    if case.changed:
+        assert case.changed in stage.changed
+
+
+def test_plan_on_missing_run_dir_creates_nothing(env):
+    plan = env.plan()
+    assert not env.run.exists()
+    assert [s.action for s in plan.stages] == ["run"]
+    assert plan.to_execute == plan.stages
+    assert "cold_start" in plan.describe()
+    assert plan.to_json()["stages"][0]["dir"] == STAGE_DIR
+
+
+def test_base_input_records_model_and_fingerprint(env):
+    stage = env.plan().stages[0]
+    assert stage.inputs["model"] == str(env.model)
+    assert stage.inputs["from_stage"] is None
+    # The input model's identity is part of the stage's: another config.json, another fingerprint.
+    (env.model / "config.json").write_text('{"model_type": "llama"}')
+    assert env.plan().stages[0].fingerprint != stage.fingerprint
+
+
+# --- a second, model_from=previous stage -----------------------------------------------------------
+
+
+@pytest.fixture
+def two_stages(monkeypatch):
+    """Registers a fake stage that starts from the previous stage's model."""
+    spec = StageSpec(name="fake", module="tests.unit.no_such_module", config_keys=("seed",),
+                     model_from="previous", summary="a stage for tests")
+    monkeypatch.setitem(STAGES, "fake", spec)
+    return ["pipeline.stages=[cold_start,fake]"]
+
+
+def only_stage(cfg, name: str):
+    # `stage=fake` cannot be given as an override: `stage` is also a config group, and Hydra only
+    # accepts names with a YAML file in conf/stage/. Set the value after composing instead.
+    cfg.stage = name
+    return cfg
+
+
+def test_missing_input_names_manifest_and_fix(env, two_stages):
+    cfg = only_stage(env.cfg(two_stages), "fake")
+    with pytest.raises(ConfigError) as info:
+        make_plan(cfg, env.run)
+    message = str(info.value)
+    assert str(Path("01_cold_start") / "manifest.json") in message
+    assert "init_model" in message
+    assert not env.run.exists()
+
+
+def test_init_model_replaces_missing_input(env, two_stages):
+    cfg = only_stage(env.cfg([*two_stages, f"init_model={env.model}"]), "fake")
+    plan = make_plan(cfg, env.run)
+    assert [(s.name, s.action) for s in plan.stages] == [("cold_start", "skip"), ("fake", "run")]
+    assert plan.stages[1].inputs["model"] == str(env.model.resolve())
+    assert plan.stages[1].dir.name == "02_fake"
+
+
+def test_later_stage_with_complete_input_plans(env, two_stages):
+    record_manifest(env.plan(two_stages).stages[0])
+    plan = make_plan(only_stage(env.cfg(two_stages), "fake"), env.run)
+    fake = plan.stages[1]
+    assert fake.action == "run"
+    assert fake.inputs["from_stage"] == "cold_start"
+    assert fake.inputs["model"] == str(env.run / STAGE_DIR / "model")
+
+
+def test_from_stage_needs_earlier_stages_complete(env, two_stages):
+    with pytest.raises(ConfigError) as info:
+        env.plan([*two_stages, "from_stage=fake"])
+    assert "from_stage" in [p.key for p in info.value.problems]
+
+
+def _complete_both(env: Env, overrides: list[str]) -> None:
+    """Both stages finished, in order, as a real run would leave them."""
+    record_manifest(env.plan(overrides).stages[0])
+    record_manifest(env.plan(overrides).stages[1])  # planned after stage 1 completed: sees its completion id
+
+
+def test_chain_skips_when_nothing_changed(env, two_stages):
+    _complete_both(env, two_stages)
+    assert [s.action for s in env.plan(two_stages).stages] == ["skip", "skip"]
+
+
+def test_change_upstream_reruns_downstream(env, two_stages):
+    _complete_both(env, two_stages)
+    plan = env.plan([*two_stages, "cold_start.learning_rate=0.5"])
+    assert [s.action for s in plan.stages] == ["run", "run"]
+    assert "cold_start runs in this invocation" in plan.stages[1].reason
+
+
+def test_rerun_upstream_invalidates_downstream(env, two_stages):
+    _complete_both(env, two_stages)
+    record_manifest(env.plan(two_stages).stages[0])  # stage 1 re-ran since: new completion id
+    plan = env.plan(two_stages)
+    assert [s.action for s in plan.stages] == ["skip", "run"]
+    assert "re-run" in plan.stages[1].reason

@@ -1,0 +1,97 @@
+"""Rewards judge final answers: the last \\boxed{} (braces balanced), else <answer> tags, else the
+text after </think>; toy_accuracy compares integers, math_accuracy checks equivalence."""
+
+from __future__ import annotations
+
+import pytest
+
+from r1pipe.rewards import REWARDS, completion_text, extract_answer, get_reward, last_boxed, math_accuracy, toy_accuracy
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\\boxed{42}", "42"),
+        ("The answer is \\boxed{ 42 }.", "42"),  # stripped
+        ("\\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),  # nested braces
+        ("\\boxed{\\sqrt{\\frac{a}{b^{2}}}} done", "\\sqrt{\\frac{a}{b^{2}}}"),  # deeply nested
+        ("first \\boxed{1}, then \\boxed{2}", "2"),  # the last box wins
+        ("\\boxed{1} and an unclosed \\boxed{2", None),  # the last box is unclosed
+        ("\\boxed{12", None),  # unclosed
+        ("\\boxed{}", ""),
+        ("no box here", None),
+        ("", None),
+    ],
+)
+def test_last_boxed(text, expected):
+    assert last_boxed(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<think>a</think>\n\nSo \\boxed{7}.", "7"),  # boxed
+        ("<answer>7</answer>", "7"),  # tags
+        ("<answer>1</answer> then <answer> 2 </answer>", "2"),  # last tag, stripped
+        ("<answer>\nmulti\nline\n</answer>", "multi\nline"),
+        ("<think>reasoning</think>\n\n  7  ", "7"),  # text after </think>
+        ("<think>a</think>x<think>b</think> final", "final"),  # after the last </think>
+        ("\\boxed{3} <answer>4</answer>", "3"),  # boxed beats tags
+        ("<think>only thinking</think>   ", None),  # nothing after </think>
+        ("just some text", None),
+        ("", None),
+    ],
+)
+def test_extract_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("completion", "answer", "score"),
+    [
+        ("<think>9 + 9 = 18</think>\n\nThe sum is \\boxed{198}.", "198", 1.0),
+        ("\\boxed{197}", "198", 0.0),  # wrong
+        ("The sum is 198.", "198", 0.0),  # no box, no tags, no </think>
+        ("\\boxed{1,234}", "1234", 1.0),  # thousands separator
+        ("\\boxed{1 234}", "1234", 1.0),  # spaces
+        ("\\boxed{ 12 }", " 12 ", 1.0),  # reference is stripped too
+        ("\\boxed{12}", 12, 1.0),  # integer reference
+        ("<answer>55</answer>", "55", 1.0),
+        ("\\boxed{}", "0", 0.0),
+        ([{"role": "assistant", "content": "\\boxed{5}"}], "5", 1.0),  # chat-format completion
+    ],
+)
+def test_toy_accuracy(completion, answer, score):
+    assert toy_accuracy([completion], answer=[answer]) == [score]
+
+
+def test_toy_accuracy_ignores_extra_columns_and_checks_lengths():
+    assert toy_accuracy(["\\boxed{1}", "\\boxed{2}"], answer=["1", "3"], language=["en", "zh"]) == [1.0, 0.0]
+    with pytest.raises(ValueError):
+        toy_accuracy(["\\boxed{1}"], answer=["1", "2"])
+
+
+@pytest.mark.parametrize(
+    ("completion", "answer", "score"),
+    [
+        ("\\boxed{\\frac{1}{2}}", "0.5", 1.0),
+        ("\\boxed{0.5}", "\\frac{1}{2}", 1.0),
+        ("<think>x</think> \\boxed{2}", "2", 1.0),
+        ("\\boxed{3}", "0.5", 0.0),  # wrong
+        ("no answer at all", "0.5", 0.0),
+    ],
+)
+def test_math_accuracy(completion, answer, score):
+    assert math_accuracy([completion], answer=[answer]) == [score]
+
+
+def test_registry():
+    assert {"toy_accuracy", "math_accuracy"} <= set(REWARDS)
+    assert get_reward("toy_accuracy") is toy_accuracy
+    with pytest.raises(KeyError, match="toy_accuracy"):
+        get_reward("nope")
+
+
+def test_completion_text():
+    assert completion_text("plain") == "plain"
+    assert completion_text([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]) == "ab"
