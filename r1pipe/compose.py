@@ -63,6 +63,9 @@ def _explain_override_failure(override: str, error: Exception) -> ConfigProblem:
         return ConfigProblem(key, f"no such option (from `{override}`)", f"choose one of: {options}")
     cause = error.__cause__ or error
     detail = str(cause).strip().splitlines()[0] if str(cause).strip() else first_line
+    hints = [line.strip() for line in str(error).splitlines() if "append to your config" in line]
+    if "not in struct" in detail and hints:  # a dict-valued key such as launcher.env takes new entries with '+'
+        return ConfigProblem(key, f"{detail} (from `{override}`)", hints[0])
     return ConfigProblem(key, f"{detail} (from `{override}`)", "give a value of the type the schema declares (r1pipe/config.py)")
 
 

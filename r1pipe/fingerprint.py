@@ -18,6 +18,9 @@ def select_keys(cfg: DictConfig, keys: tuple[str, ...], ignore: tuple[str, ...] 
     dotted keys in `ignore` (e.g. cold_start.save_steps inside cold_start)."""
     selected = {key: _plain(OmegaConf.select(cfg, key)) for key in keys}
     for dotted in ignore:
+        if dotted in selected:
+            del selected[dotted]
+            continue
         head, _, leaf = dotted.rpartition(".")
         parent = selected.get(head) if head in selected else _walk(selected, head)
         if isinstance(parent, dict):

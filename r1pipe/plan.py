@@ -71,7 +71,7 @@ def read_launch(stage_dir: Path) -> dict | None:
     path = stage_dir / LAUNCH
     try:
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return None
 
 

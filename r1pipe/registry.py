@@ -1,5 +1,6 @@
 """The stages r1pipe knows: where their code lives, what config decides their result, where their
-model comes from. Adding a stage is one entry here plus one module in stages/.
+model comes from. Adding a stage is one entry here, one module in stages/, its hyperparameter
+group conf/<stage>/ and its selector conf/stage/<stage>.yaml (so `stage=<stage>` works).
 """
 
 from __future__ import annotations

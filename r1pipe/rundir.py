@@ -137,13 +137,13 @@ def read_manifest(stage_dir: Path) -> Manifest | None:
         return None
     try:
         return Manifest(**json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
         return None
 
 
 def set_aside(stage_dir: Path, run_dir: Path) -> Path:
     """Move an outdated stage dir under superseded/ instead of deleting it: nothing is lost."""
-    target = run_dir / "superseded" / f"{stage_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    target = run_dir / "superseded" / f"{stage_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(stage_dir, target)
     return target

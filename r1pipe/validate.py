@@ -17,6 +17,7 @@ from r1pipe.data import check_local_dataset
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
+from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
 
 Check = Callable[[DictConfig], list[ConfigProblem]]
 
@@ -84,12 +85,19 @@ def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
     problems = [ConfigProblem(*f) for f in found]
     toy = d.toy
     if "toy" in (d.cold_start.path, d.heldout.path):
-        if toy.digits < 1 or toy.digits > 6:
-            problems.append(ConfigProblem("data.toy.digits", f"must be 1..6, got {toy.digits}", "2 is the default"))
+        if toy.digits < 1 or toy.digits > 5:
+            problems.append(ConfigProblem("data.toy.digits", f"must be 1..5, got {toy.digits}", "2 is the default"))
         if not set(toy.languages) <= {"en", "zh"} or not toy.languages:
             problems.append(ConfigProblem("data.toy.languages", f"{list(toy.languages)} is not a non-empty subset of [en, zh]", "use [en, zh]"))
         if not 0 < toy.heldout_fraction < 1:
             problems.append(ConfigProblem("data.toy.heldout_fraction", f"must be in (0, 1), got {toy.heldout_fraction}", "0.1 is the default"))
+        elif cfg.model.name_or_path == "toy" and toy.heldout_fraction > PRETRAIN_HELDOUT_FRACTION:
+            problems.append(ConfigProblem(
+                "data.toy.heldout_fraction",
+                f"{toy.heldout_fraction} > {PRETRAIN_HELDOUT_FRACTION}: the shipped toy base was pretrained on every pair outside the "
+                f"{PRETRAIN_HELDOUT_FRACTION} held-out share, so a larger share would evaluate on pairs it has seen",
+                f"use a value <= {PRETRAIN_HELDOUT_FRACTION}, or rebuild the base (scripts/build_toy_base.py) for a larger one",
+            ))
     return problems
 
 
@@ -98,8 +106,10 @@ def _check_eval(cfg: DictConfig) -> list[ConfigProblem]:
     for name in ("samples_per_problem", "max_new_tokens", "batch_size"):
         if e[name] <= 0:
             problems.append(ConfigProblem(f"eval.{name}", f"must be > 0, got {e[name]}", f"set eval.{name} to a positive value"))
-    if e.temperature < 0 or not 0 < e.top_p <= 1:
-        problems.append(ConfigProblem("eval.temperature", f"temperature {e.temperature} / top_p {e.top_p} out of range", "paper: temperature 0.6, top_p 0.95"))
+    if e.temperature < 0:
+        problems.append(ConfigProblem("eval.temperature", f"must be >= 0, got {e.temperature}", "paper: 0.6 (0 is greedy, which the paper avoids)"))
+    if not 0 < e.top_p <= 1:
+        problems.append(ConfigProblem("eval.top_p", f"must be in (0, 1], got {e.top_p}", "paper: 0.95"))
     if cfg.reward.accuracy not in REWARDS:
         problems.append(ConfigProblem("reward.accuracy", f"no reward named {cfg.reward.accuracy!r}", f"registered rewards: {', '.join(REWARDS)}"))
     if cfg.generation.backend not in ("transformers", "vllm", "auto"):

@@ -20,6 +20,8 @@ Language = Literal["en", "zh"]
 Split = Literal["train", "heldout"]
 
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
+# The held-out share the shipped toy base was pretrained around (its corpus avoids these pairs).
+PRETRAIN_HELDOUT_FRACTION = 0.1
 
 _EN_PROMPTS = (
     "What is {a} + {b}?",
@@ -65,7 +67,7 @@ class Problem:
         return text + suffix
 
 
-def split_of(a: int, b: int, heldout_fraction: float = 0.1) -> Split:
+def split_of(a: int, b: int, heldout_fraction: float = PRETRAIN_HELDOUT_FRACTION) -> Split:
     """Held-out or train, fixed by a hash of the (unordered) pair: 47+38 and 38+47 share a split."""
     lo, hi = sorted((a, b))
     digest = hashlib.sha256(f"{lo}+{hi}".encode()).digest()
@@ -80,7 +82,7 @@ def sample_problems(
     split: Split,
     seed: int,
     languages: tuple[Language, ...] = LANGUAGES,
-    heldout_fraction: float = 0.1,
+    heldout_fraction: float = PRETRAIN_HELDOUT_FRACTION,
 ) -> list[Problem]:
     """`n` distinct problems of the given split, operands with exactly `digits` digits."""
     rng = random.Random(f"{seed}-{split}-{digits}")

@@ -8,8 +8,14 @@ from r1pipe.compose import compose_config
 from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
 from r1pipe.registry import STAGES
 
-COLD_START_KEYS = STAGES["cold_start"].config_keys
+SPEC = STAGES["cold_start"]
+COLD_START_KEYS = SPEC.config_keys
 INPUTS = {"model": "0123456789abcdef"}
+
+
+def stage_config(cfg) -> dict:
+    """What make_plan fingerprints: the stage's keys without its operational ones."""
+    return select_keys(cfg, SPEC.config_keys, SPEC.operational_keys)
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +24,12 @@ def base_cfg():
 
 
 def _fp(overrides: list[str], inputs: dict = INPUTS) -> str:
-    return fingerprint(select_keys(compose_config(overrides), COLD_START_KEYS), inputs)
+    return fingerprint(stage_config(compose_config(overrides)), inputs)
 
 
 def test_same_config_same_fingerprint(base_cfg):
     again = compose_config([])
-    assert fingerprint(select_keys(base_cfg, COLD_START_KEYS), INPUTS) == fingerprint(select_keys(again, COLD_START_KEYS), INPUTS)
+    assert fingerprint(stage_config(base_cfg), INPUTS) == fingerprint(stage_config(again), INPUTS)
 
 
 def test_fingerprint_ignores_dict_order():
@@ -51,9 +57,54 @@ def test_keys_outside_the_stage_do_not_change_selection(base_cfg, override):
     assert select_keys(compose_config([override]), COLD_START_KEYS) == select_keys(base_cfg, COLD_START_KEYS)
 
 
+@pytest.mark.parametrize(
+    "override",
+    ["cold_start.logging_steps=1", "cold_start.save_steps=3", "cold_start.save_total_limit=9",
+     "cold_start.resume=false", "cold_start.report_to=[tensorboard]"],
+)
+def test_operational_keys_do_not_change_fingerprint(override):
+    assert _fp([override]) == _fp([])
+
+
+def test_operational_keys_are_left_out_of_the_stage_config(base_cfg):
+    selected = stage_config(base_cfg)
+    assert {k.rpartition(".")[2] for k in SPEC.operational_keys}.isdisjoint(selected["cold_start"])
+    assert "learning_rate" in selected["cold_start"]
+    assert "save_steps" in select_keys(base_cfg, SPEC.config_keys)["cold_start"]  # only when asked
+
+
+@pytest.mark.parametrize(
+    ("ignore", "gone", "kept"),
+    [
+        (("cold_start.save_steps",), ("cold_start", "save_steps"), ("cold_start", "learning_rate")),
+        (("cold_start.lora.dropout",), ("cold_start", "lora", "dropout"), ("cold_start", "lora", "r")),  # nested
+        (("data.toy.seed",), ("data.toy", "seed"), ("data.toy", "digits")),  # under a dotted top-level key
+        (("no.such.key", "cold_start.nope"), None, ("cold_start", "save_steps")),  # unknown: ignored quietly
+    ],
+)
+def test_select_keys_ignore(base_cfg, ignore, gone, kept):
+    selected = select_keys(base_cfg, ("cold_start", "data.toy", "seed"), ignore)
+
+    def has(path) -> bool:
+        node = selected
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    assert gone is None or not has(gone)
+    assert has(kept)
+
+
+@pytest.mark.parametrize("ignored", ["seed", "data.toy"])
+def test_select_keys_can_ignore_a_selected_key(base_cfg, ignored):
+    assert ignored not in select_keys(base_cfg, ("cold_start", "data.toy", "seed"), (ignored,))
+
+
 def test_input_fingerprint_change_changes_fingerprint(base_cfg):
-    stage_config = select_keys(base_cfg, COLD_START_KEYS)
-    assert fingerprint(stage_config, {"model": "aaaa"}) != fingerprint(stage_config, {"model": "bbbb"})
+    selected = stage_config(base_cfg)
+    assert fingerprint(selected, {"model": "aaaa"}) != fingerprint(selected, {"model": "bbbb"})
 
 
 def test_select_keys_gives_plain_containers(base_cfg):
@@ -84,6 +135,6 @@ def test_changed_keys(old, new, expected):
 
 
 def test_changed_keys_on_real_stage_config(base_cfg):
-    old = select_keys(base_cfg, COLD_START_KEYS)
-    new = select_keys(compose_config(["cold_start.learning_rate=0.5", "data.toy.digits=3"]), COLD_START_KEYS)
+    old = stage_config(base_cfg)
+    new = stage_config(compose_config(["cold_start.learning_rate=0.5", "data.toy.digits=3", "cold_start.save_steps=1"]))
     assert changed_keys(old, new) == ["cold_start.learning_rate", "data.toy.digits"]

@@ -104,29 +104,22 @@ CASES = [
          launch=True, checkpoints=(2, 4), changed="cold_start.learning_rate"),
     Case("checkpoints without launch.json", "run", "starting over", checkpoints=(4,)),
     # Any reason will do for resume=false; what matters is not resuming from the checkpoint.
-    Case("resume=false", "run", "", overrides=("cold_start.resume=false",),
-         state_overrides=("cold_start.resume=false",), launch=True, checkpoints=(4,)),
+    Case("resume=false", "run", "", overrides=("cold_start.resume=false",), launch=True, checkpoints=(4,)),
     Case("resume=PATH", "resume", "resume=", overrides=("cold_start.resume={ckpt}",), launch=True, checkpoints=(4,),
          resume_from="step_000004"),
     Case("failed with checkpoint", "resume", "step_000004", manifest="failed", launch=True, checkpoints=(4,),
          resume_from="step_000004"),
     Case("failed, no checkpoint", "run", "previous attempt failed", manifest="failed", launch=True),
-    pytest.param(
-        Case("complete, resume=false", "skip", "complete", overrides=("cold_start.resume=false",),
-             manifest="complete", launch=True),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="BUG: cold_start.resume (how to continue an unfinished stage) is inside the fingerprint, "
-            "because registry.STAGES['cold_start'].config_keys takes the whole `cold_start` subtree; a "
-            "complete stage re-runs with 'config changed: cold_start.resume' (same for logging_steps, "
-            "save_steps, save_total_limit, report_to), e.g. on the first plain rerun after resume=PATH",
-        ),
-    ),
+    # Operational keys (registry.SFT_OPERATIONAL_KEYS) change how a stage runs, not what it makes:
+    # they neither re-run a finished stage nor discard its checkpoints.
+    Case("complete, resume=false", "skip", "complete", overrides=("cold_start.resume=false",),
+         manifest="complete", launch=True),
+    Case("complete, logging/save cadence", "skip", "complete",
+         overrides=("cold_start.logging_steps=1", "cold_start.save_steps=3", "cold_start.save_total_limit=5",
+                    "cold_start.report_to=[tensorboard]"), manifest="complete", launch=True),
+    Case("interrupted, save cadence changed", "resume", "step_000004", overrides=("cold_start.save_steps=3",),
+         launch=True, checkpoints=(4,), resume_from="step_000004"),
 ]
-
-
-def _case_id(case) -> str:
-    return (case.values[0] if hasattr(case, "values") else case).id
 
 
 def make_state(env: Env, case: Case):
@@ -140,7 +133,7 @@ def make_state(env: Env, case: Case):
     env.run.mkdir(parents=True, exist_ok=True)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_plan_decision(env, case):
     make_state(env, case)
     before = tree(env.root)

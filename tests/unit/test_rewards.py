@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.rewards import REWARDS, completion_text, extract_answer, get_reward, last_boxed, math_accuracy, toy_accuracy
+from r1pipe.rewards import (
+    REWARDS,
+    completion_text,
+    extract_answer,
+    get_reward,
+    last_boxed,
+    math_accuracy,
+    toy_accuracy,
+)
 
 
 @pytest.mark.parametrize(

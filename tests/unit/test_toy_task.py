@@ -1,0 +1,186 @@
+"""The toy task: held-out operand pairs stay out of every training text, the chain of thought does
+correct column arithmetic in the prompt's language, and responses follow the R1 format."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from r1pipe.toy.corpus import digit_facts, pretraining_documents
+from r1pipe.toy.task import Problem, chain_of_thought, r1_response, sample_problems, split_of
+
+# --- splits ----------------------------------------------------------------------------------------
+
+
+def _pairs(problems) -> set[tuple[int, int]]:
+    """Unordered operand pairs (47+38 and 38+47 are the same problem for the split)."""
+    return {tuple(sorted((p.a, p.b))) for p in problems}
+
+
+@pytest.mark.parametrize(("digits", "seed", "fraction"), [(1, 0, 0.1), (2, 1234, 0.1), (2, 7, 0.3), (3, 5, 0.1)])
+def test_heldout_pairs_never_in_train(digits, seed, fraction):
+    n_train = {1: 60, 2: 3000, 3: 3000}[digits]
+    train = sample_problems(n_train, digits=digits, split="train", seed=seed, heldout_fraction=fraction)
+    heldout = sample_problems(10, digits=digits, split="heldout", seed=seed, heldout_fraction=fraction)
+    assert _pairs(train).isdisjoint(_pairs(heldout))
+    assert all(split_of(p.a, p.b, fraction) == "train" for p in train)
+    assert all(split_of(p.a, p.b, fraction) == "heldout" for p in heldout)
+
+
+def test_samples_are_distinct_and_sized():
+    problems = sample_problems(500, digits=2, split="train", seed=3)
+    assert len({(p.a, p.b, p.language) for p in problems}) == 500
+    assert all(10 <= p.a <= 99 and 10 <= p.b <= 99 for p in problems)
+    assert {p.language for p in problems} == {"en", "zh"}
+
+
+def test_sampling_is_reproducible():
+    assert sample_problems(50, digits=2, split="heldout", seed=9) == sample_problems(50, digits=2, split="heldout", seed=9)
+
+
+def test_asking_for_more_problems_than_exist_fails():
+    with pytest.raises(ValueError, match="only"):
+        sample_problems(1000, digits=1, split="heldout", seed=0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(47, 38), (10, 99), (1, 2), (123, 45), (5, 5)])
+def test_split_is_symmetric(a, b):
+    for fraction in (0.1, 0.5):
+        assert split_of(a, b, fraction) == split_of(b, a, fraction)
+
+
+def test_heldout_share_is_about_the_fraction():
+    pairs = [(a, b) for a in range(10, 100) for b in range(a, 100)]
+    share = sum(split_of(a, b) == "heldout" for a, b in pairs) / len(pairs)
+    assert 0.07 < share < 0.13
+
+
+# --- chain of thought ------------------------------------------------------------------------------
+
+COLUMN = {
+    "en": re.compile(r"^(?:Ones|Tens|Hundreds|Thousands|Ten-thousands): (\d) \+ (\d)(?: \+ (\d))? = (\d+)\. Write (\d)(?:, carry (\d))?\.$"),
+    "zh": re.compile(r"^(?:个位|十位|百位|千位|万位)：(\d) \+ (\d)(?: \+ (\d))? = (\d+)，写 (\d)(?:，进 (\d))?。$"),
+}
+LAST_CARRY = {"en": re.compile(r"^The last carry gives (\d)\.$"), "zh": re.compile(r"^最后的进位是 (\d)。$")}
+RESULT = {"en": re.compile(r"^Reading the written digits from the left: (\d+)\.$"), "zh": re.compile(r"^从左往右读出写下的数字：(\d+)。$")}
+
+
+def check_column_arithmetic(p: Problem, cot: str) -> None:
+    """Replays the reasoning: each column adds the right digits and the incoming carry."""
+    lines = cot.splitlines()
+    da, db = str(p.a)[::-1], str(p.b)[::-1]
+    columns = [m for line in lines[1:-1] if (m := COLUMN[p.language].match(line))]
+    assert len(columns) == max(len(da), len(db))
+    carry, written = 0, []
+    for i, m in enumerate(columns):
+        x, y, c_in, total, digit, c_out = m.groups()
+        assert int(x) == (int(da[i]) if i < len(da) else 0)
+        assert int(y) == (int(db[i]) if i < len(db) else 0)
+        assert int(c_in or 0) == carry
+        assert int(total) == int(x) + int(y) + carry
+        assert (int(digit), int(c_out or 0)) == (int(total) % 10, int(total) // 10)
+        carry = int(c_out or 0)
+        written.append(digit)
+    final_carry = [m for line in lines if (m := LAST_CARRY[p.language].match(line))]
+    assert [int(m.group(1)) for m in final_carry] == ([carry] if carry else [])
+    result = RESULT[p.language].match(lines[-1])
+    assert result and int(result.group(1)) == p.a + p.b
+
+
+CASES = [(47, 38), (99, 99), (10, 90), (12, 34), (5, 123), (999, 1), (50, 50), (99999, 1)]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(("a", "b"), CASES)
+def test_chain_of_thought_arithmetic(a, b, language):
+    p = Problem(a, b, language, 0)
+    check_column_arithmetic(p, chain_of_thought(p))
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_final_carry_is_written(language):
+    cot = chain_of_thought(Problem(99, 99, language, 0))
+    assert ("The last carry gives 1." if language == "en" else "最后的进位是 1。") in cot
+    assert "198" in cot.splitlines()[-1]
+
+
+def test_chain_of_thought_on_many_samples():
+    for p in sample_problems(300, digits=3, split="train", seed=11):
+        check_column_arithmetic(p, chain_of_thought(p))
+
+
+def test_five_digit_operands_are_supported():
+    p = Problem(12345, 98765, "en", 0)
+    check_column_arithmetic(p, chain_of_thought(p))
+
+
+# --- the R1 response format ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(("a", "b"), CASES)
+def test_r1_response_format(a, b, language):
+    p = Problem(a, b, language, 0)
+    text = r1_response(p)
+    assert text.count("<think>") == 1 and text.count("</think>") == 1
+    assert text.startswith("<think>\n") and text.index("<think>") < text.index("</think>")
+    summary = text.split("</think>", 1)[1]
+    assert f"\\boxed{{{a + b}}}" in summary
+
+
+@pytest.mark.parametrize(("a", "b"), CASES)
+def test_chinese_reasoning_has_no_english_words(a, b):
+    p = Problem(a, b, "zh", 0)
+    assert re.search(r"[A-Za-z]", chain_of_thought(p)) is None
+    # In the whole response, only the format markup is Latin: the think tags and \boxed.
+    markup_free = r1_response(p).replace("<think>", "").replace("</think>", "").replace("\\boxed", "")
+    assert re.search(r"[A-Za-z]", markup_free) is None
+
+
+@pytest.mark.parametrize("template", range(4))
+def test_prompts_carry_language_and_box_instruction(template):
+    en, zh = Problem(12, 34, "en", template).prompt(), Problem(12, 34, "zh", template).prompt()
+    assert "12" in en and "34" in en and "\\boxed{}" in en
+    assert "\\boxed{}" in zh and re.search(r"[\u4e00-\u9fff]", zh)
+
+
+# --- the pretraining corpus ------------------------------------------------------------------------
+
+
+def mentions_pair(doc: str, a: int, b: int) -> bool:
+    """Whether a document states the equation of a+b (either order), in any of its sentence forms."""
+    for x, y in ((a, b), (b, a)):
+        for form in (rf"{x} \+ {y} = ", rf"{x} and {y}", rf"{x} plus {y}", rf"{x} 加 {y}"):
+            if re.search(rf"(?<!\d){form}", doc):
+                return True
+    return False
+
+
+def test_mentions_pair_detector():
+    assert mentions_pair("1 + 2 = 3\n47 + 38 = 85.", 47, 38)
+    assert mentions_pair("38 加 47 等于 85。", 47, 38)
+    assert not mentions_pair("147 + 38 = 185.", 47, 38)
+
+
+def test_pretraining_never_states_heldout_equations():
+    heldout = sample_problems(50, digits=2, split="heldout", seed=1234)
+    docs = pretraining_documents(1000, digits=2, seed=0)
+    assert len(docs) == 1000
+    leaks = [(p.a, p.b) for p in heldout for doc in docs if mentions_pair(doc, p.a, p.b)]
+    assert leaks == []
+    # And the corpus never teaches the reasoning format itself.
+    assert not any("<think>" in doc or "Ones:" in doc for doc in docs)
+
+
+def test_smaller_heldout_fraction_stays_inside_the_pretraining_heldout():
+    # Validation refuses shares above PRETRAIN_HELDOUT_FRACTION for the toy base (test_config);
+    # smaller shares pick a subset of the pairs the base never saw.
+    heldout = sample_problems(50, digits=2, split="heldout", seed=1234, heldout_fraction=0.05)
+    docs = pretraining_documents(1000, digits=2, seed=0)
+    assert [(p.a, p.b) for p in heldout for doc in docs if mentions_pair(doc, p.a, p.b)] == []
+
+
+def test_digit_facts_cover_every_column_sum():
+    facts = set(digit_facts())
+    assert "9 + 9 = 18" in facts and "9 + 9 + 1 = 19" in facts and len(facts) == 200
