@@ -38,14 +38,24 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,status,validate,list}")
-    run = sub.add_parser("run", help="run the pipeline (or one stage); resumes an existing run_dir",
-                         description="Run the pipeline, one stage, or resume a run directory.",
-                         epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run the pipeline (or one stage); resumes an existing run_dir",
+        description="Run the pipeline, one stage, or resume a run directory.",
+        epilog=GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--cfg", action="store_true", help="print the resolved config and exit")
-    run.add_argument("--dry-run", action="store_true", help="print the plan (run / resume / skip, and why) and exit")
+    run.add_argument(
+        "--dry-run", action="store_true", help="print the plan (run / resume / skip, and why) and exit"
+    )
     run.add_argument("overrides", nargs="*", help="Hydra overrides (see below)")
-    validate = sub.add_parser("validate", help="compose and validate a config (and its run_dir inputs); load nothing",
-                              epilog=GRAMMAR, formatter_class=argparse.RawDescriptionHelpFormatter)
+    validate = sub.add_parser(
+        "validate",
+        help="compose and validate a config (and its run_dir inputs); load nothing",
+        epilog=GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     validate.add_argument("overrides", nargs="*", help="Hydra overrides")
     status = sub.add_parser("status", help="table of a run's stages: status, wall time, metrics, outputs")
     status.add_argument("run_dir", type=Path)
@@ -125,7 +135,17 @@ def _listing() -> str:
     from r1pipe.registry import STAGES
 
     lines = ["stages:"] + [f"  {s.name:<20} {s.summary}" for s in STAGES.values()]
-    for group in ("pipeline", "experiment", "model", "data", "cold_start", "eval", "generation", "reward", "launcher"):
+    for group in (
+        "pipeline",
+        "experiment",
+        "model",
+        "data",
+        "cold_start",
+        "eval",
+        "generation",
+        "reward",
+        "launcher",
+    ):
         lines.append(f"{group}: {', '.join(group_options(group))}")
     from r1pipe.rewards import REWARDS
 

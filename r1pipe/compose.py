@@ -64,9 +64,15 @@ def _explain_override_failure(override: str, error: Exception) -> ConfigProblem:
     cause = error.__cause__ or error
     detail = str(cause).strip().splitlines()[0] if str(cause).strip() else first_line
     hints = [line.strip() for line in str(error).splitlines() if "append to your config" in line]
-    if "not in struct" in detail and hints:  # a dict-valued key such as launcher.env takes new entries with '+'
+    if (
+        "not in struct" in detail and hints
+    ):  # a dict-valued key such as launcher.env takes new entries with '+'
         return ConfigProblem(key, f"{detail} (from `{override}`)", hints[0])
-    return ConfigProblem(key, f"{detail} (from `{override}`)", "give a value of the type the schema declares (r1pipe/config.py)")
+    return ConfigProblem(
+        key,
+        f"{detail} (from `{override}`)",
+        "give a value of the type the schema declares (r1pipe/config.py)",
+    )
 
 
 def group_options(group: str) -> list[str]:
@@ -99,7 +105,13 @@ def compose_config(overrides: list[str]) -> DictConfig:
     try:
         OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as e:
-        raise ConfigError([ConfigProblem("<command line>", str(e).strip(), "use key=value, group=option, +key=value or ~key")]) from e
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "<command line>", str(e).strip(), "use key=value, group=option, +key=value or ~key"
+                )
+            ]
+        ) from e
     try:
         cfg = _compose_raw(overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as combined:
@@ -110,7 +122,9 @@ def compose_config(overrides: list[str]) -> DictConfig:
             except (HydraException, OmegaConfBaseException, ValueError) as e:
                 problems.append(_explain_override_failure(override, e))
         if not problems:
-            problems.append(ConfigProblem("<overrides>", str(combined).strip(), "check the overrides together"))
+            problems.append(
+                ConfigProblem("<overrides>", str(combined).strip(), "check the overrides together")
+            )
         raise ConfigError(problems) from combined
     OmegaConf.resolve(cfg)
     return cfg

@@ -21,7 +21,9 @@ SCHEMA_NAME = "r1pipe_schema"
 class ModelConfig:
     name_or_path: str = "toy"  # a local Hugging Face model dir, a hub id, or "toy" (the shipped toy base)
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16 (auto: float32 on CPU, bfloat16 on GPU)
-    chat_template: str = "r1_chatml"  # r1_chatml (R1 format, ChatML framing) | model (keep the tokenizer's own)
+    chat_template: str = (
+        "r1_chatml"  # r1_chatml (R1 format, ChatML framing) | model (keep the tokenizer's own)
+    )
     trust_remote_code: bool = False  # allow custom modelling code from the model dir
     attn_implementation: str | None = None  # sdpa | flash_attention_2 | eager | None (transformers picks)
 

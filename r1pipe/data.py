@@ -24,14 +24,20 @@ class DataError(Exception):
 
 def is_local_path(path: str) -> bool:
     """A path on disk (or meant to be one) rather than a hub dataset id like `org/name`."""
-    return path.startswith(("/", "./", "../", "~")) or Path(path).suffix in FILE_BUILDERS or Path(path).exists()
+    return (
+        path.startswith(("/", "./", "../", "~")) or Path(path).suffix in FILE_BUILDERS or Path(path).exists()
+    )
 
 
 def toy_cold_start(toy: DictConfig) -> Dataset:
     """Readable long-CoT chats in the R1 format, generated from the toy task's train split."""
     problems = sample_problems(
-        toy.cold_start_examples, digits=toy.digits, split="train", seed=toy.seed,
-        languages=tuple(toy.languages), heldout_fraction=toy.heldout_fraction,
+        toy.cold_start_examples,
+        digits=toy.digits,
+        split="train",
+        seed=toy.seed,
+        languages=tuple(toy.languages),
+        heldout_fraction=toy.heldout_fraction,
     )
     return Dataset.from_list(
         [
@@ -53,11 +59,24 @@ def toy_cold_start(toy: DictConfig) -> Dataset:
 def toy_heldout(toy: DictConfig) -> Dataset:
     """Held-out problems: operand pairs never seen in pretraining or training."""
     problems = sample_problems(
-        toy.heldout_examples, digits=toy.digits, split="heldout", seed=toy.seed,
-        languages=tuple(toy.languages), heldout_fraction=toy.heldout_fraction,
+        toy.heldout_examples,
+        digits=toy.digits,
+        split="heldout",
+        seed=toy.seed,
+        languages=tuple(toy.languages),
+        heldout_fraction=toy.heldout_fraction,
     )
     return Dataset.from_list(
-        [{"id": p.uid, "prompt": p.prompt(), "answer": str(p.answer), "language": p.language, "task": "toy"} for p in problems]
+        [
+            {
+                "id": p.uid,
+                "prompt": p.prompt(),
+                "answer": str(p.answer),
+                "language": p.language,
+                "task": "toy",
+            }
+            for p in problems
+        ]
     )
 
 
@@ -102,8 +121,15 @@ def load_heldout(data: DictConfig) -> Dataset:
         ds = toy_heldout(data.toy)
     else:
         ds = load_table(spec.path, spec.subset, spec.split)
-        require_columns(ds, [spec.prompt_column, spec.answer_column], spec.path, "data.heldout.prompt_column/answer_column")
-        ds = ds.rename_columns({c: n for c, n in [(spec.prompt_column, "prompt"), (spec.answer_column, "answer")] if c != n})
+        require_columns(
+            ds,
+            [spec.prompt_column, spec.answer_column],
+            spec.path,
+            "data.heldout.prompt_column/answer_column",
+        )
+        ds = ds.rename_columns(
+            {c: n for c, n in [(spec.prompt_column, "prompt"), (spec.answer_column, "answer")] if c != n}
+        )
     if spec.num_examples:
         ds = ds.select(range(min(spec.num_examples, len(ds))))
     return ds
@@ -124,13 +150,21 @@ def first_record_columns(path: Path) -> list[str]:
     return list(record)
 
 
-def check_local_dataset(path: str, columns: list[str], key: str, column_key: str) -> list[tuple[str, str, str]]:
+def check_local_dataset(
+    path: str, columns: list[str], key: str, column_key: str
+) -> list[tuple[str, str, str]]:
     """(key, message, fix) for each problem with a local dataset file; nothing for hub ids."""
     if path == "toy" or not is_local_path(path):
         return []
     local = Path(path).expanduser()
     if not local.exists():
-        return [(key, f"dataset file {local} does not exist", f"set {key} to an existing .jsonl/.json/.parquet file or a hub id")]
+        return [
+            (
+                key,
+                f"dataset file {local} does not exist",
+                f"set {key} to an existing .jsonl/.json/.parquet file or a hub id",
+            )
+        ]
     if local.is_dir():
         return []
     try:
@@ -139,5 +173,11 @@ def check_local_dataset(path: str, columns: list[str], key: str, column_key: str
         return [(key, f"cannot read {local}: {e}", "fix the file (one JSON object per line for .jsonl)")]
     missing = [c for c in columns if c not in have]
     if missing:
-        return [(column_key, f"{local} has no column(s) {missing} (it has {have})", f"set {column_key} to one of {have}")]
+        return [
+            (
+                column_key,
+                f"{local} has no column(s) {missing} (it has {have})",
+                f"set {column_key} to one of {have}",
+            )
+        ]
     return []

@@ -20,21 +20,41 @@ log = logging.getLogger(__name__)
 
 
 def generate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[str], *,
-    n: int, temperature: float, top_p: float, max_new_tokens: int, batch_size: int, seed: int,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    *,
+    n: int,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    batch_size: int,
+    seed: int,
 ) -> list[list[str]]:
     """`n` completions per user prompt (chat template applied), as decoded text."""
     torch.manual_seed(seed)
     tokenizer.padding_side = "left"
     model.eval()
-    texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True) for p in prompts]
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+        )
+        for p in prompts
+    ]
     out: list[list[str]] = []
     for start in range(0, len(texts), batch_size):
-        batch = tokenizer(texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+        batch = tokenizer(
+            texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
+        ).to(model.device)
         with torch.no_grad():
             generated = model.generate(  # type: ignore[operator]
-                **batch, do_sample=temperature > 0, temperature=temperature or None, top_p=top_p if temperature > 0 else None,
-                max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id,
+                **batch,
+                do_sample=temperature > 0,
+                temperature=temperature or None,
+                top_p=top_p if temperature > 0 else None,
+                max_new_tokens=max_new_tokens,
+                num_return_sequences=n,
+                pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
             )  # (B * n, T_prompt + T_new)
         new_tokens = generated[:, batch["input_ids"].shape[1] :]
@@ -43,15 +63,24 @@ def generate(
     return out
 
 
-def evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: Dataset, cfg: DictConfig) -> dict:
+def evaluate(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: Dataset, cfg: DictConfig
+) -> dict:
     """pass@1 (mean over k samples), format rate and mean length on `problems` (prompt, answer)."""
     e = cfg.eval
     if e.num_problems:
         problems = problems.select(range(min(e.num_problems, len(problems))))
     t0 = time.time()
     samples = generate(
-        model, tokenizer, list(problems["prompt"]), n=e.samples_per_problem, temperature=e.temperature,
-        top_p=e.top_p, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size, seed=e.seed,
+        model,
+        tokenizer,
+        list(problems["prompt"]),
+        n=e.samples_per_problem,
+        temperature=e.temperature,
+        top_p=e.top_p,
+        max_new_tokens=e.max_new_tokens,
+        batch_size=e.batch_size,
+        seed=e.seed,
     )
     reward = get_reward(cfg.reward.accuracy)
     flat = [c for group in samples for c in group]

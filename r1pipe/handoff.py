@@ -26,7 +26,9 @@ def check_loads_and_generates(model_dir: Path, prompt: str = "1 + 1 = ?") -> str
     model = AutoModelForCausalLM.from_pretrained(model_dir)
     if not tokenizer.chat_template:
         raise HandoffError(f"{model_dir}: tokenizer has no chat template")
-    text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+    )
     ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
     with torch.no_grad():
         out = model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=tokenizer.pad_token_id)  # type: ignore[misc]

@@ -76,5 +76,12 @@ def build_launcher(cfg: DictConfig) -> Launcher:
     lc = cfg.launcher
     env = {str(k): str(v) for k, v in lc.env.items()}
     if lc.kind == "accelerate":
-        return AccelerateLauncher(lc.num_processes, lc.num_machines, lc.mixed_precision, lc.accelerate_config, lc.main_process_port, env)
+        return AccelerateLauncher(
+            lc.num_processes,
+            lc.num_machines,
+            lc.mixed_precision,
+            lc.accelerate_config,
+            lc.main_process_port,
+            env,
+        )
     return LocalLauncher(env)

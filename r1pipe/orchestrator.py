@@ -55,7 +55,15 @@ def run_pipeline(cfg: DictConfig) -> Plan:
     log.info("%s", plan.describe())
     todo = plan.to_execute
     for n, stage in enumerate(todo, start=1):
-        log.info("=== stage %d/%d: %s (%s: %s) -> %s", n, len(todo), stage.name, stage.action, stage.reason, stage.dir)
+        log.info(
+            "=== stage %d/%d: %s (%s: %s) -> %s",
+            n,
+            len(todo),
+            stage.name,
+            stage.action,
+            stage.reason,
+            stage.dir,
+        )
         execute_stage(cfg, stage)
     log.info("pipeline finished; `r1pipe status %s` shows the stages", run_dir)
     return plan
@@ -104,7 +112,9 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
             f"stage {stage.name} failed (exit code {returncode}); see {stage.dir.parent / RUN_LOG}. "
             f"Fix the cause and rerun `r1pipe run run_dir={stage.dir.parent}`: it resumes from the latest checkpoint."
         )
-    log.info("stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics))
+    log.info(
+        "stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics)
+    )
 
 
 def _die_with_parent() -> None:

@@ -61,7 +61,13 @@ class Plan:
         return {
             "run_dir": str(self.run_dir),
             "stages": [
-                {"name": s.name, "dir": s.dir.name, "action": s.action, "reason": s.reason, "fingerprint": s.fingerprint}
+                {
+                    "name": s.name,
+                    "dir": s.dir.name,
+                    "action": s.action,
+                    "reason": s.reason,
+                    "fingerprint": s.fingerprint,
+                }
                 for s in self.stages
             ],
         }
@@ -84,7 +90,9 @@ def _selection(cfg: DictConfig) -> list[str]:
     return stages
 
 
-def _missing_input(name: str, prev_name: str, prev_dir: Path, cfg: DictConfig, run_dir: Path) -> ConfigProblem:
+def _missing_input(
+    name: str, prev_name: str, prev_dir: Path, cfg: DictConfig, run_dir: Path
+) -> ConfigProblem:
     return ConfigProblem(
         "run_dir",
         f"stage {name} needs the final model of stage {prev_name}, but {prev_dir / 'manifest.json'} "
@@ -99,8 +107,16 @@ def _base_input(cfg: DictConfig) -> dict[str, Any]:
     return {"model": path, "model_fingerprint": model_fingerprint(cfg.model.name_or_path), "from_stage": None}
 
 
-def _decide(cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: dict, inputs: dict,
-            upstream_runs: bool, forced: str | None) -> tuple[Action, str, str | None, list[str]]:
+def _decide(
+    cfg: DictConfig,
+    name: str,
+    stage_dir: Path,
+    fp: str,
+    stage_config: dict,
+    inputs: dict,
+    upstream_runs: bool,
+    forced: str | None,
+) -> tuple[Action, str, str | None, list[str]]:
     manifest = read_manifest(stage_dir)
     launch = read_launch(stage_dir)
     old_config = (launch or {}).get("stage_config", {})
@@ -112,7 +128,12 @@ def _decide(cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: 
         if manifest.fingerprint == fp:
             recorded = manifest.inputs.get("from_completion")
             if recorded != inputs.get("from_completion"):
-                return "run", f"input changed: {inputs.get('from_stage')} was re-run since this stage ran", None, []
+                return (
+                    "run",
+                    f"input changed: {inputs.get('from_stage')} was re-run since this stage ran",
+                    None,
+                    [],
+                )
             return "skip", "complete, fingerprint unchanged", None, []
         changed = changed_keys(old_config, stage_config)
         what = f"config changed: {', '.join(changed)}" if changed else "input model changed"
@@ -125,7 +146,12 @@ def _decide(cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: 
         if launch and launch.get("fingerprint") == fp:
             return "resume", f"interrupted; resuming from {checkpoint.name}", str(checkpoint), []
         changed = changed_keys(old_config, stage_config)
-        return "run", f"checkpoints are from another config ({', '.join(changed) or 'inputs changed'}); starting over", None, changed
+        return (
+            "run",
+            f"checkpoints are from another config ({', '.join(changed) or 'inputs changed'}); starting over",
+            None,
+            changed,
+        )
     if manifest and not manifest.complete:
         return "run", f"previous attempt {manifest.status}; no checkpoint to resume", None, []
     return "run", "not run yet", None, []
@@ -143,13 +169,21 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
         stage_config = select_keys(cfg, spec.config_keys, spec.operational_keys)
         first_selected = name == selected[0]
         if first_selected and cfg.init_model:
-            inputs: dict[str, Any] = {"model": str(Path(cfg.init_model).expanduser().resolve()), "model_fingerprint": model_fingerprint(cfg.init_model), "from_stage": None}
+            inputs: dict[str, Any] = {
+                "model": str(Path(cfg.init_model).expanduser().resolve()),
+                "model_fingerprint": model_fingerprint(cfg.init_model),
+                "from_stage": None,
+            }
         elif spec.model_from == "base" or prev is None:
             inputs = _base_input(cfg)
         else:
             prev_manifest = read_manifest(prev.dir)
-            inputs = {"model": str(prev.dir / "model"), "model_fingerprint": prev.fingerprint, "from_stage": prev.name,
-                      "from_completion": prev_manifest.completion_id if prev_manifest else None}
+            inputs = {
+                "model": str(prev.dir / "model"),
+                "model_fingerprint": prev.fingerprint,
+                "from_stage": prev.name,
+                "from_completion": prev_manifest.completion_id if prev_manifest else None,
+            }
             if name in selected and prev.action == "skip" and not (prev_manifest and prev_manifest.complete):
                 problems.append(_missing_input(name, prev.name, prev.dir, cfg, run_dir))
         fp = fingerprint(stage_config, {"model": inputs["model_fingerprint"]})
@@ -157,13 +191,23 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
             if cfg.from_stage and i < stages.index(cfg.from_stage) + 1:
                 manifest = read_manifest(stage_dir)
                 if not (manifest and manifest.complete):
-                    problems.append(ConfigProblem("from_stage", f"from_stage={cfg.from_stage} needs every earlier stage complete, but {stage_dir / 'manifest.json'} is missing or not complete", f"run `r1pipe run run_dir={run_dir}` (without from_stage) to finish the earlier stages"))
+                    problems.append(
+                        ConfigProblem(
+                            "from_stage",
+                            f"from_stage={cfg.from_stage} needs every earlier stage complete, but {stage_dir / 'manifest.json'} is missing or not complete",
+                            f"run `r1pipe run run_dir={run_dir}` (without from_stage) to finish the earlier stages",
+                        )
+                    )
             plans.append(StagePlan(name, i, stage_dir, "skip", "not selected", fp, stage_config, inputs))
             prev = plans[-1]
             continue
         forced = "force=true" if cfg.force else (f"from_stage={cfg.from_stage}" if cfg.from_stage else None)
-        action, reason, resume_from, changed = _decide(cfg, name, stage_dir, fp, stage_config, inputs, upstream_runs, forced)
-        plans.append(StagePlan(name, i, stage_dir, action, reason, fp, stage_config, inputs, resume_from, changed))
+        action, reason, resume_from, changed = _decide(
+            cfg, name, stage_dir, fp, stage_config, inputs, upstream_runs, forced
+        )
+        plans.append(
+            StagePlan(name, i, stage_dir, action, reason, fp, stage_config, inputs, resume_from, changed)
+        )
         upstream_runs = upstream_runs or action != "skip"
         prev = plans[-1]
     if problems:

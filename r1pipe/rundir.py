@@ -94,7 +94,11 @@ def list_checkpoints(checkpoints_dir: Path) -> list[Path]:
     being written lives under the trainer's temporary name and is ignored."""
     if not checkpoints_dir.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in checkpoints_dir.iterdir() if (m := STEP_DIR.match(p.name)) and p.is_dir()]
+    found = [
+        (int(m.group(1)), p)
+        for p in checkpoints_dir.iterdir()
+        if (m := STEP_DIR.match(p.name)) and p.is_dir()
+    ]
     return [p for _, p in sorted(found)]
 
 
@@ -143,7 +147,9 @@ def read_manifest(stage_dir: Path) -> Manifest | None:
 
 def set_aside(stage_dir: Path, run_dir: Path) -> Path:
     """Move an outdated stage dir under superseded/ instead of deleting it: nothing is lost."""
-    target = run_dir / "superseded" / f"{stage_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    target = (
+        run_dir / "superseded" / f"{stage_dir.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(stage_dir, target)
     return target

@@ -64,7 +64,14 @@ class MetricsLog(TrainerCallback):
         record = {"stage": self.stage, "step": state.global_step, "max_steps": state.max_steps, **logs}
         append_jsonl(self.path, record)
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())
-        log.info("%s step %d/%d (%.0fs): %s", self.stage, state.global_step, state.max_steps, time.time() - self.t0, shown)
+        log.info(
+            "%s step %d/%d (%.0fs): %s",
+            self.stage,
+            state.global_step,
+            state.max_steps,
+            time.time() - self.t0,
+            shown,
+        )
 
 
 class QuietProgress(ProgressCallback):
@@ -127,8 +134,13 @@ def resume_argument(ctx: StageContext) -> str | None:
 
 
 def train_sft(
-    s: DictConfig, ctx: StageContext, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-    dataset: Dataset, seed: int, dtype: torch.dtype,
+    s: DictConfig,
+    ctx: StageContext,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: Dataset,
+    seed: int,
+    dtype: torch.dtype,
 ) -> tuple[SFTTrainer, dict]:
     """Train (or resume) to the configured final step. Returns the trainer and its last metrics."""
     ctx.checkpoints_dir.mkdir(parents=True, exist_ok=True)
@@ -138,7 +150,10 @@ def train_sft(
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=build_lora(s),
-        callbacks=[PublishCheckpoints(ctx.checkpoints_dir, s.save_total_limit), MetricsLog(ctx.metrics_path, ctx.name)],
+        callbacks=[
+            PublishCheckpoints(ctx.checkpoints_dir, s.save_total_limit),
+            MetricsLog(ctx.metrics_path, ctx.name),
+        ],
     )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())

@@ -18,7 +18,9 @@ class StatusError(Exception):
 def stage_rows(run_dir: Path) -> list[dict]:
     plan_path = run_dir / "plan.json"
     if not plan_path.exists():
-        raise StatusError(f"{run_dir} is not an r1pipe run directory (no plan.json); give the run_dir of an `r1pipe run`")
+        raise StatusError(
+            f"{run_dir} is not an r1pipe run directory (no plan.json); give the run_dir of an `r1pipe run`"
+        )
     plan = json.loads(plan_path.read_text(encoding="utf-8"))
     rows = []
     for entry in plan["stages"]:
@@ -37,7 +39,12 @@ def stage_rows(run_dir: Path) -> list[dict]:
                 "stage": entry["dir"],
                 "status": status,
                 "wall": f"{manifest.wall_time_s:.0f}s" if manifest else "-",
-                "metrics": ", ".join(f"{k.split('/', 1)[-1] if k.startswith('train') else k.removeprefix('eval/')}={metrics[k]}" for k in KEY_METRICS if k in metrics) or metrics.get("failure", "-"),
+                "metrics": ", ".join(
+                    f"{k.split('/', 1)[-1] if k.startswith('train') else k.removeprefix('eval/')}={metrics[k]}"
+                    for k in KEY_METRICS
+                    if k in metrics
+                )
+                or metrics.get("failure", "-"),
                 "output": (manifest.outputs.get("model", "-") if manifest else "-"),
             }
         )

@@ -27,17 +27,39 @@ def _check_stages(cfg: DictConfig) -> list[ConfigProblem]:
     known = ", ".join(STAGES)
     for name in cfg.pipeline.stages:
         if name not in STAGES:
-            problems.append(ConfigProblem("pipeline.stages", f"unknown stage {name!r}", f"use stages from: {known}"))
+            problems.append(
+                ConfigProblem("pipeline.stages", f"unknown stage {name!r}", f"use stages from: {known}")
+            )
     if not cfg.pipeline.stages:
-        problems.append(ConfigProblem("pipeline.stages", "the pipeline has no stages", f"list stages from: {known}"))
+        problems.append(
+            ConfigProblem("pipeline.stages", "the pipeline has no stages", f"list stages from: {known}")
+        )
     stages = list(cfg.pipeline.stages)
     if cfg.stage != "all" and cfg.stage not in stages:
-        problems.append(ConfigProblem("stage", f"{cfg.stage!r} is not a stage of pipeline {cfg.pipeline.name!r}", f"use one of: all, {', '.join(stages)}"))
+        problems.append(
+            ConfigProblem(
+                "stage",
+                f"{cfg.stage!r} is not a stage of pipeline {cfg.pipeline.name!r}",
+                f"use one of: all, {', '.join(stages)}",
+            )
+        )
     if cfg.from_stage is not None:
         if cfg.from_stage not in stages:
-            problems.append(ConfigProblem("from_stage", f"{cfg.from_stage!r} is not a stage of pipeline {cfg.pipeline.name!r}", f"use one of: {', '.join(stages)}"))
+            problems.append(
+                ConfigProblem(
+                    "from_stage",
+                    f"{cfg.from_stage!r} is not a stage of pipeline {cfg.pipeline.name!r}",
+                    f"use one of: {', '.join(stages)}",
+                )
+            )
         if cfg.stage != "all":
-            problems.append(ConfigProblem("from_stage", f"from_stage={cfg.from_stage} and stage={cfg.stage} contradict", "give one of them"))
+            problems.append(
+                ConfigProblem(
+                    "from_stage",
+                    f"from_stage={cfg.from_stage} and stage={cfg.stage} contradict",
+                    "give one of them",
+                )
+            )
     return problems
 
 
@@ -45,34 +67,89 @@ def _check_model(cfg: DictConfig) -> list[ConfigProblem]:
     problems = []
     for key, value in (("model.name_or_path", cfg.model.name_or_path), ("init_model", cfg.init_model)):
         if value and value != "toy" and looks_local(value) and (why := model_dir_problem(value)):
-            problems.append(ConfigProblem(key, why, f"set {key} to a directory saved with save_pretrained (config.json + weights)"))
+            problems.append(
+                ConfigProblem(
+                    key, why, f"set {key} to a directory saved with save_pretrained (config.json + weights)"
+                )
+            )
     if cfg.init_model and not looks_local(cfg.init_model):
-        problems.append(ConfigProblem("init_model", f"{cfg.init_model!r} is not a directory", "give a local Hugging Face model dir"))
+        problems.append(
+            ConfigProblem(
+                "init_model", f"{cfg.init_model!r} is not a directory", "give a local Hugging Face model dir"
+            )
+        )
     if cfg.model.dtype not in ("auto", "float32", "bfloat16", "float16"):
-        problems.append(ConfigProblem("model.dtype", f"unknown dtype {cfg.model.dtype!r}", "use auto, float32, bfloat16 or float16"))
+        problems.append(
+            ConfigProblem(
+                "model.dtype", f"unknown dtype {cfg.model.dtype!r}", "use auto, float32, bfloat16 or float16"
+            )
+        )
     if cfg.model.chat_template not in (*TEMPLATES, "model"):
-        problems.append(ConfigProblem("model.chat_template", f"unknown template {cfg.model.chat_template!r}", f"use one of: {', '.join(TEMPLATES)}, model"))
+        problems.append(
+            ConfigProblem(
+                "model.chat_template",
+                f"unknown template {cfg.model.chat_template!r}",
+                f"use one of: {', '.join(TEMPLATES)}, model",
+            )
+        )
     return problems
 
 
 def _check_sft(cfg: DictConfig, key: str) -> list[ConfigProblem]:
     s = cfg[key]
     problems = []
-    positive = ("learning_rate", "per_device_train_batch_size", "gradient_accumulation_steps", "max_length", "save_steps", "logging_steps")
+    positive = (
+        "learning_rate",
+        "per_device_train_batch_size",
+        "gradient_accumulation_steps",
+        "max_length",
+        "save_steps",
+        "logging_steps",
+    )
     for name in positive:
         if s[name] <= 0:
-            problems.append(ConfigProblem(f"{key}.{name}", f"must be > 0, got {s[name]}", f"set {key}.{name} to a positive value"))
+            problems.append(
+                ConfigProblem(
+                    f"{key}.{name}", f"must be > 0, got {s[name]}", f"set {key}.{name} to a positive value"
+                )
+            )
     if s.max_steps <= 0 and s.num_train_epochs <= 0:
-        problems.append(ConfigProblem(f"{key}.num_train_epochs", "no training: num_train_epochs <= 0 and max_steps <= 0", f"set {key}.num_train_epochs or {key}.max_steps"))
+        problems.append(
+            ConfigProblem(
+                f"{key}.num_train_epochs",
+                "no training: num_train_epochs <= 0 and max_steps <= 0",
+                f"set {key}.num_train_epochs or {key}.max_steps",
+            )
+        )
     if not 0 <= s.min_lr_ratio <= 1:
-        problems.append(ConfigProblem(f"{key}.min_lr_ratio", f"must be in [0, 1], got {s.min_lr_ratio}", "0.1 is the paper's cosine floor"))
+        problems.append(
+            ConfigProblem(
+                f"{key}.min_lr_ratio",
+                f"must be in [0, 1], got {s.min_lr_ratio}",
+                "0.1 is the paper's cosine floor",
+            )
+        )
     if not 0 <= s.warmup_ratio < 1:
-        problems.append(ConfigProblem(f"{key}.warmup_ratio", f"must be in [0, 1), got {s.warmup_ratio}", "use e.g. 0.03"))
+        problems.append(
+            ConfigProblem(f"{key}.warmup_ratio", f"must be in [0, 1), got {s.warmup_ratio}", "use e.g. 0.03")
+        )
     if s.save_total_limit < 1:
-        problems.append(ConfigProblem(f"{key}.save_total_limit", f"must be >= 1 to resume, got {s.save_total_limit}", "keep at least 1 checkpoint"))
+        problems.append(
+            ConfigProblem(
+                f"{key}.save_total_limit",
+                f"must be >= 1 to resume, got {s.save_total_limit}",
+                "keep at least 1 checkpoint",
+            )
+        )
     resume = str(s.resume)
     if resume not in ("auto", "false", "False") and not Path(resume).expanduser().is_dir():
-        problems.append(ConfigProblem(f"{key}.resume", f"{resume!r} is neither auto, false nor an existing checkpoint dir", "use auto, false, or a path to a step_* checkpoint"))
+        problems.append(
+            ConfigProblem(
+                f"{key}.resume",
+                f"{resume!r} is neither auto, false nor an existing checkpoint dir",
+                "use auto, false, or a path to a step_* checkpoint",
+            )
+        )
     if s.lora.enabled and s.lora.r <= 0:
         problems.append(ConfigProblem(f"{key}.lora.r", f"must be > 0, got {s.lora.r}", "use e.g. 16"))
     return problems
@@ -80,24 +157,50 @@ def _check_sft(cfg: DictConfig, key: str) -> list[ConfigProblem]:
 
 def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
     d = cfg.data
-    found = check_local_dataset(d.cold_start.path, [d.cold_start.messages_column], "data.cold_start.path", "data.cold_start.messages_column")
-    found += check_local_dataset(d.heldout.path, [d.heldout.prompt_column, d.heldout.answer_column], "data.heldout.path", "data.heldout.prompt_column")
+    found = check_local_dataset(
+        d.cold_start.path,
+        [d.cold_start.messages_column],
+        "data.cold_start.path",
+        "data.cold_start.messages_column",
+    )
+    found += check_local_dataset(
+        d.heldout.path,
+        [d.heldout.prompt_column, d.heldout.answer_column],
+        "data.heldout.path",
+        "data.heldout.prompt_column",
+    )
     problems = [ConfigProblem(*f) for f in found]
     toy = d.toy
     if "toy" in (d.cold_start.path, d.heldout.path):
         if toy.digits < 1 or toy.digits > 5:
-            problems.append(ConfigProblem("data.toy.digits", f"must be 1..5, got {toy.digits}", "2 is the default"))
+            problems.append(
+                ConfigProblem("data.toy.digits", f"must be 1..5, got {toy.digits}", "2 is the default")
+            )
         if not set(toy.languages) <= {"en", "zh"} or not toy.languages:
-            problems.append(ConfigProblem("data.toy.languages", f"{list(toy.languages)} is not a non-empty subset of [en, zh]", "use [en, zh]"))
+            problems.append(
+                ConfigProblem(
+                    "data.toy.languages",
+                    f"{list(toy.languages)} is not a non-empty subset of [en, zh]",
+                    "use [en, zh]",
+                )
+            )
         if not 0 < toy.heldout_fraction < 1:
-            problems.append(ConfigProblem("data.toy.heldout_fraction", f"must be in (0, 1), got {toy.heldout_fraction}", "0.1 is the default"))
+            problems.append(
+                ConfigProblem(
+                    "data.toy.heldout_fraction",
+                    f"must be in (0, 1), got {toy.heldout_fraction}",
+                    "0.1 is the default",
+                )
+            )
         elif cfg.model.name_or_path == "toy" and toy.heldout_fraction > PRETRAIN_HELDOUT_FRACTION:
-            problems.append(ConfigProblem(
-                "data.toy.heldout_fraction",
-                f"{toy.heldout_fraction} > {PRETRAIN_HELDOUT_FRACTION}: the shipped toy base was pretrained on every pair outside the "
-                f"{PRETRAIN_HELDOUT_FRACTION} held-out share, so a larger share would evaluate on pairs it has seen",
-                f"use a value <= {PRETRAIN_HELDOUT_FRACTION}, or rebuild the base (scripts/build_toy_base.py) for a larger one",
-            ))
+            problems.append(
+                ConfigProblem(
+                    "data.toy.heldout_fraction",
+                    f"{toy.heldout_fraction} > {PRETRAIN_HELDOUT_FRACTION}: the shipped toy base was pretrained on every pair outside the "
+                    f"{PRETRAIN_HELDOUT_FRACTION} held-out share, so a larger share would evaluate on pairs it has seen",
+                    f"use a value <= {PRETRAIN_HELDOUT_FRACTION}, or rebuild the base (scripts/build_toy_base.py) for a larger one",
+                )
+            )
     return problems
 
 
@@ -105,32 +208,73 @@ def _check_eval(cfg: DictConfig) -> list[ConfigProblem]:
     e, problems = cfg.eval, []
     for name in ("samples_per_problem", "max_new_tokens", "batch_size"):
         if e[name] <= 0:
-            problems.append(ConfigProblem(f"eval.{name}", f"must be > 0, got {e[name]}", f"set eval.{name} to a positive value"))
+            problems.append(
+                ConfigProblem(
+                    f"eval.{name}", f"must be > 0, got {e[name]}", f"set eval.{name} to a positive value"
+                )
+            )
     if e.temperature < 0:
-        problems.append(ConfigProblem("eval.temperature", f"must be >= 0, got {e.temperature}", "paper: 0.6 (0 is greedy, which the paper avoids)"))
+        problems.append(
+            ConfigProblem(
+                "eval.temperature",
+                f"must be >= 0, got {e.temperature}",
+                "paper: 0.6 (0 is greedy, which the paper avoids)",
+            )
+        )
     if not 0 < e.top_p <= 1:
         problems.append(ConfigProblem("eval.top_p", f"must be in (0, 1], got {e.top_p}", "paper: 0.95"))
     if cfg.reward.accuracy not in REWARDS:
-        problems.append(ConfigProblem("reward.accuracy", f"no reward named {cfg.reward.accuracy!r}", f"registered rewards: {', '.join(REWARDS)}"))
+        problems.append(
+            ConfigProblem(
+                "reward.accuracy",
+                f"no reward named {cfg.reward.accuracy!r}",
+                f"registered rewards: {', '.join(REWARDS)}",
+            )
+        )
     if cfg.generation.backend not in ("transformers", "vllm", "auto"):
-        problems.append(ConfigProblem("generation.backend", f"unknown backend {cfg.generation.backend!r}", "use transformers, vllm or auto"))
+        problems.append(
+            ConfigProblem(
+                "generation.backend",
+                f"unknown backend {cfg.generation.backend!r}",
+                "use transformers, vllm or auto",
+            )
+        )
     return problems
 
 
 def _check_launcher(cfg: DictConfig) -> list[ConfigProblem]:
     lc, problems = cfg.launcher, []
     if lc.kind not in ("local", "accelerate"):
-        problems.append(ConfigProblem("launcher.kind", f"unknown launcher {lc.kind!r}", "use local or accelerate"))
+        problems.append(
+            ConfigProblem("launcher.kind", f"unknown launcher {lc.kind!r}", "use local or accelerate")
+        )
     if lc.num_processes < 1 or lc.num_machines < 1:
-        problems.append(ConfigProblem("launcher.num_processes", "num_processes and num_machines must be >= 1", "one process per GPU"))
+        problems.append(
+            ConfigProblem(
+                "launcher.num_processes", "num_processes and num_machines must be >= 1", "one process per GPU"
+            )
+        )
     if lc.mixed_precision not in ("no", "bf16", "fp16"):
-        problems.append(ConfigProblem("launcher.mixed_precision", f"unknown value {lc.mixed_precision!r}", "use no, bf16 or fp16"))
+        problems.append(
+            ConfigProblem(
+                "launcher.mixed_precision", f"unknown value {lc.mixed_precision!r}", "use no, bf16 or fp16"
+            )
+        )
     if cfg.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        problems.append(ConfigProblem("log_level", f"unknown level {cfg.log_level!r}", "use DEBUG, INFO or WARNING"))
+        problems.append(
+            ConfigProblem("log_level", f"unknown level {cfg.log_level!r}", "use DEBUG, INFO or WARNING")
+        )
     return problems
 
 
-CHECKS: list[Check] = [_check_stages, _check_model, lambda c: _check_sft(c, "cold_start"), _check_data, _check_eval, _check_launcher]
+CHECKS: list[Check] = [
+    _check_stages,
+    _check_model,
+    lambda c: _check_sft(c, "cold_start"),
+    _check_data,
+    _check_eval,
+    _check_launcher,
+]
 
 
 def config_problems(cfg: DictConfig) -> list[ConfigProblem]:

@@ -21,7 +21,9 @@ from r1pipe.toy.base_model import build_model, build_tokenizer, pretrain, tokeni
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", default=str(toy_base_dir()), help="output model directory")
     parser.add_argument("--steps", type=int, default=2500, help="pretraining steps (batch 64 x 128 tokens)")
     parser.add_argument("--digits", type=int, default=2, help="operand digits of the toy task")

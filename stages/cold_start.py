@@ -42,7 +42,9 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     heldout = load_heldout(cfg.data) if cfg.eval.after_stage and process_rank() == 0 else None
     before = _evaluate_once(model, tokenizer, heldout, cfg, ctx, "before") if heldout is not None else None
 
-    trainer, train_metrics = train_sft(cfg.cold_start, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype))
+    trainer, train_metrics = train_sft(
+        cfg.cold_start, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
+    )
     model_dir = save_final_model(trainer, tokenizer, ctx)
     check_loads_and_generates(model_dir)
 
@@ -50,13 +52,21 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     if heldout is not None and before is not None:
         after = _evaluate_once(trainer.model, tokenizer, heldout, cfg, ctx, "after")
         atomic_write_json(ctx.stage_dir / "eval.json", {"before": before, "after": after})
-        metrics |= {f"eval/before/{k}": v for k, v in before["metrics"].items() if k in ("pass@1", "think_format")}
-        metrics |= {f"eval/after/{k}": v for k, v in after["metrics"].items() if k in ("pass@1", "think_format")}
+        metrics |= {
+            f"eval/before/{k}": v for k, v in before["metrics"].items() if k in ("pass@1", "think_format")
+        }
+        metrics |= {
+            f"eval/after/{k}": v for k, v in after["metrics"].items() if k in ("pass@1", "think_format")
+        }
         log.info(
             "held-out pass@1: before %.3f -> after %.3f (%d problems)",
-            before["metrics"]["pass@1"], after["metrics"]["pass@1"], after["metrics"]["problems"],
+            before["metrics"]["pass@1"],
+            after["metrics"]["pass@1"],
+            after["metrics"]["problems"],
         )
-    return StageResult(outputs={"model": str(model_dir), "data": str(ctx.data_dir / "train.jsonl")}, metrics=metrics)
+    return StageResult(
+        outputs={"model": str(model_dir), "data": str(ctx.data_dir / "train.jsonl")}, metrics=metrics
+    )
 
 
 def _evaluate_once(model, tokenizer, heldout, cfg: DictConfig, ctx: StageContext, when: str) -> dict:
@@ -64,7 +74,11 @@ def _evaluate_once(model, tokenizer, heldout, cfg: DictConfig, ctx: StageContext
     cache = ctx.stage_dir / f"eval_{when}.json"
     if when == "before" and cache.exists():
         return json.loads(cache.read_text(encoding="utf-8"))
-    log.info("evaluating the %s model on %d held-out problems", when, min(cfg.eval.num_problems or len(heldout), len(heldout)))
+    log.info(
+        "evaluating the %s model on %d held-out problems",
+        when,
+        min(cfg.eval.num_problems or len(heldout), len(heldout)),
+    )
     result = evaluate(model, tokenizer, heldout, cfg)
     atomic_write_json(cache, result)
     return result

@@ -26,13 +26,19 @@ def r1pipe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedPro
         [sys.executable, "-m", "r1pipe.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600
     )
     if check and proc.returncode != 0:
-        raise AssertionError(f"r1pipe {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"r1pipe {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
 def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under root with its size and mtime, to prove nothing was touched."""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +55,25 @@ def test_cold_start_writes_a_complete_stage(finished_run: Path):
     assert manifest["status"] == "complete"
     assert manifest["metrics"]["train/final_step"] == 8
     assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(manifest["metrics"])
-    assert sorted(p.name for p in (stage / "checkpoints").iterdir()) == ["step_000004", "step_000008"]
-    assert {"config.yaml", "launch.json", "metrics.jsonl", "eval.json", "model", "data"} <= {p.name for p in stage.iterdir()}
+    assert sorted(p.name for p in (stage / "checkpoints").glob("step_*")) == ["step_000004", "step_000008"]
+    assert not list((stage / "checkpoints").glob("checkpoint-*")), "every finished checkpoint is published"
+    # A checkpoint holds everything resume needs: model, optimizer, scheduler, RNG, trainer state.
+    assert {p.name for p in (stage / "checkpoints" / "step_000008").iterdir()} == {
+        "chat_template.jinja",
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+        "optimizer.pt",
+        "rng_state.pth",
+        "scheduler.pt",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "trainer_state.json",
+        "training_args.bin",
+    }
+    assert {"config.yaml", "launch.json", "metrics.jsonl", "eval.json", "model", "data"} <= {
+        p.name for p in stage.iterdir()
+    }
     assert (finished_run / "config.yaml").exists() and (finished_run / "plan.json").exists()
     assert "cold_start" in (finished_run / "r1pipe.log").read_text()
 
@@ -66,7 +89,11 @@ def test_final_model_loads_with_plain_transformers_and_differs_from_base(finishe
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     assert "<think>" in tokenizer.get_vocab() and "generation" in tokenizer.chat_template
     assert tokenizer.eos_token == "<|im_end|>"
-    moved = [n for (n, p), (_, q) in zip(tuned.named_parameters(), base.named_parameters(), strict=True) if not p.equal(q)]
+    moved = [
+        n
+        for (n, p), (_, q) in zip(tuned.named_parameters(), base.named_parameters(), strict=True)
+        if not p.equal(q)
+    ]
     assert len(moved) > 10, "training should change the parameters"
 
 
@@ -79,13 +106,30 @@ def test_second_run_skips_the_complete_stage_without_loading_a_model(finished_ru
 
 
 def test_override_changes_the_plan_and_lands_in_the_stage_config(finished_run: Path, tmp_path: Path):
-    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "--dry-run", cwd=tmp_path)
+    proc = r1pipe(
+        "run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "--dry-run", cwd=tmp_path
+    )
     assert "run     config changed: cold_start.learning_rate" in proc.stdout
-    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "cold_start.max_steps=4", cwd=tmp_path)
+    proc = r1pipe(
+        "run",
+        f"run_dir={finished_run}",
+        *QUICK,
+        "cold_start.learning_rate=0.0011",
+        "cold_start.max_steps=4",
+        cwd=tmp_path,
+    )
     saved = (finished_run / "01_cold_start" / "config.yaml").read_text()
     assert "learning_rate: 0.0011" in saved
     assert list((finished_run / "superseded").iterdir()), "the replaced stage is set aside, not deleted"
-    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.0011", "cold_start.max_steps=4", "--dry-run", cwd=tmp_path)
+    proc = r1pipe(
+        "run",
+        f"run_dir={finished_run}",
+        *QUICK,
+        "cold_start.learning_rate=0.0011",
+        "cold_start.max_steps=4",
+        "--dry-run",
+        cwd=tmp_path,
+    )
     assert "skip" in proc.stdout
 
 
@@ -98,11 +142,20 @@ def test_override_changes_the_plan_and_lands_in_the_stage_config(finished_run: P
         ("cold_start.lr=1", "did you mean cold_start.learning_rate"),
     ],
 )
-def test_bad_inputs_stop_before_any_work_and_touch_nothing(finished_run: Path, tmp_path: Path, override: str, expected: str):
+def test_bad_inputs_stop_before_any_work_and_touch_nothing(
+    finished_run: Path, tmp_path: Path, override: str, expected: str
+):
     bad_jsonl = tmp_path / "bad.jsonl"
     bad_jsonl.write_text(json.dumps({"text": "no messages column"}) + "\n")
     before = tree_snapshot(finished_run)
-    proc = r1pipe("run", f"run_dir={finished_run}", *QUICK, override.format(tmp=tmp_path, bad_jsonl=bad_jsonl), cwd=tmp_path, check=False)
+    proc = r1pipe(
+        "run",
+        f"run_dir={finished_run}",
+        *QUICK,
+        override.format(tmp=tmp_path, bad_jsonl=bad_jsonl),
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 2
     assert expected in proc.stderr
     assert tree_snapshot(finished_run) == before
@@ -110,11 +163,20 @@ def test_bad_inputs_stop_before_any_work_and_touch_nothing(finished_run: Path, t
 
 def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tmp_path: Path):
     run_dir = tmp_path / "run"
-    args = [f"run_dir={run_dir}", *QUICK, "eval.after_stage=false", "cold_start.max_steps=30", "cold_start.save_steps=5",
-            "cold_start.save_total_limit=3"]
+    args = [
+        f"run_dir={run_dir}",
+        *QUICK,
+        "eval.after_stage=false",
+        "cold_start.max_steps=30",
+        "cold_start.save_steps=5",
+        "cold_start.save_total_limit=3",
+    ]
     orchestrator = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "run", *args], cwd=tmp_path, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "r1pipe.cli", "run", *args],
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     checkpoints = run_dir / "01_cold_start" / "checkpoints"
     deadline = time.time() + 300
@@ -155,16 +217,28 @@ def test_help_and_list_and_cfg(tmp_path: Path):
     assert "Qwen/Qwen2.5-1.5B" in cfg and "kind: accelerate" in cfg
 
 
-@pytest.mark.parametrize("variant", [["cold_start=lora"], ["cold_start.packing=true"]], ids=["lora", "packing"])
+@pytest.mark.parametrize(
+    "variant", [["cold_start=lora"], ["cold_start.packing=true"]], ids=["lora", "packing"]
+)
 def test_lora_and_packing_variants_train_and_hand_off_a_plain_model(tmp_path: Path, variant: list[str]):
     from transformers import AutoModelForCausalLM
 
     from r1pipe.toy.base_model import toy_base_dir
 
     run_dir = tmp_path / "run"
-    r1pipe("run", f"run_dir={run_dir}", *QUICK, "eval.after_stage=false", "cold_start.max_steps=3", *variant, cwd=tmp_path)
+    r1pipe(
+        "run",
+        f"run_dir={run_dir}",
+        *QUICK,
+        "eval.after_stage=false",
+        "cold_start.max_steps=3",
+        *variant,
+        cwd=tmp_path,
+    )
     model_dir = run_dir / "01_cold_start" / "model"
-    assert not (model_dir / "adapter_config.json").exists(), "LoRA adapters must be merged into the final model"
+    assert not (model_dir / "adapter_config.json").exists(), (
+        "LoRA adapters must be merged into the final model"
+    )
     tuned = AutoModelForCausalLM.from_pretrained(model_dir)
     base = AutoModelForCausalLM.from_pretrained(toy_base_dir())
     assert any(not p.equal(q) for p, q in zip(tuned.parameters(), base.parameters(), strict=True))

@@ -20,7 +20,9 @@ CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 def _groups() -> list[str]:
     """Every config group the package ships (a folder of YAML files in r1pipe.conf)."""
     root = resources.files(CONFIG_MODULE)
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(f.name.endswith(".yaml") for f in p.iterdir()))
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and any(f.name.endswith(".yaml") for f in p.iterdir())
+    )
 
 
 GROUP_OPTIONS = [(group, option) for group in _groups() for option in group_options(group)]
@@ -35,7 +37,9 @@ def _problem_summary(problems) -> str:
 
 def test_groups_are_found():
     # Guards the tables below against silently testing nothing.
-    assert {"cold_start", "data", "eval", "experiment", "launcher", "model", "pipeline", "stage"} <= set(_groups())
+    assert {"cold_start", "data", "eval", "experiment", "launcher", "model", "pipeline", "stage"} <= set(
+        _groups()
+    )
     assert "toy" in group_options("model")
 
 
@@ -204,12 +208,24 @@ SEMANTIC = [
     ("resume=missing", lambda t: [f"cold_start.resume={t}/no/step_000001"], "cold_start.resume"),
     ("temperature<0", lambda t: ["eval.temperature=-1"], "eval.temperature"),
     ("top_p=2", lambda t: ["eval.top_p=2"], "eval.top_p"),
-    ("heldout share beyond the toy base's", lambda t: ["data.toy.heldout_fraction=0.2"], "data.toy.heldout_fraction"),
+    (
+        "heldout share beyond the toy base's",
+        lambda t: ["data.toy.heldout_fraction=0.2"],
+        "data.toy.heldout_fraction",
+    ),
     ("toy digits 6", lambda t: ["data.toy.digits=6"], "data.toy.digits"),
     ("init_model w/o config.json", lambda t: [f"init_model={_dir_without_config(t)}"], "init_model"),
-    ("model dir w/o config.json", lambda t: [f"model.name_or_path={_dir_without_config(t)}"], "model.name_or_path"),
+    (
+        "model dir w/o config.json",
+        lambda t: [f"model.name_or_path={_dir_without_config(t)}"],
+        "model.name_or_path",
+    ),
     ("missing data file", lambda t: ["data.cold_start.path=/does/not/exist.jsonl"], "data.cold_start.path"),
-    ("no messages column", lambda t: [f"data.cold_start.path={_jsonl_without_messages(t)}"], "data.cold_start.messages_column"),
+    (
+        "no messages column",
+        lambda t: [f"data.cold_start.path={_jsonl_without_messages(t)}"],
+        "data.cold_start.messages_column",
+    ),
     ("unknown pipeline stage", lambda t: ["pipeline.stages=[bogus]"], "pipeline.stages"),
     ("empty pipeline", lambda t: ["pipeline.stages=[]"], "pipeline.stages"),
     ("unknown from_stage", lambda t: ["from_stage=bogus"], "from_stage"),
@@ -249,6 +265,14 @@ def test_several_semantic_problems_are_all_reported(tmp_path):
         validate_config(cfg)
     problems = info.value.problems
     keys = {p.key for p in problems}
-    expected = {"cold_start.save_steps", "eval.top_p", "init_model", "data.cold_start.messages_column", "data.heldout.path", "pipeline.stages", "from_stage"}
+    expected = {
+        "cold_start.save_steps",
+        "eval.top_p",
+        "init_model",
+        "data.cold_start.messages_column",
+        "data.heldout.path",
+        "pipeline.stages",
+        "from_stage",
+    }
     assert expected <= keys, _problem_summary(problems)
     assert problems == config_problems(cfg)

@@ -41,8 +41,15 @@ def test_fingerprint_ignores_dict_order():
 
 @pytest.mark.parametrize(
     "override",
-    ["cold_start.learning_rate=0.123", "seed=7", "model.dtype=bfloat16", "data.toy.digits=3",
-     "data.cold_start.num_examples=10", "cold_start.lora.r=4", "cold_start=paper"],
+    [
+        "cold_start.learning_rate=0.123",
+        "seed=7",
+        "model.dtype=bfloat16",
+        "data.toy.digits=3",
+        "data.cold_start.num_examples=10",
+        "cold_start.lora.r=4",
+        "cold_start=paper",
+    ],
 )
 def test_stage_key_change_changes_fingerprint(override):
     assert _fp([override]) != _fp([])
@@ -50,8 +57,17 @@ def test_stage_key_change_changes_fingerprint(override):
 
 @pytest.mark.parametrize(
     "override",
-    ["launcher=accelerate", "launcher.num_processes=4", "eval.top_p=0.5", "eval=paper", "log_level=DEBUG",
-     "force=true", "run_dir=/tmp/elsewhere", "generation.backend=vllm", "reward=math"],
+    [
+        "launcher=accelerate",
+        "launcher.num_processes=4",
+        "eval.top_p=0.5",
+        "eval=paper",
+        "log_level=DEBUG",
+        "force=true",
+        "run_dir=/tmp/elsewhere",
+        "generation.backend=vllm",
+        "reward=math",
+    ],
 )
 def test_keys_outside_the_stage_do_not_change_selection(base_cfg, override):
     assert select_keys(compose_config([override]), COLD_START_KEYS) == select_keys(base_cfg, COLD_START_KEYS)
@@ -59,8 +75,13 @@ def test_keys_outside_the_stage_do_not_change_selection(base_cfg, override):
 
 @pytest.mark.parametrize(
     "override",
-    ["cold_start.logging_steps=1", "cold_start.save_steps=3", "cold_start.save_total_limit=9",
-     "cold_start.resume=false", "cold_start.report_to=[tensorboard]"],
+    [
+        "cold_start.logging_steps=1",
+        "cold_start.save_steps=3",
+        "cold_start.save_total_limit=9",
+        "cold_start.resume=false",
+        "cold_start.report_to=[tensorboard]",
+    ],
 )
 def test_operational_keys_do_not_change_fingerprint(override):
     assert _fp([override]) == _fp([])
@@ -77,7 +98,11 @@ def test_operational_keys_are_left_out_of_the_stage_config(base_cfg):
     ("ignore", "gone", "kept"),
     [
         (("cold_start.save_steps",), ("cold_start", "save_steps"), ("cold_start", "learning_rate")),
-        (("cold_start.lora.dropout",), ("cold_start", "lora", "dropout"), ("cold_start", "lora", "r")),  # nested
+        (
+            ("cold_start.lora.dropout",),
+            ("cold_start", "lora", "dropout"),
+            ("cold_start", "lora", "r"),
+        ),  # nested
         (("data.toy.seed",), ("data.toy", "seed"), ("data.toy", "digits")),  # under a dotted top-level key
         (("no.such.key", "cold_start.nope"), None, ("cold_start", "save_steps")),  # unknown: ignored quietly
     ],
@@ -136,5 +161,7 @@ def test_changed_keys(old, new, expected):
 
 def test_changed_keys_on_real_stage_config(base_cfg):
     old = stage_config(base_cfg)
-    new = stage_config(compose_config(["cold_start.learning_rate=0.5", "data.toy.digits=3", "cold_start.save_steps=1"]))
+    new = stage_config(
+        compose_config(["cold_start.learning_rate=0.5", "data.toy.digits=3", "cold_start.save_steps=1"])
+    )
     assert changed_keys(old, new) == ["cold_start.learning_rate", "data.toy.digits"]

@@ -17,7 +17,14 @@ STAGE_ARGS = ["-m", "r1pipe.stage", "--run-dir", str(RUN), "--stage-dir", str(ST
 
 
 def accelerate(**over) -> AccelerateLauncher:
-    fields = dict(num_processes=1, num_machines=1, mixed_precision="no", config_file=None, main_process_port=None, env={})
+    fields = dict(
+        num_processes=1,
+        num_machines=1,
+        mixed_precision="no",
+        config_file=None,
+        main_process_port=None,
+        env={},
+    )
     return AccelerateLauncher(**{**fields, **over})
 
 
@@ -39,16 +46,32 @@ def test_local_command():
 @pytest.mark.parametrize(
     ("fields", "expected", "absent"),
     [
-        ({}, {"--num_processes": "1", "--num_machines": "1", "--mixed_precision": "no"}, ["--config_file", "--main_process_port"]),
-        ({"num_processes": 8, "mixed_precision": "bf16"}, {"--num_processes": "8", "--mixed_precision": "bf16"}, ["--config_file"]),
-        ({"config_file": "/cfg/zero3.yaml", "num_processes": 4}, {"--config_file": "/cfg/zero3.yaml", "--num_processes": "4"}, ["--multi_gpu"]),
-        ({"main_process_port": 29511, "num_machines": 2}, {"--main_process_port": "29511", "--num_machines": "2"}, []),
+        (
+            {},
+            {"--num_processes": "1", "--num_machines": "1", "--mixed_precision": "no"},
+            ["--config_file", "--main_process_port"],
+        ),
+        (
+            {"num_processes": 8, "mixed_precision": "bf16"},
+            {"--num_processes": "8", "--mixed_precision": "bf16"},
+            ["--config_file"],
+        ),
+        (
+            {"config_file": "/cfg/zero3.yaml", "num_processes": 4},
+            {"--config_file": "/cfg/zero3.yaml", "--num_processes": "4"},
+            ["--multi_gpu"],
+        ),
+        (
+            {"main_process_port": 29511, "num_machines": 2},
+            {"--main_process_port": "29511", "--num_machines": "2"},
+            [],
+        ),
     ],
 )
 def test_accelerate_command(fields, expected, absent):
     cmd = accelerate(**fields).command(RUN, STAGE)
     assert cmd[:3] == [sys.executable, "-m", "accelerate.commands.launch"]
-    assert cmd[-len(STAGE_ARGS):] == STAGE_ARGS  # the same stage entry point as the local launcher
+    assert cmd[-len(STAGE_ARGS) :] == STAGE_ARGS  # the same stage entry point as the local launcher
     for flag, value in expected.items():
         assert option(cmd, flag) == value
     for flag in absent:
@@ -64,18 +87,33 @@ def test_multi_gpu_only_with_cuda_and_no_config_file(monkeypatch, cuda, multi_gp
 
 @pytest.mark.parametrize(
     ("overrides", "kind"),
-    [([], LocalLauncher), (["launcher=local"], LocalLauncher), (["launcher=accelerate"], AccelerateLauncher),
-     (["launcher.kind=accelerate"], AccelerateLauncher)],
+    [
+        ([], LocalLauncher),
+        (["launcher=local"], LocalLauncher),
+        (["launcher=accelerate"], AccelerateLauncher),
+        (["launcher.kind=accelerate"], AccelerateLauncher),
+    ],
 )
 def test_build_launcher_picks_by_kind(overrides, kind):
     assert type(build_launcher(compose_config(overrides))) is kind
 
 
 def test_build_launcher_passes_accelerate_settings():
-    cfg = compose_config(["launcher=accelerate", "launcher.num_processes=2", "launcher.accelerate_config=/c.yaml",
-                          "launcher.main_process_port=29600"])
+    cfg = compose_config(
+        [
+            "launcher=accelerate",
+            "launcher.num_processes=2",
+            "launcher.accelerate_config=/c.yaml",
+            "launcher.main_process_port=29600",
+        ]
+    )
     built = build_launcher(cfg)
-    assert (built.num_processes, built.config_file, built.main_process_port, built.mixed_precision) == (2, "/c.yaml", 29600, "bf16")
+    assert (built.num_processes, built.config_file, built.main_process_port, built.mixed_precision) == (
+        2,
+        "/c.yaml",
+        29600,
+        "bf16",
+    )
 
 
 @pytest.mark.parametrize("kind", ["local", "accelerate"])
@@ -83,7 +121,13 @@ def test_launcher_env_reaches_the_environment(monkeypatch, kind):
     monkeypatch.setenv("R1PIPE_TEST_KEEP", "from-parent")
     monkeypatch.setenv("R1PIPE_TEST_OVERRIDE", "from-parent")
     # New keys of the dict-valued launcher.env take Hydra's `+` (test_config checks the hint).
-    cfg = compose_config([f"launcher={kind}", "+launcher.env.R1PIPE_TEST_OVERRIDE=from-config", "+launcher.env.OMP_NUM_THREADS=2"])
+    cfg = compose_config(
+        [
+            f"launcher={kind}",
+            "+launcher.env.R1PIPE_TEST_OVERRIDE=from-config",
+            "+launcher.env.OMP_NUM_THREADS=2",
+        ]
+    )
     env = build_launcher(cfg).environment()
     assert env["R1PIPE_TEST_OVERRIDE"] == "from-config"  # config wins over the parent's environment
     assert env["OMP_NUM_THREADS"] == "2"  # values are strings, as subprocess needs

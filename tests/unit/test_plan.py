@@ -31,7 +31,9 @@ class Env:
     run: Path
 
     def cfg(self, overrides=()):
-        return compose_config([f"model.name_or_path={self.model}", f"run_dir={self.run}", *self.fill(overrides)])
+        return compose_config(
+            [f"model.name_or_path={self.model}", f"run_dir={self.run}", *self.fill(overrides)]
+        )
 
     def plan(self, overrides=()):
         return make_plan(self.cfg(overrides), self.run)
@@ -52,14 +54,24 @@ def env(tmp_path, make_model_dir) -> Env:
 def record_manifest(stage_plan, status: str = "complete"):
     """What r1pipe.stage (or the orchestrator on failure) writes last."""
     return write_manifest(
-        stage_plan.dir, stage=stage_plan.name, status=status, fingerprint=stage_plan.fingerprint,
-        inputs=stage_plan.inputs, outputs={"model": "model"}, metrics={}, versions={}, wall_time_s=1.0,
+        stage_plan.dir,
+        stage=stage_plan.name,
+        status=status,
+        fingerprint=stage_plan.fingerprint,
+        inputs=stage_plan.inputs,
+        outputs={"model": "model"},
+        metrics={},
+        versions={},
+        wall_time_s=1.0,
     )
 
 
 def record_launch(stage_plan) -> None:
     """What the orchestrator writes before starting a stage."""
-    atomic_write_json(stage_plan.dir / LAUNCH, {"fingerprint": stage_plan.fingerprint, "stage_config": stage_plan.stage_config})
+    atomic_write_json(
+        stage_plan.dir / LAUNCH,
+        {"fingerprint": stage_plan.fingerprint, "stage_config": stage_plan.stage_config},
+    )
 
 
 def make_checkpoints(stage_plan, steps) -> None:
@@ -69,7 +81,9 @@ def make_checkpoints(stage_plan, steps) -> None:
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
     """Every file and dir under root with size and mtime: equal snapshots mean nothing was written."""
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))
+    }
 
 
 # --- the decision table ----------------------------------------------------------------------------
@@ -92,33 +106,96 @@ class Case:
 CASES = [
     Case("empty run dir", "run", "not run yet"),
     Case("complete, same config", "skip", "complete", manifest="complete", launch=True),
-    Case("complete, changed lr", "run", "cold_start.learning_rate", overrides=("cold_start.learning_rate=0.5",),
-         manifest="complete", launch=True, changed="cold_start.learning_rate"),
-    Case("complete, changed input model", "run", "config changed: model.name_or_path",
-         overrides=("model.name_or_path={model2}",), manifest="complete", launch=True),
+    Case(
+        "complete, changed lr",
+        "run",
+        "cold_start.learning_rate",
+        overrides=("cold_start.learning_rate=0.5",),
+        manifest="complete",
+        launch=True,
+        changed="cold_start.learning_rate",
+    ),
+    Case(
+        "complete, changed input model",
+        "run",
+        "config changed: model.name_or_path",
+        overrides=("model.name_or_path={model2}",),
+        manifest="complete",
+        launch=True,
+    ),
     Case("complete, force", "run", "force=true", overrides=("force=true",), manifest="complete", launch=True),
-    Case("complete, from_stage", "run", "from_stage=cold_start", overrides=("from_stage=cold_start",),
-         manifest="complete", launch=True),
+    Case(
+        "complete, from_stage",
+        "run",
+        "from_stage=cold_start",
+        overrides=("from_stage=cold_start",),
+        manifest="complete",
+        launch=True,
+    ),
     Case("interrupted", "resume", "step_000004", launch=True, checkpoints=(2, 4), resume_from="step_000004"),
-    Case("checkpoints of another config", "run", "starting over", state_overrides=("cold_start.learning_rate=0.5",),
-         launch=True, checkpoints=(2, 4), changed="cold_start.learning_rate"),
+    Case(
+        "checkpoints of another config",
+        "run",
+        "starting over",
+        state_overrides=("cold_start.learning_rate=0.5",),
+        launch=True,
+        checkpoints=(2, 4),
+        changed="cold_start.learning_rate",
+    ),
     Case("checkpoints without launch.json", "run", "starting over", checkpoints=(4,)),
     # Any reason will do for resume=false; what matters is not resuming from the checkpoint.
     Case("resume=false", "run", "", overrides=("cold_start.resume=false",), launch=True, checkpoints=(4,)),
-    Case("resume=PATH", "resume", "resume=", overrides=("cold_start.resume={ckpt}",), launch=True, checkpoints=(4,),
-         resume_from="step_000004"),
-    Case("failed with checkpoint", "resume", "step_000004", manifest="failed", launch=True, checkpoints=(4,),
-         resume_from="step_000004"),
+    Case(
+        "resume=PATH",
+        "resume",
+        "resume=",
+        overrides=("cold_start.resume={ckpt}",),
+        launch=True,
+        checkpoints=(4,),
+        resume_from="step_000004",
+    ),
+    Case(
+        "failed with checkpoint",
+        "resume",
+        "step_000004",
+        manifest="failed",
+        launch=True,
+        checkpoints=(4,),
+        resume_from="step_000004",
+    ),
     Case("failed, no checkpoint", "run", "previous attempt failed", manifest="failed", launch=True),
     # Operational keys (registry.SFT_OPERATIONAL_KEYS) change how a stage runs, not what it makes:
     # they neither re-run a finished stage nor discard its checkpoints.
-    Case("complete, resume=false", "skip", "complete", overrides=("cold_start.resume=false",),
-         manifest="complete", launch=True),
-    Case("complete, logging/save cadence", "skip", "complete",
-         overrides=("cold_start.logging_steps=1", "cold_start.save_steps=3", "cold_start.save_total_limit=5",
-                    "cold_start.report_to=[tensorboard]"), manifest="complete", launch=True),
-    Case("interrupted, save cadence changed", "resume", "step_000004", overrides=("cold_start.save_steps=3",),
-         launch=True, checkpoints=(4,), resume_from="step_000004"),
+    Case(
+        "complete, resume=false",
+        "skip",
+        "complete",
+        overrides=("cold_start.resume=false",),
+        manifest="complete",
+        launch=True,
+    ),
+    Case(
+        "complete, logging/save cadence",
+        "skip",
+        "complete",
+        overrides=(
+            "cold_start.logging_steps=1",
+            "cold_start.save_steps=3",
+            "cold_start.save_total_limit=5",
+            "cold_start.report_to=[tensorboard]",
+        ),
+        manifest="complete",
+        launch=True,
+    ),
+    Case(
+        "interrupted, save cadence changed",
+        "resume",
+        "step_000004",
+        overrides=("cold_start.save_steps=3",),
+        launch=True,
+        checkpoints=(4,),
+        resume_from="step_000004",
+    ),
 ]
 
 
@@ -139,7 +216,12 @@ def test_plan_decision(env, case):
     before = tree(env.root)
     stage = env.plan(case.overrides).stages[0]
     assert tree(env.root) == before, "make_plan must not write to disk"
-    assert (stage.action, stage.name, stage.index, stage.dir) == (case.action, "cold_start", 1, env.run / STAGE_DIR)
+    assert (stage.action, stage.name, stage.index, stage.dir) == (
+        case.action,
+        "cold_start",
+        1,
+        env.run / STAGE_DIR,
+    )
     assert case.reason in stage.reason
     if case.resume_from:
         assert stage.resume_from and Path(stage.resume_from).name == case.resume_from
@@ -173,8 +255,13 @@ def test_base_input_records_model_and_fingerprint(env):
 @pytest.fixture
 def two_stages(monkeypatch):
     """Registers a fake stage that starts from the previous stage's model."""
-    spec = StageSpec(name="fake", module="tests.unit.no_such_module", config_keys=("seed",),
-                     model_from="previous", summary="a stage for tests")
+    spec = StageSpec(
+        name="fake",
+        module="tests.unit.no_such_module",
+        config_keys=("seed",),
+        model_from="previous",
+        summary="a stage for tests",
+    )
     monkeypatch.setitem(STAGES, "fake", spec)
     return ["pipeline.stages=[cold_start,fake]"]
 

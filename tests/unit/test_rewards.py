@@ -102,4 +102,7 @@ def test_registry():
 
 def test_completion_text():
     assert completion_text("plain") == "plain"
-    assert completion_text([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]) == "ab"
+    assert (
+        completion_text([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}])
+        == "ab"
+    )

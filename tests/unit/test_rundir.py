@@ -29,8 +29,14 @@ def _files(folder: Path) -> list[str]:
 
 def _manifest_fields(**over) -> dict:
     fields = dict(
-        stage="cold_start", status="complete", fingerprint="abc123", inputs={"model": "/m"},
-        outputs={"model": "model"}, metrics={"loss": 0.5}, versions={"torch": "x"}, wall_time_s=1.5,
+        stage="cold_start",
+        status="complete",
+        fingerprint="abc123",
+        inputs={"model": "/m"},
+        outputs={"model": "model"},
+        metrics={"loss": 0.5},
+        versions={"torch": "x"},
+        wall_time_s=1.5,
     )
     return {**fields, **over}
 
@@ -42,7 +48,12 @@ def _manifest_fields(**over) -> dict:
     ("write", "first", "second", "read"),
     [
         (atomic_write_text, "old", "new", lambda p: p.read_text(encoding="utf-8")),
-        (atomic_write_json, {"v": 1}, {"v": 2, "z": [1]}, lambda p: json.loads(p.read_text(encoding="utf-8"))),
+        (
+            atomic_write_json,
+            {"v": 1},
+            {"v": 2, "z": [1]},
+            lambda p: json.loads(p.read_text(encoding="utf-8")),
+        ),
     ],
     ids=["text", "json"],
 )
@@ -128,7 +139,9 @@ def _make_dirs(root: Path, names: list[str]) -> None:
 
 
 def test_list_checkpoints_only_published_step_dirs(tmp_path):
-    _make_dirs(tmp_path, ["step_000010", "step_000002", "checkpoint-12", "step_12", "step_000003.tmp", "notes"])
+    _make_dirs(
+        tmp_path, ["step_000010", "step_000002", "checkpoint-12", "step_12", "step_000003.tmp", "notes"]
+    )
     (tmp_path / "step_000020").write_text("a file, not a checkpoint dir")
     found = list_checkpoints(tmp_path)
     assert [p.name for p in found] == ["step_000002", "step_000010"]  # numeric order, oldest first

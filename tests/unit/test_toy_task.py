@@ -18,7 +18,9 @@ def _pairs(problems) -> set[tuple[int, int]]:
     return {tuple(sorted((p.a, p.b))) for p in problems}
 
 
-@pytest.mark.parametrize(("digits", "seed", "fraction"), [(1, 0, 0.1), (2, 1234, 0.1), (2, 7, 0.3), (3, 5, 0.1)])
+@pytest.mark.parametrize(
+    ("digits", "seed", "fraction"), [(1, 0, 0.1), (2, 1234, 0.1), (2, 7, 0.3), (3, 5, 0.1)]
+)
 def test_heldout_pairs_never_in_train(digits, seed, fraction):
     n_train = {1: 60, 2: 3000, 3: 3000}[digits]
     train = sample_problems(n_train, digits=digits, split="train", seed=seed, heldout_fraction=fraction)
@@ -36,7 +38,9 @@ def test_samples_are_distinct_and_sized():
 
 
 def test_sampling_is_reproducible():
-    assert sample_problems(50, digits=2, split="heldout", seed=9) == sample_problems(50, digits=2, split="heldout", seed=9)
+    assert sample_problems(50, digits=2, split="heldout", seed=9) == sample_problems(
+        50, digits=2, split="heldout", seed=9
+    )
 
 
 def test_asking_for_more_problems_than_exist_fails():
@@ -59,11 +63,18 @@ def test_heldout_share_is_about_the_fraction():
 # --- chain of thought ------------------------------------------------------------------------------
 
 COLUMN = {
-    "en": re.compile(r"^(?:Ones|Tens|Hundreds|Thousands|Ten-thousands): (\d) \+ (\d)(?: \+ (\d))? = (\d+)\. Write (\d)(?:, carry (\d))?\.$"),
-    "zh": re.compile(r"^(?:个位|十位|百位|千位|万位)：(\d) \+ (\d)(?: \+ (\d))? = (\d+)，写 (\d)(?:，进 (\d))?。$"),
+    "en": re.compile(
+        r"^(?:Ones|Tens|Hundreds|Thousands|Ten-thousands): (\d) \+ (\d)(?: \+ (\d))? = (\d+)\. Write (\d)(?:, carry (\d))?\.$"
+    ),
+    "zh": re.compile(
+        r"^(?:个位|十位|百位|千位|万位)：(\d) \+ (\d)(?: \+ (\d))? = (\d+)，写 (\d)(?:，进 (\d))?。$"
+    ),
 }
 LAST_CARRY = {"en": re.compile(r"^The last carry gives (\d)\.$"), "zh": re.compile(r"^最后的进位是 (\d)。$")}
-RESULT = {"en": re.compile(r"^Reading the written digits from the left: (\d+)\.$"), "zh": re.compile(r"^从左往右读出写下的数字：(\d+)。$")}
+RESULT = {
+    "en": re.compile(r"^Reading the written digits from the left: (\d+)\.$"),
+    "zh": re.compile(r"^从左往右读出写下的数字：(\d+)。$"),
+}
 
 
 def check_column_arithmetic(p: Problem, cot: str) -> None:
@@ -184,3 +195,16 @@ def test_smaller_heldout_fraction_stays_inside_the_pretraining_heldout():
 def test_digit_facts_cover_every_column_sum():
     facts = set(digit_facts())
     assert "9 + 9 = 18" in facts and "9 + 9 + 1 = 19" in facts and len(facts) == 200
+
+
+def test_non_reasoning_examples_are_r1_format_chats_in_both_languages():
+    from r1pipe.toy.corpus import non_reasoning_examples
+
+    rows = non_reasoning_examples(40, seed=3)
+    assert {r["language"] for r in rows} == {"en", "zh"} and {r["task"] for r in rows} == {"general"}
+    for row in rows:
+        user, assistant = row["messages"]
+        assert user["role"] == "user" and assistant["role"] == "assistant"
+        assert assistant["content"].startswith("<think>\n") and "\n</think>\n\n" in assistant["content"]
+        assert assistant["content"].split("</think>\n\n", 1)[1].strip(), "a non-empty summary"
+    assert non_reasoning_examples(40, seed=3) == rows, "deterministic for a seed"
