@@ -114,7 +114,15 @@ class GenerationConfig:
 
 @dataclass
 class RewardConfig:
-    accuracy: str = "toy_accuracy"  # registered accuracy reward used to judge answers
+    accuracy: str = (
+        "toy_accuracy"  # registered accuracy reward used to judge answers (eval, rejection sampling)
+    )
+    funcs: list[str] = field(default_factory=lambda: ["toy_accuracy"])  # registered rewards summed for RL
+    weights: list[float] = field(default_factory=lambda: [1.0])  # one weight per reward (paper: equal)
+    timeout_s: float = 5.0  # per-sample verification bound (worker processes)
+    workers: int = 0  # verification worker processes; 0: one per CPU
+    on_failure: str = "none"  # score of a timed-out or crashed verification: none | zero | penalty
+    failure_penalty: float = -1.0  # the score when on_failure=penalty
 
 
 @dataclass

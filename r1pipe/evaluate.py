@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import torch
 from datasets import Dataset
 from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from r1pipe.rewards import extract_answer, get_reward
+from r1pipe.rewards import extract_answer
+from r1pipe.rewards.build import build_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,11 @@ def generate(
 
 
 def evaluate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, problems: Dataset, cfg: DictConfig
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    problems: Dataset,
+    cfg: DictConfig,
+    failure_log: Path | None = None,
 ) -> dict:
     """pass@1 (mean over k samples), format rate and mean length on `problems` (prompt, answer)."""
     e = cfg.eval
@@ -82,7 +88,7 @@ def evaluate(
         batch_size=e.batch_size,
         seed=e.seed,
     )
-    reward = get_reward(cfg.reward.accuracy)
+    reward = build_accuracy(cfg.reward, failure_log)  # worker processes, per-sample timeout
     flat = [c for group in samples for c in group]
     answers = [a for a in problems["answer"] for _ in range(e.samples_per_problem)]
     scores = reward(flat, answer=answers)
@@ -97,6 +103,7 @@ def evaluate(
         "mean_length": round(sum(lengths) / len(lengths), 1),
         "unjudged": len(scores) - len(judged),
         "seconds": round(time.time() - t0, 1),
+        **reward.metrics(),
     }
     examples = [
         {"prompt": p, "answer": a, "completion": group[0], "score": scores[i * e.samples_per_problem]}

@@ -20,6 +20,7 @@ from omegaconf import OmegaConf
 from r1pipe.context import StageContext
 from r1pipe.logs import process_rank, setup_logging
 from r1pipe.registry import stage_spec
+from r1pipe.rewards.guard import shutdown_pools
 from r1pipe.rundir import write_manifest
 
 log = logging.getLogger("r1pipe.stage")
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     module = importlib.import_module(stage_spec(ctx.name).module)
     started = time.time()
-    result = module.run(cfg, ctx)
+    try:
+        result = module.run(cfg, ctx)
+    finally:
+        shutdown_pools()  # verification workers must not outlive the stage
     if process_rank() == 0:
         write_manifest(
             args.stage_dir,

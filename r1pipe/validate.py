@@ -223,20 +223,48 @@ def _check_eval(cfg: DictConfig) -> list[ConfigProblem]:
         )
     if not 0 < e.top_p <= 1:
         problems.append(ConfigProblem("eval.top_p", f"must be in (0, 1], got {e.top_p}", "paper: 0.95"))
-    if cfg.reward.accuracy not in REWARDS:
-        problems.append(
-            ConfigProblem(
-                "reward.accuracy",
-                f"no reward named {cfg.reward.accuracy!r}",
-                f"registered rewards: {', '.join(REWARDS)}",
-            )
-        )
+    problems += _check_rewards(cfg)
     if cfg.generation.backend not in ("transformers", "vllm", "auto"):
         problems.append(
             ConfigProblem(
                 "generation.backend",
                 f"unknown backend {cfg.generation.backend!r}",
                 "use transformers, vllm or auto",
+            )
+        )
+    return problems
+
+
+def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
+    r, problems = cfg.reward, []
+    known = ", ".join(sorted(REWARDS))
+    if r.accuracy not in REWARDS:
+        problems.append(
+            ConfigProblem(
+                "reward.accuracy", f"no reward named {r.accuracy!r}", f"registered rewards: {known}"
+            )
+        )
+    for name in r.funcs:
+        if name not in REWARDS:
+            problems.append(
+                ConfigProblem("reward.funcs", f"no reward named {name!r}", f"registered rewards: {known}")
+            )
+    if len(r.weights) != len(r.funcs):
+        problems.append(
+            ConfigProblem(
+                "reward.weights",
+                f"{len(r.weights)} weights for {len(r.funcs)} rewards {list(r.funcs)}",
+                "give one weight per entry of reward.funcs",
+            )
+        )
+    if r.timeout_s <= 0:
+        problems.append(
+            ConfigProblem("reward.timeout_s", f"must be > 0, got {r.timeout_s}", "5 seconds is the default")
+        )
+    if r.on_failure not in ("none", "zero", "penalty"):
+        problems.append(
+            ConfigProblem(
+                "reward.on_failure", f"unknown policy {r.on_failure!r}", "use none, zero or penalty"
             )
         )
     return problems

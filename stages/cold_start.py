@@ -79,6 +79,6 @@ def _evaluate_once(model, tokenizer, heldout, cfg: DictConfig, ctx: StageContext
         when,
         min(cfg.eval.num_problems or len(heldout), len(heldout)),
     )
-    result = evaluate(model, tokenizer, heldout, cfg)
+    result = evaluate(model, tokenizer, heldout, cfg, failure_log=ctx.stage_dir / "reward_failures.jsonl")
     atomic_write_json(cache, result)
     return result

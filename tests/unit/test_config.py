@@ -276,3 +276,21 @@ def test_several_semantic_problems_are_all_reported(tmp_path):
     }
     assert expected <= keys, _problem_summary(problems)
     assert problems == config_problems(cfg)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["reward.funcs=[toy_accuracy,nope]", "reward.weights=[1,1]"], "reward.funcs"),
+        (["reward.funcs=[toy_accuracy]", "reward.weights=[1,1]"], "reward.weights"),
+        (["reward.on_failure=ignore"], "reward.on_failure"),
+        (["reward.timeout_s=0"], "reward.timeout_s"),
+    ],
+)
+def test_reward_config_problems_name_the_key(overrides, key):
+    problems = config_problems(compose_config(overrides))
+    assert key in [p.key for p in problems]
+    if key == "reward.funcs":
+        assert "toy_accuracy" in next(p.fix for p in problems if p.key == key), (
+            "the fix lists registered names"
+        )

@@ -1,0 +1,140 @@
+"""Run rewards so that no input can stall a training step: every sample is scored in a worker
+process under a wall-clock timeout, and failures are counted, logged, and scored by policy.
+
+Why processes: math parsing (sympy through math-verify) can hang on adversarial answers, and
+math-verify's own timeout uses SIGALRM, which only works on the main thread of the main
+interpreter. A hung worker is killed and replaced; the step goes on.
+
+Considered: concurrent.futures.ProcessPoolExecutor, which cannot cancel a running task (a hung
+verification would hold its worker forever). pebble's ProcessPool kills a task's worker when its
+per-task timeout expires and starts a fresh one, which is exactly what is needed here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import pickle
+import threading
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pebble import ProcessPool
+
+from r1pipe.rewards.registry import RewardFn
+
+log = logging.getLogger(__name__)
+
+FailurePolicy = Literal["none", "zero", "penalty"]
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    timeout_s: float = 5.0  # per-sample wall-clock bound
+    workers: int = 0  # worker processes; 0: one per CPU
+    on_failure: FailurePolicy = "none"  # score of a timed-out or crashed sample: None, 0.0, or `penalty`
+    penalty: float = -1.0  # used when on_failure == "penalty"
+    failure_log: Path | None = None  # JSONL of offending samples (name, kind, completion, columns)
+
+
+_POOLS: dict[int, ProcessPool] = {}
+_POOL_LOCK = threading.Lock()
+
+
+def shared_pool(workers: int) -> ProcessPool:
+    """One pool per size per process. 'spawn' because forking a process that holds torch threads
+    (the trainer) can deadlock."""
+    n = workers or os.cpu_count() or 1
+    with _POOL_LOCK:
+        if n not in _POOLS:
+            _POOLS[n] = ProcessPool(max_workers=n, context=multiprocessing.get_context("spawn"))
+        return _POOLS[n]
+
+
+def shutdown_pools() -> None:
+    with _POOL_LOCK:
+        for pool in _POOLS.values():
+            pool.stop()
+            pool.join(timeout=5)
+        _POOLS.clear()
+
+
+def _score_one(fn: RewardFn, completion: Any, row: dict[str, Any]) -> float | None:
+    """Runs in a worker: the batch function on a batch of one."""
+    return fn([completion], **{k: [v] for k, v in row.items()})[0]
+
+
+def _rows(n: int, columns: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per-sample kwargs: list columns of the batch length are sliced, the rest passed as is."""
+    per_sample = {k: v for k, v in columns.items() if isinstance(v, list | tuple) and len(v) == n}
+    shared = {k: v for k, v in columns.items() if k not in per_sample}
+    return [{**shared, **{k: v[i] for k, v in per_sample.items()}} for i in range(n)]
+
+
+class GuardedReward:
+    """A registered reward made safe to call from a training step (TRL calls it like the original)."""
+
+    def __init__(self, name: str, fn: RewardFn, policy: GuardPolicy):
+        self.name, self.fn, self.policy = name, fn, policy
+        self.__name__ = name  # TRL logs reward columns by function name
+        self.counts = {"samples": 0, "timeouts": 0, "errors": 0}
+        self._picklable = _is_picklable(fn)
+        if not self._picklable:
+            log.warning(
+                "reward %s cannot be sent to worker processes (not picklable); it runs in-process without a timeout",
+                name,
+            )
+
+    def __call__(self, completions: list, **columns: Any) -> list[float | None]:
+        rows = _rows(len(completions), columns)
+        self.counts["samples"] += len(completions)
+        if not self._picklable or self.policy.workers < 0:
+            return self.fn(completions, **columns)
+        pool = shared_pool(self.policy.workers)
+        futures = [
+            pool.schedule(_score_one, args=(self.fn, c, r), timeout=self.policy.timeout_s)
+            for c, r in zip(completions, rows, strict=True)
+        ]
+        return [self._result(f, c, r) for f, c, r in zip(futures, completions, rows, strict=True)]
+
+    def _result(self, future: Any, completion: Any, row: dict[str, Any]) -> float | None:
+        try:
+            return future.result()
+        except FutureTimeout:
+            return self._failed("timeouts", completion, row, f"no result within {self.policy.timeout_s}s")
+        except Exception as e:  # the sample's fault (a crash in the verifier), never the step's
+            return self._failed("errors", completion, row, f"{type(e).__name__}: {e}")
+
+    def _failed(self, kind: str, completion: Any, row: dict[str, Any], why: str) -> float | None:
+        self.counts[kind] += 1
+        log.warning("reward %s: %s on a sample (%s)", self.name, kind[:-1], why)
+        if self.policy.failure_log:
+            record = {
+                "reward": self.name,
+                "kind": kind[:-1],
+                "why": why,
+                "time": time.time(),
+                "completion": completion,
+                "columns": row,
+            }
+            self.policy.failure_log.parent.mkdir(parents=True, exist_ok=True)
+            with self.policy.failure_log.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+        return {"none": None, "zero": 0.0, "penalty": self.policy.penalty}[self.policy.on_failure]
+
+    def metrics(self) -> dict[str, int]:
+        """Counters as `reward/<name>/timeouts` and `.../errors` (cumulative)."""
+        return {f"reward/{self.name}/{k}": v for k, v in self.counts.items() if k != "samples"}
+
+
+def _is_picklable(fn: RewardFn) -> bool:
+    try:
+        pickle.dumps(fn)
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,83 @@
+"""Guarded rewards: a hanging or crashing verification never stalls the step; failures are
+counted, logged with the offending sample, and scored by the configured policy."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from r1pipe.rewards.guard import GuardedReward, GuardPolicy, shutdown_pools
+
+
+# Module-level so that spawned workers can import them by name.
+def length_reward(completions, **_):
+    return [float(len(c)) for c in completions]
+
+
+def hangs_on_loop(completions, **_):
+    if "loop" in completions[0]:
+        while True:
+            time.sleep(0.01)
+    return [1.0]
+
+
+def crashes_on_boom(completions, answer, **_):
+    if completions[0] == "boom":
+        raise ValueError("verifier crashed")
+    return [1.0 if completions[0] == answer[0] else 0.0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_pools():
+    yield
+    shutdown_pools()
+
+
+def test_scores_match_the_plain_function_and_columns_are_sliced_per_sample():
+    guarded = GuardedReward("crash", crashes_on_boom, GuardPolicy(timeout_s=10, workers=2))
+    assert guarded(["1", "2", "3"], answer=["1", "0", "3"]) == [1.0, 0.0, 1.0]
+    assert guarded.__name__ == "crash"
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("none", None), ("zero", 0.0), ("penalty", -2.0)])
+def test_a_hanging_sample_returns_within_its_timeout_and_the_rest_score(policy, expected, tmp_path):
+    log = tmp_path / "failures.jsonl"
+    guarded = GuardedReward(
+        "hang",
+        hangs_on_loop,
+        GuardPolicy(timeout_s=1.0, workers=2, on_failure=policy, penalty=-2.0, failure_log=log),
+    )
+    guarded(["warm up"])  # worker start-up (spawn) is not part of the bound
+    started = time.time()
+    scores = guarded(["fine", "loop forever", "fine too"])
+    assert time.time() - started < 4.0
+    assert scores == [1.0, expected, 1.0]
+    assert guarded.metrics() == {"reward/hang/timeouts": 1, "reward/hang/errors": 0}
+    record = json.loads(log.read_text().splitlines()[0])
+    assert record["kind"] == "timeout" and record["completion"] == "loop forever"
+
+
+def test_an_exception_is_counted_and_logged_not_scored_as_wrong(tmp_path):
+    log = tmp_path / "failures.jsonl"
+    guarded = GuardedReward("crash", crashes_on_boom, GuardPolicy(timeout_s=10, workers=1, failure_log=log))
+    assert guarded(["boom", "x"], answer=["boom", "x"]) == [None, 1.0]
+    assert guarded.metrics()["reward/crash/errors"] == 1
+    assert "verifier crashed" in log.read_text()
+
+
+def test_unpicklable_functions_run_in_process():
+    guarded = GuardedReward("closure", lambda completions, **_: [0.5 for _ in completions], GuardPolicy())
+    assert guarded(["a", "b"]) == [0.5, 0.5]
+
+
+def test_math_verify_pathological_input_is_bounded():
+    from r1pipe.rewards import math_accuracy
+
+    guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=3.0, workers=1))
+    evil = "\\boxed{" + "(" * 2000 + "x" + ")" * 2000 + "^{9^{9^{9^{9}}}}}"
+    started = time.time()
+    scores = guarded(["\\boxed{\\frac{1}{2}}", evil], answer=["0.5", "1"])
+    assert scores[0] == 1.0
+    assert time.time() - started < 20
