@@ -49,11 +49,15 @@ _POOL_LOCK = threading.Lock()
 def shared_pool(workers: int) -> ProcessPool:
     """One pool per size per process. 'spawn' because forking a process that holds torch threads
     (the trainer) can deadlock."""
-    n = workers or os.cpu_count() or 1
+    n = pool_size(workers)
     with _POOL_LOCK:
         if n not in _POOLS:
             _POOLS[n] = ProcessPool(max_workers=n, context=multiprocessing.get_context("spawn"))
         return _POOLS[n]
+
+
+def pool_size(workers: int) -> int:
+    return workers or os.cpu_count() or 1
 
 
 def shutdown_pools() -> None:
@@ -64,9 +68,13 @@ def shutdown_pools() -> None:
         _POOLS.clear()
 
 
-def _score_one(fn: RewardFn, completion: Any, row: dict[str, Any]) -> float | None:
-    """Runs in a worker: the batch function on a batch of one."""
-    return fn([completion], **{k: [v] for k, v in row.items()})[0]
+def _score_chunk(fn: RewardFn, completions: list[Any], rows: list[dict[str, Any]]) -> list[float | None]:
+    """Runs in a worker: the reward on each sample of a chunk (sample by sample, so one bad sample
+    only costs its own score when the chunk is retried one by one)."""
+    return [fn([c], **{k: [v] for k, v in row.items()})[0] for c, row in zip(completions, rows, strict=True)]
+
+
+MAX_CHUNK = 64
 
 
 def _rows(n: int, columns: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,16 +103,37 @@ class GuardedReward:
         self.counts["samples"] += len(completions)
         if not self._picklable or self.policy.workers < 0:
             return self.fn(completions, **columns)
+        # Chunks amortise inter-process overhead (a task costs ~1 ms). A chunk that times out or
+        # crashes is retried one sample per task, so only the bad sample loses its score and a
+        # call is bounded by about 2 x timeout_s.
         pool = shared_pool(self.policy.workers)
+        size = max(1, min(MAX_CHUNK, len(completions) // (4 * pool_size(self.policy.workers))))
+        spans = [(i, min(i + size, len(completions))) for i in range(0, len(completions), size)]
         futures = [
-            pool.schedule(_score_one, args=(self.fn, c, r), timeout=self.policy.timeout_s)
+            pool.schedule(_score_chunk, args=(self.fn, completions[a:b], rows[a:b]), timeout=self.policy.timeout_s)
+            for a, b in spans
+        ]
+        scores: list[float | None] = []
+        for (a, b), future in zip(spans, futures, strict=True):
+            if b - a == 1:  # a single sample: its failure is final, no retry
+                scores.append(self._result(future, completions[a], rows[a]))
+                continue
+            try:
+                scores += future.result()
+            except Exception:
+                scores += self._one_by_one(pool, completions[a:b], rows[a:b])
+        return scores
+
+    def _one_by_one(self, pool: ProcessPool, completions: list[Any], rows: list[dict[str, Any]]) -> list[float | None]:
+        futures = [
+            pool.schedule(_score_chunk, args=(self.fn, [c], [r]), timeout=self.policy.timeout_s)
             for c, r in zip(completions, rows, strict=True)
         ]
         return [self._result(f, c, r) for f, c, r in zip(futures, completions, rows, strict=True)]
 
     def _result(self, future: Any, completion: Any, row: dict[str, Any]) -> float | None:
         try:
-            return future.result()
+            return future.result()[0]
         except FutureTimeout:
             return self._failed("timeouts", completion, row, f"no result within {self.policy.timeout_s}s")
         except Exception as e:  # the sample's fault (a crash in the verifier), never the step's
