@@ -81,3 +81,15 @@ def test_math_verify_pathological_input_is_bounded():
     scores = guarded(["\\boxed{\\frac{1}{2}}", evil], answer=["0.5", "1"])
     assert scores[0] == 1.0
     assert time.time() - started < 20
+
+
+def test_a_hang_inside_a_chunk_costs_only_that_sample():
+    guarded = GuardedReward("hang", hangs_on_loop, GuardPolicy(timeout_s=1.0, workers=2))
+    batch = ["fine"] * 40
+    batch[17] = "loop"
+    guarded(["warm up"])
+    started = time.time()
+    scores = guarded(batch)
+    assert time.time() - started < 2 * 1.0 + 2.0, "one chunk attempt plus one retry round"
+    assert scores[17] is None and scores.count(1.0) == 39
+    assert guarded.metrics()["reward/hang/timeouts"] == 1
