@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from r1pipe.rewards.answers import completion_text, extract_answer
+from r1pipe.rewards.answers import completion_text, extract_answer, last_boxed
 from r1pipe.rewards.registry import register
 
 
@@ -19,20 +19,35 @@ def toy_accuracy(completions: list, answer: list[str], **_: object) -> list[floa
 
 @register("math_accuracy")
 def math_accuracy(completions: list, answer: list[str], **_: object) -> list[float | None]:
-    """Mathematical equivalence with math-verify; None when the reference cannot be parsed.
+    """Mathematical equivalence with math-verify (numbers, fractions, LaTeX, sets, intervals).
 
-    Considered: math_verify.verify alone. Its own timeout uses signals, which only work on the
-    main thread; the hardened, worker-process version is issue 3's.
+    The answer is the last \\boxed{} or <answer>, else math-verify's own extraction from the text
+    after </think>. None when the reference cannot be parsed (math-verify then returns only the raw
+    string): that is the dataset's fault, not the model's, and is counted, not scored 0.
+    math-verify's own timeout relies on SIGALRM (main thread only); r1pipe bounds it instead by
+    running rewards in worker processes (rewards/guard.py).
     """
     from math_verify import parse, verify
 
     scores: list[float | None] = []
     for completion, ref in zip(completions, answer, strict=True):
-        gold = parse(f"${ref}$" if "$" not in str(ref) and "\\boxed" not in str(ref) else str(ref))
-        if not gold:
+        gold = parse(_as_latex(str(ref)))
+        if not any(not isinstance(g, str) for g in gold):
             scores.append(None)
             continue
-        got = extract_answer(completion_text(completion))
-        pred = parse(f"${got}$") if got else []
+        pred = _parse_prediction(completion_text(completion), parse)
         scores.append(1.0 if pred and verify(gold, pred) else 0.0)
     return scores
+
+
+def _as_latex(text: str) -> str:
+    return text if "$" in text or "\\boxed" in text else f"${text}$"
+
+
+def _parse_prediction(text: str, parse) -> list:
+    """Boxed or tagged answers are parsed as LaTeX; otherwise math-verify extracts from the tail."""
+    if last_boxed(text) is not None or "<answer>" in text:
+        got = extract_answer(text)
+        return parse(f"${got}$") if got else []
+    tail = text.rsplit("</think>", 1)[1] if "</think>" in text else ""
+    return parse(tail) if tail.strip() else []

@@ -1,0 +1,267 @@
+"""Language consistency reward (R1_RECIPE.md, Rewards): the proportion of the chain of thought's
+words that are in the target language.
+
+Method, exact and ML-free wherever scripts tell languages apart:
+1. The chain of thought is the reasoning inside `<think>` (format.split_think); when the format is
+   broken, the text before the last `</think>`, else the whole completion.
+2. What is no language is removed first: fenced and inline code, `$..$`, `$$..$$`, `\\(..\\)`,
+   `\\[..\\]`, `\\begin{env}..\\end{env}`, `\\boxed{..}`, other LaTeX command names, URLs and
+   tags such as `<think>`. Digits, operators, punctuation and emoji are never words.
+3. Words: each Han, kana or Hangul character is one word (those scripts do not separate words
+   with spaces); in other scripts a word is a maximal run of letters of one script (an inner
+   apostrophe kept: "don't" is one word). Not counted, as maths rather than language: single
+   letters outside CJK (x, n, alpha), math function names (sin, log, max...) and all-capital
+   Latin words of up to 4 letters (points and segments AB, ABCD; acronyms OK, GCD).
+4. A word's script is its Unicode script. Words of a script no other candidate language uses
+   are the target's if the script is the target's, else not: Chinese in an English CoT, English
+   in a Chinese CoT, and kana in a Chinese CoT (kana is Japanese, not Chinese) are non-target
+   with no ML at all.
+5. Only where the target shares its script with another candidate (English and French, Russian
+   and Ukrainian) does ML run: per sentence (short sentences merged with the next until 5
+   words, as lingua is unreliable on one or two), lingua (lingua-language-detector, a detector
+   for just those languages, built once per process and cached) names the language of the
+   sentence's words in the target's scripts. They count as target when lingua says the target
+   or cannot tell; words of other scripts never do.
+6. Score = target words / counted words. A CoT with no countable word (only maths) scores 1.0:
+   nothing in it is inconsistent. An unknown or missing target language gives None.
+
+The candidate languages default to R1's own pair, ("en", "zh"), plus the row's target: with
+them, and for any target whose script no other candidate shares, nothing but regexes runs. A run
+that must tell same-script languages apart configures them: make_language_consistency(("en",
+"fr", "de", "zh")). Han is counted for both zh and ja; with both as candidates lingua decides.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+import regex
+
+from r1pipe.rewards.answers import completion_text
+from r1pipe.rewards.format import CLOSE, Prefilled, resolve_prefilled, split_think
+from r1pipe.rewards.registry import RewardFn, register
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "zh")
+
+# ISO 639-1 code -> scripts whose words are that language's. These are lingua's languages, so
+# any same-script pair can be handed to it.
+# fmt: off
+_LATIN_LANGUAGES = [
+    "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "eo", "es", "et", "eu", "fi", "fr", "ga",
+    "hr", "hu", "id", "is", "it", "la", "lg", "lt", "lv", "mi", "ms", "nb", "nl", "nn", "pl", "pt",
+    "ro", "sk", "sl", "sn", "so", "sq", "st", "sv", "sw", "tl", "tn", "tr", "ts", "vi", "xh", "yo",
+    "zu",
+]
+# fmt: on
+SCRIPTS: dict[str, tuple[str, ...]] = {
+    **{code: ("Latin",) for code in _LATIN_LANGUAGES},
+    **{code: ("Cyrillic",) for code in ["be", "bg", "kk", "mk", "mn", "ru", "sr", "uk"]},
+    **{code: ("Arabic",) for code in ["ar", "fa", "ur"]},
+    **{code: ("Devanagari",) for code in ["hi", "mr"]},
+    "zh": ("Han",),
+    "ja": ("Han", "Kana"),
+    "ko": ("Hangul",),
+    "el": ("Greek",),
+    "he": ("Hebrew",),
+    "th": ("Thai",),
+    "ka": ("Georgian",),
+    "hy": ("Armenian",),
+    "bn": ("Bengali",),
+    "ta": ("Tamil",),
+    "te": ("Telugu",),
+    "gu": ("Gujarati",),
+    "pa": ("Gurmukhi",),
+}
+
+_CJK = {
+    "Han": r"\p{Han}",
+    "Kana": r"[\p{Hiragana}\p{Katakana}\N{KATAKANA-HIRAGANA PROLONGED SOUND MARK}]",
+    "Hangul": r"\p{Hangul}",
+}
+# fmt: off
+_RUN_SCRIPTS = [
+    "Latin", "Cyrillic", "Greek", "Arabic", "Hebrew", "Devanagari", "Thai", "Georgian",
+    "Armenian", "Bengali", "Tamil", "Telugu", "Gujarati", "Gurmukhi",
+]
+# fmt: on
+_KNOWN = "".join(rf"\p{{{s}}}" for s in ("Han", "Hiragana", "Katakana", "Hangul", *_RUN_SCRIPTS))
+_WORD = regex.compile(
+    "|".join(
+        [f"(?P<{name}>{pattern})" for name, pattern in _CJK.items()]
+        + [rf"(?P<{s}>\p{{{s}}}[\p{{{s}}}\p{{M}}]*(?:['’]\p{{{s}}}+)*)" for s in _RUN_SCRIPTS]
+        + [rf"(?P<Other>[\p{{L}}--[{_KNOWN}]][\p{{L}}\p{{M}}--[{_KNOWN}]]*)"]
+    ),
+    regex.V1,
+)
+_NOT_LANGUAGE = regex.compile(
+    r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)"  # fenced code; an unclosed fence runs to the end
+    r"|`[^`\n]*`"  # inline code
+    r"|\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]"  # math
+    r"|\\begin\{(?P<env>[^}]*)\}.*?\\end\{(?P=env)\}"  # LaTeX environments
+    r"|\\boxed(?P<braces>\{(?:[^{}]|(?&braces))*\})"  # \boxed{...}, braces balanced
+    r"|\\[A-Za-z]+\*?"  # other LaTeX commands: the name goes, braced arguments stay
+    r"|https?://\S+"
+    r"|</?[A-Za-z_]+>",  # <think>, </answer> ...
+    regex.S,
+)
+_SENTENCE_END = regex.compile(r"[.!?;。！？；\n]+")
+_MIN_CHUNK = 5  # words handed to lingua at once, at least (sentences are merged to reach it)
+# fmt: off
+_MATH_WORDS = frozenset([
+    "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
+    "log", "ln", "lg", "exp", "lim", "max", "min", "argmax", "argmin", "mod", "gcd", "lcm",
+    "det", "deg", "dx", "dy", "dz", "dt",
+])
+# fmt: on
+
+
+def reasoning_of(text: str, prefilled: bool = False) -> str:
+    """The reasoning inside <think>; if the format is broken, the text before the last </think>,
+    else the whole text."""
+    parts = split_think(text, prefilled)
+    if parts is not None:
+        return parts[0]
+    return text.rsplit(CLOSE, 1)[0]
+
+
+def words(text: str) -> list[tuple[str, str]]:
+    """(script, word) for every countable word of `text` (see the module docstring, 2-3)."""
+    found = []
+    for m in _WORD.finditer(_NOT_LANGUAGE.sub(" ", text)):
+        word, script = m.group(), m.lastgroup or "Other"
+        maths = len(word) == 1 or word.lower() in _MATH_WORDS or _is_label(word, script)
+        if script in _CJK or not maths:
+            found.append((script, word))
+    return found
+
+
+def _is_label(word: str, script: str) -> bool:
+    """Short all-capital Latin words: points and segments (AB, ABCD), common in the geometry of
+    any language's CoT, and acronyms (OK, GCD), which belong to no language in particular."""
+    return script == "Latin" and len(word) <= 4 and word.isupper()
+
+
+def _join(tokens: list[tuple[str, str]]) -> str:
+    return "".join(w if s in _CJK else f" {w}" for s, w in tokens).strip()
+
+
+@functools.cache
+def _detector(codes: frozenset[str]):
+    """A lingua detector for just `codes`: a small set is faster and more accurate than all 75."""
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    log.info("building a lingua detector for %s", ", ".join(sorted(codes)))
+    isos = [IsoCode639_1.from_str(c) for c in sorted(codes)]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).with_preloaded_language_models().build()
+
+
+def _identify(tokens: list[tuple[str, str]], codes: Iterable[str]) -> str | None:
+    found = _detector(frozenset(codes)).detect_language_of(_join(tokens))
+    return found.iso_code_639_1.name.lower() if found is not None else None
+
+
+def normalize_code(code: object) -> str | None:
+    """'zh-CN', 'en_US', ' EN ' -> 'zh', 'en', 'en'; None when not a language this module knows."""
+    if not isinstance(code, str):
+        return None
+    primary = code.strip().lower().replace("_", "-").split("-")[0]
+    return primary if primary in SCRIPTS else None
+
+
+def consistency(cot: str, target: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> float | None:
+    """Proportion of the words of `cot` in language `target`; None if `target` is unknown."""
+    code = normalize_code(target)
+    if code is None:
+        return None
+    own = SCRIPTS[code]
+    rivals = {c for c in _known(languages) - {code} if set(SCRIPTS[c]) & set(own)}
+    hits = total = 0
+    for tokens in _chunks(cot, own) if rivals else [words(cot)]:
+        mine = [t for t in tokens if t[0] in own]
+        total += len(tokens)
+        shared = rivals and any(s in SCRIPTS[r] for s, _ in mine for r in rivals)
+        if shared and _identify(mine, rivals | {code}) not in (code, None):
+            continue  # lingua says these words are a rival language
+        hits += len(mine)
+    return hits / total if total else 1.0
+
+
+def _chunks(cot: str, own: tuple[str, ...]) -> list[list[tuple[str, str]]]:
+    """Words of `cot` in runs of whole sentences with at least _MIN_CHUNK words in the `own`
+    scripts: lingua is unreliable on one or two words ("Ones: 3 + 4 = 7." leaves "Ones")."""
+    chunks: list[list[tuple[str, str]]] = [[]]
+    for sentence in _SENTENCE_END.split(cot):
+        chunks[-1].extend(words(sentence))
+        if sum(s in own for s, _ in chunks[-1]) >= _MIN_CHUNK:
+            chunks.append([])
+    if len(chunks) > 1 and sum(s in own for s, _ in chunks[-1]) < _MIN_CHUNK:
+        chunks[-2].extend(chunks.pop())  # a short tail joins the chunk before it
+    return chunks
+
+
+def _known(languages: Iterable[str]) -> set[str]:
+    codes = {normalize_code(c) for c in languages}
+    return {c for c in codes if c is not None}
+
+
+def _prompt_text(prompt: object) -> str:
+    """The question itself: the last user message of a chat, or the text after the last `User:`
+    of a raw template (whose English boilerplate would otherwise outvote the question)."""
+    if isinstance(prompt, list):
+        users = [m.get("content", "") for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
+        return str(users[-1]) if users else completion_text(prompt)
+    text = str(prompt)
+    if "User:" in text:
+        text = text.rsplit("User:", 1)[1].rsplit("Assistant:", 1)[0]
+    return text
+
+
+def detect_language(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> str | None:
+    """The candidate whose scripts hold the most words of `text`; lingua breaks ties between
+    candidates sharing those scripts. None when no word belongs to any candidate."""
+    by_script = Counter(s for s, _ in words(text))
+    scores = {c: sum(by_script[s] for s in SCRIPTS[c]) for c in _known(languages)}
+    best = max(scores.values(), default=0)
+    if best == 0:
+        return None
+    tied = sorted(c for c, n in scores.items() if n == best)
+    if len(tied) == 1:
+        return tied[0]
+    return _identify([t for t in words(text) if t[0] in SCRIPTS[tied[0]]], tied)
+
+
+def make_language_consistency(languages: Iterable[str] = DEFAULT_LANGUAGES) -> RewardFn:
+    """The reward, telling apart the candidate `languages` (plus each row's target)."""
+    candidates = tuple(languages)
+    unknown = [c for c in candidates if normalize_code(c) is None]
+    if unknown:
+        raise ValueError(f"unknown language codes {unknown}; known: {', '.join(sorted(SCRIPTS))}")
+
+    def language_consistency(
+        completions: list,
+        language: list | None = None,
+        prompts: list | None = None,
+        think_prefilled: Prefilled = None,
+        **_: object,
+    ) -> list[float | None]:
+        n = len(completions)
+        if language is None:
+            if prompts is None:
+                log.warning("language_consistency: no `language` column and no prompts; cannot judge")
+                return [None] * n
+            language = [detect_language(_prompt_text(p), candidates) for p in prompts]
+        flags = resolve_prefilled(n, think_prefilled, prompts)
+        return [
+            consistency(reasoning_of(completion_text(c), f), lang, candidates)
+            for c, lang, f in zip(completions, language, flags, strict=True)
+        ]
+
+    return language_consistency
+
+
+language_consistency = register("language_consistency")(make_language_consistency())
