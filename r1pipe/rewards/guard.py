@@ -90,7 +90,8 @@ class GuardedReward:
     def __init__(self, name: str, fn: RewardFn, policy: GuardPolicy):
         self.name, self.fn, self.policy = name, fn, policy
         self.__name__ = name  # TRL logs reward columns by function name
-        self.counts = {"samples": 0, "timeouts": 0, "errors": 0}
+        # unjudged: the reward itself returned None (e.g. a reference math-verify cannot parse)
+        self.counts = {"samples": 0, "timeouts": 0, "errors": 0, "unjudged": 0}
         self._picklable = _is_picklable(fn)
         if not self._picklable:
             log.warning(
@@ -102,7 +103,7 @@ class GuardedReward:
         rows = _rows(len(completions), columns)
         self.counts["samples"] += len(completions)
         if not self._picklable or self.policy.workers < 0:
-            return self.fn(completions, **columns)
+            return self._judged(self.fn(completions, **columns))
         # Chunks amortise inter-process overhead (a task costs ~1 ms). A chunk that times out or
         # crashes is retried one sample per task, so only the bad sample loses its score and a
         # call is bounded by about 2 x timeout_s.
@@ -119,7 +120,7 @@ class GuardedReward:
                 scores.append(self._result(future, completions[a], rows[a]))
                 continue
             try:
-                scores += future.result()
+                scores += self._judged(future.result())
             except Exception:
                 scores += self._one_by_one(pool, completions[a:b], rows[a:b])
         return scores
@@ -133,11 +134,15 @@ class GuardedReward:
 
     def _result(self, future: Any, completion: Any, row: dict[str, Any]) -> float | None:
         try:
-            return future.result()[0]
+            return self._judged(future.result())[0]
         except FutureTimeout:
             return self._failed("timeouts", completion, row, f"no result within {self.policy.timeout_s}s")
         except Exception as e:  # the sample's fault (a crash in the verifier), never the step's
             return self._failed("errors", completion, row, f"{type(e).__name__}: {e}")
+
+    def _judged(self, scores: list[float | None]) -> list[float | None]:
+        self.counts["unjudged"] += sum(score is None for score in scores)
+        return scores
 
     def _failed(self, kind: str, completion: Any, row: dict[str, Any], why: str) -> float | None:
         self.counts[kind] += 1
@@ -157,7 +162,7 @@ class GuardedReward:
         return {"none": None, "zero": 0.0, "penalty": self.policy.penalty}[self.policy.on_failure]
 
     def metrics(self) -> dict[str, int]:
-        """Counters as `reward/<name>/timeouts` and `.../errors` (cumulative)."""
+        """Counters as `reward/<name>/timeouts`, `.../errors`, `.../unjudged` (cumulative)."""
         return {f"reward/{self.name}/{k}": v for k, v in self.counts.items() if k != "samples"}
 
 

@@ -52,9 +52,9 @@ def test_a_hanging_sample_returns_within_its_timeout_and_the_rest_score(policy, 
     guarded(["warm up"])  # worker start-up (spawn) is not part of the bound
     started = time.time()
     scores = guarded(["fine", "loop forever", "fine too"])
-    assert time.time() - started < 4.0
+    assert time.time() - started < 6.0, "1 s timeout plus scheduling slack on a loaded 2-core machine"
     assert scores == [1.0, expected, 1.0]
-    assert guarded.metrics() == {"reward/hang/timeouts": 1, "reward/hang/errors": 0}
+    assert guarded.metrics() == {"reward/hang/timeouts": 1, "reward/hang/errors": 0, "reward/hang/unjudged": 0}
     record = json.loads(log.read_text().splitlines()[0])
     assert record["kind"] == "timeout" and record["completion"] == "loop forever"
 
@@ -90,6 +90,15 @@ def test_a_hang_inside_a_chunk_costs_only_that_sample():
     guarded(["warm up"])
     started = time.time()
     scores = guarded(batch)
-    assert time.time() - started < 2 * 1.0 + 2.0, "one chunk attempt plus one retry round"
+    assert time.time() - started < 2 * 1.0 + 4.0, "one chunk attempt plus one retry round, plus slack"
     assert scores[17] is None and scores.count(1.0) == 39
     assert guarded.metrics()["reward/hang/timeouts"] == 1
+
+
+def test_an_unparsable_reference_is_counted_as_unjudged_not_wrong():
+    from r1pipe.rewards import math_accuracy
+
+    guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=10, workers=1))
+    scores = guarded(["\\boxed{2}", "\\boxed{2}"], answer=["\\invalid{{{", "2"])
+    assert scores == [None, 1.0]
+    assert guarded.metrics()["reward/math_accuracy/unjudged"] == 1
