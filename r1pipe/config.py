@@ -113,6 +113,25 @@ class GenerationConfig:
 
 
 @dataclass
+class RewardModelConfig:
+    model_dir: str = "???"  # local Hugging Face sequence-classification dir (num_labels=1)
+    target: str = "summary"  # summary (helpfulness: text after </think>) | full (harmlessness: everything)
+    batch_size: int = 8  # completions per forward pass
+    device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
+    normalize: str = "none"  # none | sigmoid | batch_zscore
+    max_length: int = 2048  # tokens; longer inputs keep their end
+
+
+@dataclass
+class RoutingConfig:
+    column: str = "task"  # dataset column naming each row's data type (math | code | toy | general)
+    default: str | None = None  # route for unknown values; None: an unknown value is an error
+    routes: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # {task: {reward name: weight}}; empty: no routing
+
+
+@dataclass
 class RewardConfig:
     accuracy: str = (
         "toy_accuracy"  # registered accuracy reward used to judge answers (eval, rejection sampling)
@@ -123,6 +142,11 @@ class RewardConfig:
     workers: int = 0  # verification worker processes; 0: one per CPU
     on_failure: str = "none"  # score of a timed-out or crashed verification: none | zero | penalty
     failure_penalty: float = -1.0  # the score when on_failure=penalty
+    # Reward models usable by name in funcs/routes: {name: RewardModelConfig fields}. Untyped here
+    # so entries can be added from the command line (+reward.models.rm={model_dir:...});
+    # validate.py checks each entry against RewardModelConfig.
+    models: dict[str, Any] = field(default_factory=dict)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)  # per-sample reward sets by data type
 
 
 @dataclass

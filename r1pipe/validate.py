@@ -7,12 +7,14 @@ caller raises them together. Checks of the run directory (stage inputs) live in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from r1pipe.chat_template import TEMPLATES
 from r1pipe.compose import ConfigError, ConfigProblem
+from r1pipe.config import RewardModelConfig
 from r1pipe.data import check_local_dataset
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
@@ -236,18 +238,26 @@ def _check_eval(cfg: DictConfig) -> list[ConfigProblem]:
 
 
 def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
-    r, problems = cfg.reward, []
-    known = ", ".join(sorted(REWARDS))
+    r = cfg.reward
+    problems = _check_reward_models(r)
+    names = set(REWARDS) | set(r.models)
+    known = ", ".join(sorted(names))
     if r.accuracy not in REWARDS:
         problems.append(
             ConfigProblem(
-                "reward.accuracy", f"no reward named {r.accuracy!r}", f"registered rewards: {known}"
+                "reward.accuracy",
+                f"no reward named {r.accuracy!r}",
+                f"registered rewards: {', '.join(sorted(REWARDS))}",
             )
         )
     for name in r.funcs:
-        if name not in REWARDS:
+        if name not in names:
             problems.append(
-                ConfigProblem("reward.funcs", f"no reward named {name!r}", f"registered rewards: {known}")
+                ConfigProblem(
+                    "reward.funcs",
+                    f"no reward named {name!r}",
+                    f"registered rewards and reward.models: {known}",
+                )
             )
     if len(r.weights) != len(r.funcs):
         problems.append(
@@ -255,6 +265,24 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
                 "reward.weights",
                 f"{len(r.weights)} weights for {len(r.funcs)} rewards {list(r.funcs)}",
                 "give one weight per entry of reward.funcs",
+            )
+        )
+    for task, route in r.routing.routes.items():
+        for name in route:
+            if name not in names:
+                problems.append(
+                    ConfigProblem(
+                        f"reward.routing.routes.{task}",
+                        f"no reward named {name!r}",
+                        f"registered rewards and reward.models: {known}",
+                    )
+                )
+    if r.routing.default is not None and r.routing.default not in r.routing.routes:
+        problems.append(
+            ConfigProblem(
+                "reward.routing.default",
+                f"{r.routing.default!r} is not a route",
+                f"use one of: {', '.join(r.routing.routes)} or null",
             )
         )
     if r.timeout_s <= 0:
@@ -267,6 +295,53 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
                 "reward.on_failure", f"unknown policy {r.on_failure!r}", "use none, zero or penalty"
             )
         )
+    return problems
+
+
+def _check_reward_models(r: DictConfig) -> list[ConfigProblem]:
+    """Each reward.models entry against RewardModelConfig: known keys, a real model dir, valid modes."""
+    problems = []
+    allowed = {f.name for f in fields(RewardModelConfig)}
+    for name, entry in r.models.items():
+        key = f"reward.models.{name}"
+        if not isinstance(entry, DictConfig):
+            problems.append(
+                ConfigProblem(
+                    key,
+                    f"must be a mapping of {sorted(allowed)}",
+                    f"e.g. +{key}={{model_dir:PATH,target:summary}}",
+                )
+            )
+            continue
+        for extra in set(entry) - allowed:
+            problems.append(
+                ConfigProblem(f"{key}.{extra}", "unknown key", f"use: {', '.join(sorted(allowed))}")
+            )
+        model_dir = entry.get("model_dir")
+        if not model_dir or (why := model_dir_problem(str(model_dir))):
+            problems.append(
+                ConfigProblem(
+                    f"{key}.model_dir",
+                    (why or "") if model_dir else "missing",
+                    "a local sequence-classification model dir (save_pretrained output)",
+                )
+            )
+        if entry.get("target", "summary") not in ("summary", "full"):
+            problems.append(
+                ConfigProblem(
+                    f"{key}.target",
+                    f"unknown target {entry.get('target')!r}",
+                    "summary (helpfulness) or full (harmlessness)",
+                )
+            )
+        if entry.get("normalize", "none") not in ("none", "sigmoid", "batch_zscore"):
+            problems.append(
+                ConfigProblem(
+                    f"{key}.normalize",
+                    f"unknown mode {entry.get('normalize')!r}",
+                    "none, sigmoid or batch_zscore",
+                )
+            )
     return problems
 
 

@@ -1,14 +1,24 @@
-"""Turn the `reward` config into guarded reward functions and weights, ready for TRL's
-GRPOTrainer (`reward_funcs=`, `args.reward_weights=`), rejection sampling and evaluation."""
+"""Turn the `reward` config into reward functions and weights, ready for TRL's GRPOTrainer
+(`reward_funcs=`, `args.reward_weights=`), rejection sampling and evaluation.
+
+Rule rewards run guarded (worker processes, per-sample timeout: guard.py). Reward models run
+in-process on the configured device: a forward pass cannot hang on its input, and a model per
+worker process would multiply GPU memory.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from r1pipe.config import RewardModelConfig
 from r1pipe.rewards.guard import GuardedReward, GuardPolicy
-from r1pipe.rewards.registry import get_reward
+from r1pipe.rewards.registry import REWARDS, RewardFn, get_reward
+from r1pipe.rewards.reward_model import RewardModelScorer, make_reward_model_reward
+from r1pipe.rewards.routing import RoutedReward
 
 
 def guard_policy(reward_cfg: DictConfig, failure_log: Path | None) -> GuardPolicy:
@@ -21,12 +31,36 @@ def guard_policy(reward_cfg: DictConfig, failure_log: Path | None) -> GuardPolic
     )
 
 
+def known_reward_names(reward_cfg: DictConfig) -> list[str]:
+    """Registered rule rewards plus the reward models declared in reward.models."""
+    return sorted([*REWARDS, *reward_cfg.models])
+
+
+def resolve_reward(name: str, reward_cfg: DictConfig, policy: GuardPolicy) -> RewardFn:
+    if name in reward_cfg.models:
+        given: dict[str, Any] = OmegaConf.to_container(reward_cfg.models[name], resolve=True)  # type: ignore[assignment]
+        settings = {**asdict(RewardModelConfig()), **given}
+        return make_reward_model_reward(name, RewardModelScorer(**settings))
+    return GuardedReward(name, get_reward(name), policy)
+
+
 def build_rewards(
     reward_cfg: DictConfig, failure_log: Path | None = None
-) -> tuple[list[GuardedReward], list[float]]:
-    """The configured rewards (reward.funcs), each guarded, with their weights (reward.weights)."""
+) -> tuple[list[RewardFn], list[float]]:
+    """The configured rewards with their weights: reward.funcs/weights, or one routed reward when
+    reward.routing.routes is set (each sample gets the reward set of its data type)."""
     policy = guard_policy(reward_cfg, failure_log)
-    funcs = [GuardedReward(name, get_reward(name), policy) for name in reward_cfg.funcs]
+    routing = reward_cfg.routing
+    if routing.routes:
+        # One function per name, shared by the routes that use it (a reward model loads once).
+        names = {name for route in routing.routes.values() for name in route}
+        by_name = {name: resolve_reward(name, reward_cfg, policy) for name in sorted(names)}
+        routes = {
+            task: [(by_name[name], float(w)) for name, w in route.items()]
+            for task, route in routing.routes.items()
+        }
+        return [RoutedReward(routes, column=routing.column, default=routing.default)], [1.0]
+    funcs = [resolve_reward(name, reward_cfg, policy) for name in reward_cfg.funcs]
     return funcs, [float(w) for w in reward_cfg.weights]
 
 

@@ -1,0 +1,71 @@
+"""The reward config becomes the functions TRL calls: reward.funcs/weights, reward models declared
+in reward.models, and per-sample routing (reward.routing) for stage 4's mixed batches."""
+
+from __future__ import annotations
+
+import pytest
+
+from r1pipe.compose import compose_config
+from r1pipe.rewards.build import build_accuracy, build_rewards
+from r1pipe.rewards.guard import GuardedReward, shutdown_pools
+from r1pipe.rewards.routing import RoutedReward
+from r1pipe.validate import config_problems
+from test_reward_model import train_reward_model  # the tiny trained reward model of that module
+
+TOY_OK = "<think>\nOnes: 2 + 3 = 5.\n</think>\n\nThe sum is \\boxed{5}."
+GENERAL = "<think>\nA greeting.\n</think>\n\nHello, thank you!"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_pools():
+    yield
+    shutdown_pools()
+
+
+@pytest.fixture(scope="module")
+def rm_dir(tmp_path_factory):
+    return train_reward_model(tmp_path_factory.mktemp("rm") / "rm")
+
+
+def test_default_rewards_are_guarded_and_weighted():
+    cfg = compose_config(["reward.funcs=[toy_accuracy,r1_format]", "reward.weights=[1.0,0.5]"])
+    funcs, weights = build_rewards(cfg.reward)
+    assert [f.__name__ for f in funcs] == ["toy_accuracy", "r1_format"] and weights == [1.0, 0.5]
+    assert all(isinstance(f, GuardedReward) for f in funcs)
+    assert funcs[0]([TOY_OK, "no answer"], answer=["5", "5"]) == [1.0, 0.0]
+    assert build_accuracy(cfg.reward)([TOY_OK], answer=["5"]) == [1.0]
+
+
+def test_routing_sends_general_prompts_to_the_reward_model_and_reasoning_to_rules(rm_dir):
+    cfg = compose_config(
+        [
+            f"+reward.models.rm_helpful={{model_dir:{rm_dir},target:summary}}",
+            "+reward.routing.routes={toy:{toy_accuracy:1.0,r1_format:1.0},general:{rm_helpful:1.0,r1_format:1.0}}",
+        ]
+    )
+    assert config_problems(cfg) == []
+    funcs, weights = build_rewards(cfg.reward)
+    (routed,) = funcs
+    assert isinstance(routed, RoutedReward) and weights == [1.0]
+    scores = routed([TOY_OK, GENERAL], answer=["5", ""], task=["toy", "general"], prompts=["2 + 3?", "Hi"])
+    assert routed.last_routes == ["toy", "general"]
+    assert set(routed.last_breakdown[0]) == {"toy_accuracy", "r1_format"}
+    assert set(routed.last_breakdown[1]) == {"rm_helpful", "r1_format"}
+    assert scores[0] == 2.0 and isinstance(scores[1], float)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        (["+reward.routing.routes={toy:{nope:1.0}}"], "reward.routing.routes.toy"),
+        (
+            ["+reward.routing.routes={toy:{toy_accuracy:1.0}}", "reward.routing.default=general"],
+            "reward.routing.default",
+        ),
+        (["+reward.models.rm={model_dir:/no/such/dir}"], "reward.models.rm.model_dir"),
+        (["+reward.models.rm={model_dir:/x,tgt:summary}"], "reward.models.rm.tgt"),
+        (["reward.funcs=[rm_missing]"], "reward.funcs"),
+    ],
+)
+def test_reward_config_problems(overrides, key):
+    assert key in [p.key for p in config_problems(compose_config(overrides))]
