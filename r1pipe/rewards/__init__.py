@@ -1,20 +1,25 @@
 """Rewards and verifiers. Importing this package registers every built-in reward.
 
-    accuracy.py      toy_accuracy, math_accuracy (math-verify)
-    format.py        r1_format, r1_zero_format (and split_think for other code)
-    language.py      language_consistency
-    length.py        soft_overlong (DAPO), repetition_penalty
-    code.py          code_accuracy (programs run in r1pipe.sandbox)
-    reward_model.py  reward-model rewards (helpfulness on the summary, harmlessness on all)
-    routing.py       per-sample routing by data type (stage 4 mixes rule and model rewards)
-    guard.py         worker processes, per-sample timeouts, failure counters (used by all callers)
+accuracy.py      toy_accuracy, math_accuracy (math-verify)
+format.py        r1_format, r1_zero_format (and split_think for other code)
+language.py      language_consistency
+length.py        soft_overlong (DAPO), repetition_penalty
+code.py          code_accuracy (programs run in r1pipe.sandbox)
+reward_model.py  reward-model rewards (helpfulness on the summary, harmlessness on all)
+routing.py       per-sample routing by data type (stage 4 mixes rule and model rewards)
+guard.py         worker processes, per-sample timeouts, failure counters (used by all callers)
 """
 
 from r1pipe.rewards.accuracy import math_accuracy, toy_accuracy
 from r1pipe.rewards.answers import completion_text, extract_answer, last_boxed
 from r1pipe.rewards.format import r1_format, r1_zero_format, split_think, with_think_prefilled
 from r1pipe.rewards.language import language_consistency, make_language_consistency
-from r1pipe.rewards.length import make_repetition_penalty, make_soft_overlong, repetition_penalty, soft_overlong
+from r1pipe.rewards.length import (
+    make_repetition_penalty,
+    make_soft_overlong,
+    repetition_penalty,
+    soft_overlong,
+)
 from r1pipe.rewards.registry import REWARDS, RewardFn, get_reward, register
 from r1pipe.rewards.reward_model import RewardModelReward, RewardModelScorer, make_reward_model_reward
 from r1pipe.rewards.routing import RoutedReward, build_routed_reward
