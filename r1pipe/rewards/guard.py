@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from pebble import ProcessPool
 
-from r1pipe.rewards.registry import RewardFn
+from r1pipe.rewards.registry import REWARDS, RewardFn
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,16 @@ def shutdown_pools() -> None:
         _POOLS.clear()
 
 
-def _score_chunk(fn: RewardFn, completions: list[Any], rows: list[dict[str, Any]]) -> list[float | None]:
-    """Runs in a worker: the reward on each sample of a chunk (sample by sample, so one bad sample
-    only costs its own score when the chunk is retried one by one)."""
+def _score_chunk(
+    fn: RewardFn | str, completions: list[Any], rows: list[dict[str, Any]]
+) -> list[float | None]:
+    """Runs in a worker: the reward sample by sample over a chunk (so one bad sample only costs its
+    own score when the chunk is retried one by one). `fn` is the function, or the registered name
+    of one that cannot be pickled (a closure made by a factory)."""
+    if isinstance(fn, str):
+        from r1pipe.rewards import get_reward  # importing the package registers the built-ins
+
+        fn = get_reward(fn)
     return [fn([c], **{k: [v] for k, v in row.items()})[0] for c, row in zip(completions, rows, strict=True)]
 
 
@@ -92,7 +99,11 @@ class GuardedReward:
         self.__name__ = name  # TRL logs reward columns by function name
         # unjudged: the reward itself returned None (e.g. a reference math-verify cannot parse)
         self.counts = {"samples": 0, "timeouts": 0, "errors": 0, "unjudged": 0}
-        self._picklable = _is_picklable(fn)
+        # What workers receive: the function, or its registered name when it cannot be pickled.
+        self._payload: RewardFn | str | None = (
+            fn if _is_picklable(fn) else (name if REWARDS.get(name) is fn else None)
+        )
+        self._picklable = self._payload is not None
         if not self._picklable:
             log.warning(
                 "reward %s cannot be sent to worker processes (not picklable); it runs in-process without a timeout",
@@ -111,7 +122,9 @@ class GuardedReward:
         size = max(1, min(MAX_CHUNK, len(completions) // (4 * pool_size(self.policy.workers))))
         spans = [(i, min(i + size, len(completions))) for i in range(0, len(completions), size)]
         futures = [
-            pool.schedule(_score_chunk, args=(self.fn, completions[a:b], rows[a:b]), timeout=self.policy.timeout_s)
+            pool.schedule(
+                _score_chunk, args=(self._payload, completions[a:b], rows[a:b]), timeout=self.policy.timeout_s
+            )
             for a, b in spans
         ]
         scores: list[float | None] = []
@@ -125,9 +138,11 @@ class GuardedReward:
                 scores += self._one_by_one(pool, completions[a:b], rows[a:b])
         return scores
 
-    def _one_by_one(self, pool: ProcessPool, completions: list[Any], rows: list[dict[str, Any]]) -> list[float | None]:
+    def _one_by_one(
+        self, pool: ProcessPool, completions: list[Any], rows: list[dict[str, Any]]
+    ) -> list[float | None]:
         futures = [
-            pool.schedule(_score_chunk, args=(self.fn, [c], [r]), timeout=self.policy.timeout_s)
+            pool.schedule(_score_chunk, args=(self._payload, [c], [r]), timeout=self.policy.timeout_s)
             for c, r in zip(completions, rows, strict=True)
         ]
         return [self._result(f, c, r) for f, c, r in zip(futures, completions, rows, strict=True)]

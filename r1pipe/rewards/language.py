@@ -265,3 +265,11 @@ def make_language_consistency(languages: Iterable[str] = DEFAULT_LANGUAGES) -> R
 
 
 language_consistency = register("language_consistency")(make_language_consistency())
+
+# The same measure with common same-script languages as candidates, so that e.g. a French chain
+# of thought on an English prompt is caught (lingua runs on Latin/Cyrillic sentences: ~0.8 ms
+# per CoT instead of ~60 us). Pick it by name: reward.funcs=[..., language_consistency_strict].
+STRICT_LANGUAGES: tuple[str, ...] = ("en", "zh", "fr", "de", "es", "it", "pt", "nl", "ru", "uk", "ja", "ko")
+language_consistency_strict = register("language_consistency_strict")(
+    make_language_consistency(STRICT_LANGUAGES)
+)

@@ -102,3 +102,12 @@ def test_an_unparsable_reference_is_counted_as_unjudged_not_wrong():
     scores = guarded(["\\boxed{2}", "\\boxed{2}"], answer=["\\invalid{{{", "2"])
     assert scores == [None, 1.0]
     assert guarded.metrics()["reward/math_accuracy/unjudged"] == 1
+
+
+def test_registered_closures_reach_the_workers_by_name():
+    from r1pipe.rewards import get_reward
+
+    fn = get_reward("language_consistency")  # made by a factory: not picklable
+    guarded = GuardedReward("language_consistency", fn, GuardPolicy(timeout_s=10, workers=1))
+    assert guarded._picklable
+    assert guarded(["<think>\n个位相加\n</think>\n\n5"], language=["zh"]) == [1.0]

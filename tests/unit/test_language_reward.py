@@ -153,3 +153,11 @@ def test_prompt_detection_finds_the_question():
 
 def test_registered():
     assert get_reward("language_consistency") is language_consistency
+
+
+def test_strict_variant_catches_a_same_script_language_switch():
+    from r1pipe.rewards import get_reward
+
+    french = "<think>\nNous additionnons les unités. Ensuite nous additionnons les dizaines avec la retenue.\n</think>\n\n85"
+    assert get_reward("language_consistency")([french], language=["en"]) == [1.0]  # en/zh only: by design
+    assert get_reward("language_consistency_strict")([french], language=["en"]) == [0.0]
