@@ -12,6 +12,7 @@ guard.py         worker processes, per-sample timeouts, failure counters (used b
 
 from r1pipe.rewards.accuracy import math_accuracy, toy_accuracy
 from r1pipe.rewards.answers import completion_text, extract_answer, last_boxed
+from r1pipe.rewards.code import code_accuracy, extract_code
 from r1pipe.rewards.format import r1_format, r1_zero_format, split_think, with_think_prefilled
 from r1pipe.rewards.language import language_consistency, make_language_consistency
 from r1pipe.rewards.length import (
@@ -31,8 +32,10 @@ __all__ = [
     "RewardModelScorer",
     "RoutedReward",
     "build_routed_reward",
+    "code_accuracy",
     "completion_text",
     "extract_answer",
+    "extract_code",
     "get_reward",
     "language_consistency",
     "last_boxed",

@@ -1,0 +1,335 @@
+"""The sandbox runs untrusted programs: right answers come back, and every escape (time, memory,
+processes, files, network, environment, output) is contained. Limits are small so each case takes
+at most a few seconds."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from r1pipe import sandbox
+from r1pipe.rewards.code import same_output
+from r1pipe.sandbox import SandboxLimits, run_python, sandbox_info
+
+LIMITS = SandboxLimits(
+    cpu_seconds=1, wall_seconds=2, memory_mb=256, max_processes=8, max_file_mb=1, max_output_bytes=64 * 1024
+)
+
+INFO = sandbox_info()
+DROPS_UID = INFO["uid_scheme"] != "same-user"
+needs_uid_drop = pytest.mark.skipif(not DROPS_UID, reason=f"sandbox runs as this user here: {INFO}")
+
+
+@pytest.mark.parametrize(
+    ("code", "stdin", "status", "stdout"),
+    [
+        pytest.param(
+            "a, b = map(int, input().split())\nprint(a + b)", "2 40\n", "ok", "42\n", id="stdin-stdout"
+        ),
+        pytest.param(
+            "import sys\nprint(len(sys.stdin.read()))", "x" * 1_000_000, "ok", "1000000\n", id="1MB-stdin"
+        ),
+        pytest.param("print('never reads')", "y" * 1_000_000, "ok", "never reads\n", id="unread-stdin"),
+        pytest.param("raise ValueError('boom')", "", "error", "", id="exception"),
+        pytest.param("import sys\nprint('partial')\nsys.exit(3)", "", "error", "partial\n", id="exit-code"),
+        pytest.param("while True:\n    pass", "", "timeout", "", id="cpu-loop"),
+        pytest.param("import time\ntime.sleep(60)", "", "timeout", "", id="sleep"),
+        pytest.param("b = bytearray(4 * 1024**3)", "", "memory", "", id="4GB-at-once"),
+        pytest.param("x = [0] * 10**9", "", "memory", "", id="8GB-list"),
+        pytest.param("xs = []\nwhile True:\n    xs.append(' ' * 10**6)", "", "memory", "", id="gradual"),
+        pytest.param("open('big', 'wb').write(b'0' * (32 << 20))", "", "error", "", id="file-size-limit"),
+        pytest.param(
+            "open('f.txt', 'w').write('hi')\nprint(open('f.txt').read())", "", "ok", "hi\n", id="own-dir"
+        ),
+    ],
+)
+def test_run_python(code, stdin, status, stdout):
+    start = time.monotonic()
+    result = run_python(code, stdin, LIMITS)
+    assert result.status == status, result
+    if stdout:
+        assert result.stdout == stdout
+    assert time.monotonic() - start < LIMITS.wall_seconds + 2
+
+
+@pytest.mark.parametrize(
+    ("code", "passes"),
+    [
+        ("a, b = map(int, input().split())\nprint(a + b)", True),
+        ("a, b = map(int, input().split())\nprint(a * b)", False),
+        ("print(42, end='  \\n\\n')", True),  # trailing whitespace does not count
+    ],
+)
+def test_stdin_stdout_program_is_judged_by_its_output(code, passes):
+    result = run_python(code, "2 40\n", LIMITS)
+    assert result.status == "ok"
+    assert same_output(result.stdout, "42\n") is passes
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param("while True:\n    print('flood' * 100)", id="stdout"),
+        pytest.param("import sys\nwhile True:\n    sys.stderr.write('flood' * 100)", id="stderr"),
+        pytest.param("import sys\nsys.stdout.write('x' * (100 << 20))", id="one-write"),
+    ],
+)
+def test_output_flood_is_truncated(code):
+    result = run_python(code, "", LIMITS)
+    assert result.status == "output_limit", result.status
+    assert len(result.stdout.encode()) <= LIMITS.max_output_bytes
+    assert len(result.stderr.encode()) <= LIMITS.max_output_bytes
+
+
+FORK_LOOP = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+SETSID_CHILDREN = "import os, time\nfor _ in range(4):\n    if os.fork() == 0:\n        os.setsid()\n        time.sleep(60)\n"
+SPAWN_LOOP = (
+    "import subprocess, sys\nps = []\nwhile True:\n    try:\n"
+    "        ps.append(subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']))\n"
+    "    except OSError:\n        pass"
+)
+SHELL_BOMB = "import subprocess\nsubprocess.run(['bash', '-c', ':(){ :|:& };:'])"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(FORK_LOOP, id="fork-loop"),
+        pytest.param("import os\nwhile True:\n    os.fork()", id="fork-until-error"),
+        pytest.param(SETSID_CHILDREN, id="setsid-escape"),
+        pytest.param(SPAWN_LOOP, id="subprocess-spawn"),
+        pytest.param(
+            SHELL_BOMB, id="bash-bomb", marks=pytest.mark.skipif(not shutil.which("bash"), reason="no bash")
+        ),
+    ],
+)
+def test_fork_bomb_is_contained(code):
+    start = time.monotonic()
+    tell = "import os as _os\nprint(_os.getuid(), _os.environ['R1PIPE_SANDBOX_RUN'], flush=True)\n"
+    result = run_python(tell + code, "", LIMITS)
+    assert time.monotonic() - start < LIMITS.wall_seconds + 3, result
+    assert result.status in {"timeout", "error", "ok"}
+    quick = time.monotonic()
+    subprocess.run(["true"], check=True, timeout=5)  # the machine still answers at once
+    assert time.monotonic() - quick < 1
+    uid, run = result.stdout.split()[:2]
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and f"={run}\0".encode() in sandbox._environ(p)]
+    if INFO["uid_scheme"] == "per-run":  # nothing of the run survives it, not even setsid children
+        assert not _processes_of(int(uid))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the shared 'nobody' uid is root's fallback")
+@pytest.mark.parametrize(
+    "code", [pytest.param(FORK_LOOP, id="fork-loop"), pytest.param(SETSID_CHILDREN, id="setsid")]
+)
+def test_shared_nobody_uid_still_contains_forks(code, monkeypatch):
+    """Where the private uid range is not mapped (some containers), runs share 'nobody'; their
+    processes are then found by the run's tag in their environment."""
+    monkeypatch.setattr(sandbox, "_uid_scheme", lambda: ("nobody", sandbox._NOBODY, None))
+    result = run_python(
+        "import os\nprint(os.getuid(), os.environ['R1PIPE_SANDBOX_RUN'], flush=True)\n" + code, "", LIMITS
+    )
+    uid, run = result.stdout.split()[:2]
+    assert int(uid) == sandbox._NOBODY
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and f"={run}\0".encode() in sandbox._environ(p)]
+
+
+def _processes_of(uid: int) -> list[str]:
+    return [p for p in os.listdir("/proc") if p.isdigit() and sandbox._real_uid(p) == uid]
+
+
+@pytest.mark.skipif(INFO["uid_scheme"] != "per-run", reason="the sweep needs a private uid per run")
+def test_runs_of_a_killed_parent_are_swept():
+    """A reward worker killed mid-run (the guard's timeout) leaves no sandbox processes behind:
+    the run's main process dies with its parent, the next run anywhere kills the rest."""
+    code = "import os, time\nif os.fork() == 0:\n    os.setsid()\ntime.sleep(60)"
+    driver = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from r1pipe.sandbox import *; run_python({code!r}, '', SandboxLimits(wall_seconds=60))",
+        ]
+    )
+    try:
+        uid = _wait_for_child_uid(driver.pid)
+    finally:
+        driver.kill()
+        driver.wait()
+    assert _processes_of(uid)  # the setsid child outlived the driver
+    workdirs = [p for p in Path(tempfile.gettempdir()).glob("r1pipe-sandbox-*") if p.lstat().st_uid == uid]
+    assert workdirs  # and the driver could not remove the working directory
+    run_python("pass", "", LIMITS)
+    assert not _processes_of(uid)
+    assert not any(p.exists() for p in workdirs)
+
+
+def _wait_for_child_uid(pid: int) -> int:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for p in os.listdir("/proc"):
+            uid = sandbox._real_uid(p) if p.isdigit() else None
+            if uid and uid >= sandbox._UID_BASE and _ppid(p) == pid and len(_processes_of(uid)) == 2:
+                return uid
+        time.sleep(0.05)
+    raise AssertionError("the sandboxed run did not start")
+
+
+def _ppid(pid: str) -> int | None:
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        return int(next(line for line in lines if line.startswith("PPid:")).split()[1])
+    return None
+
+
+def _write_attempts(targets: list[str]) -> str:
+    return (
+        f"for path in {targets!r}:\n"
+        "    try:\n"
+        "        with open(path, 'a') as f:\n"
+        "            f.write('pwned')\n"
+        "        print('WROTE', path)\n"
+        "    except OSError as e:\n"
+        "        print('denied', path, type(e).__name__)\n"
+    )
+
+
+@needs_uid_drop
+def test_writing_outside_the_working_dir_fails(tmp_path):
+    shared = Path(tempfile.mkdtemp(prefix="r1pipe-victim-"))  # reachable by others unless /tmp is covered
+    try:
+        shared.chmod(0o755)
+        victim = shared / "victim.txt"
+        victim.write_text("original")
+        victim.chmod(0o644)
+        fresh = [str(tmp_path / "new.txt"), str(shared / "new.txt"), f"/var/tmp/r1pipe-new-{os.getpid()}"]
+        if INFO["mountns"]:  # /tmp itself is world-writable; only the covering mount protects it
+            fresh.append(f"/tmp/r1pipe-new-{os.getpid()}")
+        result = run_python(_write_attempts([str(victim), *fresh]), "", LIMITS)
+        assert "WROTE" not in result.stdout, result
+        assert victim.read_text() == "original"
+        assert not [p for p in fresh if os.path.exists(p)]
+    finally:
+        shutil.rmtree(shared)
+        for p in (f"/var/tmp/r1pipe-new-{os.getpid()}", f"/tmp/r1pipe-new-{os.getpid()}"):
+            if os.path.exists(p):
+                os.remove(p)
+
+
+@pytest.fixture
+def tcp_server():
+    """A listener on 127.0.0.1 that records whether anyone connected."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    accepted = []
+
+    def serve():
+        while not stop.is_set():
+            with contextlib.suppress(OSError):  # accept() times out every 0.1 s to see `stop`
+                accepted.append(server.accept())
+
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], accepted
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(
+            "import socket\nsocket.create_connection(('127.0.0.1', PORT), timeout=1)", id="tcp-localhost"
+        ),
+        pytest.param(
+            "import socket\nsocket.create_connection(('8.8.8.8', 53), timeout=1)", id="tcp-internet"
+        ),
+        pytest.param("import socket\nsocket.getaddrinfo('example.com', 80)", id="dns"),
+        pytest.param(
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('127.0.0.1', PORT))",
+            id="udp-localhost",
+        ),
+    ],
+)
+@pytest.mark.parametrize("namespaces", [True, False], ids=["namespace", "audit-hook"])
+def test_network_is_unreachable(code, namespaces, tcp_server, monkeypatch):
+    """With a network namespace when the machine allows one; the audit hook is the fallback."""
+    monkeypatch.setattr(sandbox, "_USE_NAMESPACES", namespaces)
+    port, accepted = tcp_server
+    result = run_python(code.replace("PORT", str(port)) + "\nprint('CONNECTED')", "", LIMITS)
+    assert "CONNECTED" not in result.stdout, result
+    time.sleep(0.2)
+    assert not accepted
+
+
+def test_parent_environment_is_not_inherited(monkeypatch):
+    monkeypatch.setenv("R1PIPE_TEST_SECRET", "hunter2-in-environ")
+    result = run_python("import os\nprint(dict(os.environ))", "", LIMITS)
+    assert result.status == "ok"
+    assert "hunter2" not in result.stdout
+    assert "R1PIPE_TEST_SECRET" not in result.stdout
+
+
+@needs_uid_drop
+def test_other_processes_environment_is_unreadable():
+    secret = "hunter2-in-procfs"
+    victim = subprocess.Popen(["sleep", "30"], env={**os.environ, "R1PIPE_TEST_SECRET": secret})
+    try:
+        scan = (
+            "import os\nfor pid in [p for p in os.listdir('/proc') if p.isdigit()]:\n"
+            "    try:\n        print(open('/proc/%s/environ' % pid, 'rb').read())\n"
+            "    except OSError:\n        pass\nprint(open('/proc/VICTIM/environ', 'rb').read())"
+        ).replace("VICTIM", str(victim.pid))
+        result = run_python(scan, "", LIMITS)
+        assert secret not in result.stdout
+        assert result.status == "error"  # the direct read of the victim's environ raised
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_working_dir_is_removed():
+    result = run_python("import os\nopen('left.txt', 'w').write('x')\nprint(os.getcwd())", "", LIMITS)
+    workdir = result.stdout.strip()
+    assert result.status == "ok" and "r1pipe-sandbox-" in workdir
+    assert not os.path.exists(workdir)
+
+
+def test_isolated_interpreter():
+    """-I -S: no site-packages (so no third-party imports) and no user/cwd paths on sys.path."""
+    result = run_python(
+        "import sys\nprint(sys.flags.isolated, sys.flags.no_site, '' in sys.path)", "", LIMITS
+    )
+    assert result.stdout.split() == ["1", "1", "False"]
+
+
+def test_concurrent_runs_do_not_interfere():
+    results: dict[int, str] = {}
+
+    def run(i: int) -> None:
+        results[i] = run_python("print(int(input()) * 2)", f"{i}\n", LIMITS).stdout
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {i: f"{2 * i}\n" for i in range(4)}
+
+
+def test_sandbox_info_names_the_interpreter():
+    assert os.path.exists(INFO["python"])
+    assert INFO["uid_scheme"] in {"per-run", "nobody", "same-user"}
+    assert INFO["netns"] or INFO["audit_hook"]  # some network containment is always applied
+    assert sys.version_info >= (3, 11)
