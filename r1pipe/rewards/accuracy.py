@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from r1pipe.rewards.answers import completion_text, extract_answer, last_boxed
 from r1pipe.rewards.registry import register
 
@@ -11,7 +13,7 @@ def toy_accuracy(completions: list, answer: list[str], **_: object) -> list[floa
     """1.0 when the extracted answer is the reference integer (the toy task), else 0.0."""
     scores: list[float | None] = []
     for completion, ref in zip(completions, answer, strict=True):
-        got = extract_answer(completion_text(completion))
+        got = extract_answer(unicodedata.normalize("NFKC", completion_text(completion)))
         got = got.replace(",", "").replace(" ", "") if got else None
         scores.append(1.0 if got is not None and got == str(ref).strip() else 0.0)
     return scores
@@ -35,7 +37,8 @@ def math_accuracy(completions: list, answer: list[str], **_: object) -> list[flo
         if not any(not isinstance(g, str) for g in gold):
             scores.append(None)
             continue
-        pred = _parse_prediction(completion_text(completion), parse)
+        # NFKC folds full-width digits and compatibility forms (２ -> 2) that models emit in CJK text.
+        pred = _parse_prediction(unicodedata.normalize("NFKC", completion_text(completion)), parse)
         scores.append(1.0 if pred and verify(gold, pred) else 0.0)
     return scores
 

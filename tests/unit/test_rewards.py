@@ -87,6 +87,16 @@ def test_toy_accuracy_ignores_extra_columns_and_checks_lengths():
         ("<think>x</think> \\boxed{2}", "2", 1.0),
         ("\\boxed{3}", "0.5", 0.0),  # wrong
         ("no answer at all", "0.5", 0.0),
+        ("\\boxed{\\{1,2,3\\}}", "\\{3,2,1\\}", 1.0),  # sets, any order
+        ("\\boxed{\\{1,2\\}}", "\\{1,2,3\\}", 0.0),
+        ("\\boxed{(0,1]}", "(0,1]", 1.0),  # intervals
+        ("\\boxed{[0,1)}", "(0,1]", 0.0),  # open/closed ends matter
+        ("\\boxed{x^2+2x+1}", "(x+1)^2", 1.0),  # expressions
+        ("\\boxed{\\sqrt{2}/2}", "\\frac{1}{\\sqrt{2}}", 1.0),
+        ("<answer>3/4</answer>", "0.75", 1.0),  # R1-Zero answer tag
+        ("<think>a</think> so it is 12", "12", 1.0),  # free text after </think>
+        ("\\boxed{2}", "\\invalid{{{", None),  # unparsable reference: not judged, not wrong
+        ("\\boxed{２}", "2", 1.0),  # full-width digit
     ],
 )
 def test_math_accuracy(completion, answer, score):
