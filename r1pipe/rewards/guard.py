@@ -85,9 +85,13 @@ MAX_CHUNK = 64
 
 
 def _rows(n: int, columns: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-sample kwargs: list columns of the batch length are sliced, the rest passed as is."""
+    """Per-sample kwargs: list columns of the batch length are sliced, the rest passed as is.
+    Values that cannot cross a process boundary (TRL's `log_metric`/`log_extra` callbacks, its
+    environments) stay behind: rule rewards never need them."""
     per_sample = {k: v for k, v in columns.items() if isinstance(v, list | tuple) and len(v) == n}
-    shared = {k: v for k, v in columns.items() if k not in per_sample}
+    shared = {
+        k: v for k, v in columns.items() if k not in per_sample and not callable(v) and _is_picklable(v)
+    }
     return [{**shared, **{k: v[i] for k, v in per_sample.items()}} for i in range(n)]
 
 
@@ -111,6 +115,15 @@ class GuardedReward:
             )
 
     def __call__(self, completions: list, **columns: Any) -> list[float | None]:
+        before = dict(self.counts)
+        scores = self._score(completions, columns)
+        log_metric = columns.get("log_metric")  # TRL's GRPOTrainer passes it: per-step counters
+        if callable(log_metric):
+            for kind in ("timeouts", "errors", "unjudged"):
+                log_metric(f"reward/{self.name}/{kind}", float(self.counts[kind] - before[kind]))
+        return scores
+
+    def _score(self, completions: list, columns: dict[str, Any]) -> list[float | None]:
         rows = _rows(len(completions), columns)
         self.counts["samples"] += len(completions)
         if not self._picklable or self.policy.workers < 0:

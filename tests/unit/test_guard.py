@@ -54,7 +54,11 @@ def test_a_hanging_sample_returns_within_its_timeout_and_the_rest_score(policy, 
     scores = guarded(["fine", "loop forever", "fine too"])
     assert time.time() - started < 6.0, "1 s timeout plus scheduling slack on a loaded 2-core machine"
     assert scores == [1.0, expected, 1.0]
-    assert guarded.metrics() == {"reward/hang/timeouts": 1, "reward/hang/errors": 0, "reward/hang/unjudged": 0}
+    assert guarded.metrics() == {
+        "reward/hang/timeouts": 1,
+        "reward/hang/errors": 0,
+        "reward/hang/unjudged": 0,
+    }
     record = json.loads(log.read_text().splitlines()[0])
     assert record["kind"] == "timeout" and record["completion"] == "loop forever"
 
@@ -111,3 +115,15 @@ def test_registered_closures_reach_the_workers_by_name():
     guarded = GuardedReward("language_consistency", fn, GuardPolicy(timeout_s=10, workers=1))
     assert guarded._picklable
     assert guarded(["<think>\n个位相加\n</think>\n\n5"], language=["zh"]) == [1.0]
+
+
+def test_trl_callbacks_stay_in_process_and_receive_the_counters():
+    logged: dict[str, float] = {}
+
+    def log_metric(name, value):  # a closure, like TRL's bound method: cannot be pickled to workers
+        logged[name] = value
+
+    guarded = GuardedReward("crash", crashes_on_boom, GuardPolicy(timeout_s=10, workers=1))
+    scores = guarded(["boom", "ok"], answer=["boom", "ok"], log_metric=log_metric, log_extra=lambda *a: None)
+    assert scores == [None, 1.0]
+    assert logged == {"reward/crash/timeouts": 0.0, "reward/crash/errors": 1.0, "reward/crash/unjudged": 0.0}
