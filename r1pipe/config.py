@@ -35,6 +35,7 @@ class ToyDataConfig:
     heldout_fraction: float = 0.1  # share of operand pairs reserved for evaluation
     cold_start_examples: int = 600  # long-CoT examples generated for stage 1
     heldout_examples: int = 200  # held-out problems for evaluation
+    rl_prompts: int = 2000  # verifiable prompts generated for reasoning RL (stage 2)
     seed: int = 1234  # fixes which problems are generated
 
 
@@ -62,6 +63,9 @@ class DataConfig:
     toy: ToyDataConfig = field(default_factory=ToyDataConfig)  # the embedded toy task
     cold_start: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 1 SFT data
     heldout: ProblemDataConfig = field(default_factory=ProblemDataConfig)  # evaluation problems
+    rl_prompts: ProblemDataConfig = field(
+        default_factory=lambda: ProblemDataConfig(split="train")
+    )  # stage 2 prompts
 
 
 @dataclass
@@ -92,6 +96,37 @@ class SFTStageConfig:
     save_total_limit: int = 2  # keep the N newest checkpoints (older ones are deleted)
     resume: str = "auto"  # auto (latest complete checkpoint) | false | PATH to a step_* dir
     lora: LoraConfig = field(default_factory=LoraConfig)  # optional LoRA (peft)
+    report_to: list[str] = field(default_factory=list)  # extra loggers: tensorboard, wandb
+
+
+@dataclass
+class RLStageConfig:
+    learning_rate: float = 3e-6  # paper: 3e-6
+    beta: float = 0.001  # KL coefficient, k3 estimator, in the loss (paper: 0.001)
+    epsilon: float = 0.2  # clip ratio, lower side (paper prints 10 for stage 2; 0.2 is the usual value)
+    epsilon_high: float = 0.28  # clip ratio, upper side (DAPO clip-higher: 0.28)
+    num_generations: int = 16  # group size G (paper: 16)
+    prompts_per_step: int = 32  # prompts per optimiser step (paper: 32, i.e. 512 completions)
+    loss_type: str = "dapo"  # grpo | dr_grpo | dapo (token-level aggregation)
+    scale_rewards: str = "group"  # group (std within the group) | batch | none (Dr. GRPO)
+    temperature: float = 1.0  # rollout temperature (paper: 1.0 for stage 2 and Zero, 0.7 for stage 4)
+    top_p: float = 1.0  # rollout nucleus sampling
+    max_completion_length: int = 32768  # tokens per completion (paper: 32,768)
+    num_iterations: int = 1  # optimisation passes per generated batch (mu)
+    mask_truncated_completions: bool = (
+        False  # drop truncated completions from the loss (DAPO overlong filtering)
+    )
+    ref_sync_steps: int = (
+        400  # refresh the reference policy to the current one every N steps (paper: 400); 0: never
+    )
+    max_steps: int = 1000  # optimiser steps
+    warmup_ratio: float = 0.0  # linear warm-up share
+    max_grad_norm: float = 1.0  # gradient clipping
+    gradient_checkpointing: bool = False  # trade compute for activation memory
+    logging_steps: int = 10  # log every N steps
+    save_steps: int = 100  # checkpoint every N steps
+    save_total_limit: int = 2  # keep the N newest checkpoints
+    resume: str = "auto"  # auto | false | PATH to a step_* checkpoint
     report_to: list[str] = field(default_factory=list)  # extra loggers: tensorboard, wandb
 
 
@@ -180,6 +215,7 @@ class R1PipeConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     cold_start: SFTStageConfig = field(default_factory=SFTStageConfig)
+    reasoning_rl: RLStageConfig = field(default_factory=RLStageConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)

@@ -13,7 +13,7 @@ from pathlib import Path
 from datasets import Dataset, load_dataset
 from omegaconf import DictConfig
 
-from r1pipe.toy.task import r1_response, sample_problems
+from r1pipe.toy.task import Split, r1_response, sample_problems
 
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
 
@@ -56,28 +56,26 @@ def toy_cold_start(toy: DictConfig) -> Dataset:
     )
 
 
-def toy_heldout(toy: DictConfig) -> Dataset:
-    """Held-out problems: operand pairs never seen in pretraining or training."""
+def toy_problems(toy: DictConfig, split: Split, n: int, seed: int) -> Dataset:
+    """Verifiable problems (prompt, answer, language, task) from one split of the toy task."""
     problems = sample_problems(
-        toy.heldout_examples,
+        n,
         digits=toy.digits,
-        split="heldout",
-        seed=toy.seed,
+        split=split,
+        seed=seed,
         languages=tuple(toy.languages),
         heldout_fraction=toy.heldout_fraction,
     )
-    return Dataset.from_list(
-        [
-            {
-                "id": p.uid,
-                "prompt": p.prompt(),
-                "answer": str(p.answer),
-                "language": p.language,
-                "task": "toy",
-            }
-            for p in problems
-        ]
-    )
+    rows = [
+        {"id": p.uid, "prompt": p.prompt(), "answer": str(p.answer), "language": p.language, "task": "toy"}
+        for p in problems
+    ]
+    return Dataset.from_list(rows)
+
+
+def toy_heldout(toy: DictConfig) -> Dataset:
+    """Held-out problems: operand pairs never seen in pretraining or training."""
+    return toy_problems(toy, "heldout", toy.heldout_examples, toy.seed)
 
 
 def load_table(path: str, subset: str | None, split: str) -> Dataset:
@@ -114,25 +112,32 @@ def load_cold_start(data: DictConfig) -> Dataset:
     return ds
 
 
-def load_heldout(data: DictConfig) -> Dataset:
-    """Evaluation problems with `prompt` and `answer` columns."""
-    spec = data.heldout
+def load_problems(data: DictConfig, key: str) -> Dataset:
+    """Problems with `prompt` and `answer` columns (plus any others) from data.<key>."""
+    spec = data[key]
     if spec.path == "toy":
-        ds = toy_heldout(data.toy)
+        ds = (
+            toy_heldout(data.toy)
+            if key == "heldout"
+            else toy_problems(data.toy, "train", data.toy.rl_prompts, data.toy.seed + 1)
+        )
     else:
         ds = load_table(spec.path, spec.subset, spec.split)
         require_columns(
-            ds,
-            [spec.prompt_column, spec.answer_column],
-            spec.path,
-            "data.heldout.prompt_column/answer_column",
+            ds, [spec.prompt_column, spec.answer_column], spec.path, f"data.{key}.prompt_column/answer_column"
         )
-        ds = ds.rename_columns(
-            {c: n for c, n in [(spec.prompt_column, "prompt"), (spec.answer_column, "answer")] if c != n}
-        )
+        renames = {
+            c: n for c, n in [(spec.prompt_column, "prompt"), (spec.answer_column, "answer")] if c != n
+        }
+        ds = ds.rename_columns(renames)
     if spec.num_examples:
         ds = ds.select(range(min(spec.num_examples, len(ds))))
     return ds
+
+
+def load_heldout(data: DictConfig) -> Dataset:
+    """Evaluation problems with `prompt` and `answer` columns."""
+    return load_problems(data, "heldout")
 
 
 def first_record_columns(path: Path) -> list[str]:

@@ -110,3 +110,63 @@ def evaluate(
         for i, (p, a, group) in enumerate(zip(problems["prompt"], problems["answer"], samples, strict=True))
     ][:8]
     return {"metrics": result, "examples": examples}
+
+
+class BeforeAfter:
+    """Held-out evaluation of a stage's input model (before) and final model (after), recorded in
+    the stage dir: eval_before.json, eval_after.json, eval.json. A resumed attempt reuses the
+    recorded 'before'. Rank 0 only; disabled by eval.after_stage=false."""
+
+    KEYS = ("pass@1", "think_format", "mean_length")
+
+    def __init__(self, cfg: DictConfig, stage_dir: Path):
+        from r1pipe.data import load_heldout
+        from r1pipe.logs import process_rank
+
+        self.cfg, self.dir = cfg, stage_dir
+        self.enabled = bool(cfg.eval.after_stage) and process_rank() == 0
+        self.heldout = load_heldout(cfg.data) if self.enabled else None
+        self.before_result: dict | None = None
+
+    def _run(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, when: str) -> dict:
+        import json
+
+        from r1pipe.rundir import atomic_write_json
+
+        cache = self.dir / f"eval_{when}.json"
+        if when == "before" and cache.exists():
+            return json.loads(cache.read_text(encoding="utf-8"))
+        assert self.heldout is not None
+        log.info(
+            "evaluating the %s model on %d held-out problems",
+            when,
+            min(self.cfg.eval.num_problems or len(self.heldout), len(self.heldout)),
+        )
+        result = evaluate(
+            model, tokenizer, self.heldout, self.cfg, failure_log=self.dir / "reward_failures.jsonl"
+        )
+        atomic_write_json(cache, result)
+        return result
+
+    def before(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
+        if self.enabled:
+            self.before_result = self._run(model, tokenizer, "before")
+
+    def after(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> dict:
+        """The before/after figures as manifest metrics (eval/before/pass@1, eval/after/pass@1, ...)."""
+        if not self.enabled or self.before_result is None:
+            return {}
+        from r1pipe.rundir import atomic_write_json
+
+        after = self._run(model, tokenizer, "after")
+        atomic_write_json(self.dir / "eval.json", {"before": self.before_result, "after": after})
+        b, a = self.before_result["metrics"], after["metrics"]
+        log.info(
+            "held-out pass@1: before %.3f -> after %.3f (%d problems)",
+            b["pass@1"],
+            a["pass@1"],
+            a["problems"],
+        )
+        return {
+            f"eval/{when}/{k}": m[k] for when, m in (("before", b), ("after", a)) for k in self.KEYS if k in m
+        }

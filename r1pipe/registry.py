@@ -37,6 +37,22 @@ STAGES: dict[str, StageSpec] = {
             operational_keys=tuple(f"cold_start.{k}" for k in SFT_OPERATIONAL_KEYS),
             summary="stage 1: SFT on long chain-of-thought data in the R1 format (TRL SFTTrainer)",
         ),
+        StageSpec(
+            name="reasoning_rl",
+            module="r1pipe.stages.reasoning_rl",
+            config_keys=(
+                "reasoning_rl",
+                "reward",
+                "data.rl_prompts",
+                "data.toy",
+                "model.chat_template",
+                "seed",
+            ),
+            model_from="previous",
+            operational_keys=tuple(f"reasoning_rl.{k}" for k in SFT_OPERATIONAL_KEYS)
+            + ("reward.workers", "reward.timeout_s"),
+            summary="stage 2: reasoning RL with GRPO; accuracy + format + language-consistency rewards (TRL GRPOTrainer)",
+        ),
     ]
 }
 

@@ -12,18 +12,15 @@ after. The before/after pass@1 on the held-out split lands in the manifest's met
 
 from __future__ import annotations
 
-import json
 import logging
 
 from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
-from r1pipe.data import load_cold_start, load_heldout
-from r1pipe.evaluate import evaluate
+from r1pipe.data import load_cold_start
+from r1pipe.evaluate import BeforeAfter
 from r1pipe.handoff import check_loads_and_generates
-from r1pipe.logs import process_rank
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
-from r1pipe.rundir import atomic_write_json
 from r1pipe.sft import save_final_model, train_sft
 
 log = logging.getLogger("r1pipe.stages.cold_start")
@@ -39,8 +36,8 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     model = load_model(ctx.inputs["model"], cfg.model)
     log.info("model %s: %.2fM parameters", ctx.inputs["model"], model.num_parameters() / 1e6)
 
-    heldout = load_heldout(cfg.data) if cfg.eval.after_stage and process_rank() == 0 else None
-    before = _evaluate_once(model, tokenizer, heldout, cfg, ctx, "before") if heldout is not None else None
+    evaluation = BeforeAfter(cfg, ctx.stage_dir)
+    evaluation.before(model, tokenizer)
 
     trainer, train_metrics = train_sft(
         cfg.cold_start, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
@@ -48,37 +45,7 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     model_dir = save_final_model(trainer, tokenizer, ctx)
     check_loads_and_generates(model_dir)
 
-    metrics = {**train_metrics, "data/examples": len(dataset)}
-    if heldout is not None and before is not None:
-        after = _evaluate_once(trainer.model, tokenizer, heldout, cfg, ctx, "after")
-        atomic_write_json(ctx.stage_dir / "eval.json", {"before": before, "after": after})
-        metrics |= {
-            f"eval/before/{k}": v for k, v in before["metrics"].items() if k in ("pass@1", "think_format")
-        }
-        metrics |= {
-            f"eval/after/{k}": v for k, v in after["metrics"].items() if k in ("pass@1", "think_format")
-        }
-        log.info(
-            "held-out pass@1: before %.3f -> after %.3f (%d problems)",
-            before["metrics"]["pass@1"],
-            after["metrics"]["pass@1"],
-            after["metrics"]["problems"],
-        )
+    metrics = {**train_metrics, "data/examples": len(dataset), **evaluation.after(trainer.model, tokenizer)}
     return StageResult(
         outputs={"model": str(model_dir), "data": str(ctx.data_dir / "train.jsonl")}, metrics=metrics
     )
-
-
-def _evaluate_once(model, tokenizer, heldout, cfg: DictConfig, ctx: StageContext, when: str) -> dict:
-    """Evaluate and record to eval_<when>.json; a resumed attempt reuses the recorded 'before'."""
-    cache = ctx.stage_dir / f"eval_{when}.json"
-    if when == "before" and cache.exists():
-        return json.loads(cache.read_text(encoding="utf-8"))
-    log.info(
-        "evaluating the %s model on %d held-out problems",
-        when,
-        min(cfg.eval.num_problems or len(heldout), len(heldout)),
-    )
-    result = evaluate(model, tokenizer, heldout, cfg, failure_log=ctx.stage_dir / "reward_failures.jsonl")
-    atomic_write_json(cache, result)
-    return result

@@ -244,3 +244,36 @@ def test_lora_and_packing_variants_train_and_hand_off_a_plain_model(tmp_path: Pa
     assert any(not p.equal(q) for p, q in zip(tuned.parameters(), base.parameters(), strict=True))
     saved = (run_dir / "01_cold_start" / "config.yaml").read_text()
     assert ("enabled: true" in saved) if variant == ["cold_start=lora"] else ("packing: true" in saved)
+
+
+def test_reasoning_rl_starts_from_stage_one_and_logs_reward_components(finished_run: Path):
+    from transformers import AutoModelForCausalLM
+
+    stage1, stage2 = finished_run / "01_cold_start", finished_run / "02_reasoning_rl"
+    manifest = json.loads((stage2 / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 2
+    assert manifest["inputs"]["model"] == str(stage1 / "model")
+    assert (
+        manifest["inputs"]["from_completion"]
+        == json.loads((stage1 / "manifest.json").read_text())["completion_id"]
+    )
+    logged = {
+        k
+        for row in (json.loads(line) for line in (stage2 / "metrics.jsonl").read_text().splitlines())
+        for k in row
+    }
+    for key in (
+        "rewards/toy_accuracy/mean",
+        "rewards/r1_format/mean",
+        "rewards/language_consistency/mean",
+        "kl",
+        "entropy",
+        "completions/mean_length",
+        "completions/clipped_ratio",
+        "frac_reward_zero_std",
+        "reward/toy_accuracy/timeouts",
+    ):
+        assert key in logged, key
+    tuned = AutoModelForCausalLM.from_pretrained(stage2 / "model")
+    start = AutoModelForCausalLM.from_pretrained(stage1 / "model")
+    assert any(not p.equal(q) for p, q in zip(tuned.parameters(), start.parameters(), strict=True))

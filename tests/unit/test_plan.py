@@ -32,7 +32,13 @@ class Env:
 
     def cfg(self, overrides=()):
         return compose_config(
-            [f"model.name_or_path={self.model}", f"run_dir={self.run}", *self.fill(overrides)]
+            # One stage unless a case says otherwise: the table is about a single stage's decisions.
+            [
+                f"model.name_or_path={self.model}",
+                f"run_dir={self.run}",
+                "pipeline.stages=[cold_start]",
+                *self.fill(overrides),
+            ]
         )
 
     def plan(self, overrides=()):

@@ -1,0 +1,123 @@
+"""GRPO on TRL's GRPOTrainer: config from a stage's RL section, rewards from the reward library,
+checkpoints and metrics as in sft.py. Shared by reasoning RL (stage 2), all-scenario RL (stage 4)
+and R1-Zero.
+
+TRL implements the objective (group-normalised advantages, clipped ratio with clip-higher, k3 KL
+in the loss, loss aggregation variants, reference refresh); r1pipe maps the recipe's names onto
+it, checks the batch arithmetic, and publishes checkpoints atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from datasets import Dataset
+from omegaconf import DictConfig
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers.trainer_callback import ProgressCallback
+from trl import GRPOConfig, GRPOTrainer
+
+from r1pipe.context import StageContext
+from r1pipe.rewards.registry import RewardFn
+from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument
+
+log = logging.getLogger(__name__)
+
+
+def completions_per_device(r: DictConfig, world_size: int) -> int:
+    """Completions each process handles per step: prompts_per_step x G spread over the processes."""
+    total = r.prompts_per_step * r.num_generations
+    if total % world_size:
+        raise ValueError(
+            f"prompts_per_step x num_generations = {total} does not split over {world_size} processes; "
+            "change reasoning_rl.prompts_per_step or launcher.num_processes"
+        )
+    return total // world_size
+
+
+def build_grpo_config(
+    r: DictConfig, ctx: StageContext, seed: int, dtype: torch.dtype, weights: list[float], world_size: int
+) -> GRPOConfig:
+    on_gpu = torch.cuda.is_available()
+    refresh = r.ref_sync_steps > 0 and r.beta > 0  # no reference model at all when beta is 0
+    return GRPOConfig(
+        output_dir=str(ctx.checkpoints_dir),
+        learning_rate=r.learning_rate,
+        beta=r.beta,
+        epsilon=r.epsilon,
+        epsilon_high=r.epsilon_high,
+        num_generations=r.num_generations,
+        per_device_train_batch_size=completions_per_device(r, world_size),
+        gradient_accumulation_steps=1,
+        loss_type=r.loss_type,
+        scale_rewards=r.scale_rewards,
+        temperature=r.temperature,
+        top_p=r.top_p,
+        max_completion_length=r.max_completion_length,
+        num_iterations=r.num_iterations,
+        mask_truncated_completions=r.mask_truncated_completions,
+        sync_ref_model=refresh,
+        ref_model_sync_steps=max(1, r.ref_sync_steps),
+        ref_model_mixup_alpha=1.0,  # the paper replaces the reference with the current policy
+        reward_weights=weights,
+        max_steps=r.max_steps,
+        warmup_steps=r.warmup_ratio,
+        max_grad_norm=r.max_grad_norm,
+        gradient_checkpointing=r.gradient_checkpointing,
+        logging_steps=r.logging_steps,
+        save_strategy="steps",
+        save_steps=r.save_steps,
+        save_total_limit=None,  # PublishCheckpoints rotates the published step_* dirs
+        report_to=list(r.report_to) or "none",
+        seed=seed,
+        bf16=on_gpu and dtype == torch.bfloat16,
+        fp16=on_gpu and dtype == torch.float16,
+        use_vllm=False,  # transformers generation (CPU default); the vLLM modes are issue 4's
+        disable_tqdm=False,
+    )
+
+
+def as_grpo_dataset(problems: Dataset) -> Dataset:
+    """TRL's conversational prompt format; the other columns (answer, language, task) reach the
+    reward functions as keyword lists."""
+    return problems.map(lambda row: {"prompt": [{"role": "user", "content": row["prompt"]}]})
+
+
+def train_grpo(
+    r: DictConfig,
+    ctx: StageContext,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: Dataset,
+    rewards: list[RewardFn],
+    weights: list[float],
+    seed: int,
+    dtype: torch.dtype,
+    world_size: int,
+) -> tuple[GRPOTrainer, dict]:
+    """Train (or resume) to r.max_steps. Returns the trainer and its final metrics."""
+    ctx.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=list[Any](rewards),
+        args=build_grpo_config(r, ctx, seed, dtype, weights, world_size),
+        train_dataset=as_grpo_dataset(dataset),
+        processing_class=tokenizer,
+        callbacks=[
+            PublishCheckpoints(ctx.checkpoints_dir, r.save_total_limit),
+            MetricsLog(ctx.metrics_path, ctx.name),
+        ],
+    )
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(QuietProgress())
+    trainer.train(resume_from_checkpoint=resume_argument(ctx))
+    history = [h for h in trainer.state.log_history if "reward" in h]
+    metrics: dict[str, float] = {"train/final_step": trainer.state.global_step}
+    if history:
+        metrics |= {
+            "train/first_reward": round(history[0]["reward"], 4),
+            "train/last_reward": round(history[-1]["reward"], 4),
+        }
+    return trainer, metrics
