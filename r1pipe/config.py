@@ -16,6 +16,24 @@ from hydra.core.config_store import ConfigStore
 
 SCHEMA_NAME = "r1pipe_schema"
 
+# English and Chinese reflective words (R1_RECIPE.md, failure modes); configurable per stage.
+REFLECTIVE_WORDS = (
+    "wait",
+    "verify",
+    "check",
+    "recheck",
+    "re-check",
+    "double-check",
+    "retry",
+    "mistake",
+    "alternatively",
+    "hmm",
+    "等等",
+    "检查",
+    "验证",
+    "重新",
+)
+
 
 @dataclass
 class ModelConfig:
@@ -116,9 +134,11 @@ class RLStageConfig:
     mask_truncated_completions: bool = (
         False  # drop truncated completions from the loss (DAPO overlong filtering)
     )
-    ref_sync_steps: int = (
-        400  # refresh the reference policy to the current one every N steps (paper: 400); 0: never
-    )
+    ref_sync_steps: int = 400  # reference := current policy every N steps (paper: 400); 0: never
+    reflective_words: list[str] = field(
+        default_factory=lambda: list(REFLECTIVE_WORDS)
+    )  # counted per completion
+    sample_every: int = 10  # write a few completions to samples.jsonl every N steps
     max_steps: int = 1000  # optimiser steps
     warmup_ratio: float = 0.0  # linear warm-up share
     max_grad_norm: float = 1.0  # gradient clipping

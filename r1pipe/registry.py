@@ -49,7 +49,9 @@ STAGES: dict[str, StageSpec] = {
                 "seed",
             ),
             model_from="previous",
-            operational_keys=tuple(f"reasoning_rl.{k}" for k in SFT_OPERATIONAL_KEYS)
+            operational_keys=tuple(
+                f"reasoning_rl.{k}" for k in (*SFT_OPERATIONAL_KEYS, "reflective_words", "sample_every")
+            )
             + ("reward.workers", "reward.timeout_s"),
             summary="stage 2: reasoning RL with GRPO; accuracy + format + language-consistency rewards (TRL GRPOTrainer)",
         ),

@@ -25,6 +25,7 @@ from r1pipe.handoff import check_loads_and_generates
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.rewards.build import build_rewards
 from r1pipe.sft import save_final_model
+from r1pipe.watch import ReflectionCounter, SampleLogger
 
 log = logging.getLogger("r1pipe.stages.reasoning_rl")
 
@@ -37,6 +38,12 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     model = load_model(ctx.inputs["model"], cfg.model)
     rewards, weights = build_rewards(cfg.reward, failure_log=ctx.stage_dir / "reward_failures.jsonl")
     log.info("rewards: %s", ", ".join(f"{f.__name__} x{w}" for f, w in zip(rewards, weights, strict=True)))
+    # Watchers: weight 0, logged by TRL as rewards/reflective_words/mean; samples to samples.jsonl.
+    rewards += [
+        ReflectionCounter(cfg.reasoning_rl.reflective_words),
+        SampleLogger(ctx.stage_dir / "samples.jsonl", cfg.reasoning_rl.sample_every),
+    ]
+    weights += [0.0, 0.0]
 
     evaluation = BeforeAfter(cfg, ctx.stage_dir)
     evaluation.before(model, tokenizer)

@@ -272,8 +272,11 @@ def test_reasoning_rl_starts_from_stage_one_and_logs_reward_components(finished_
         "completions/clipped_ratio",
         "frac_reward_zero_std",
         "reward/toy_accuracy/timeouts",
+        "rewards/reflective_words/mean",
     ):
         assert key in logged, key
+    samples = [json.loads(line) for line in (stage2 / "samples.jsonl").read_text().splitlines()]
+    assert samples and {"step", "prompt", "completion", "answer", "language"} <= set(samples[0])
     tuned = AutoModelForCausalLM.from_pretrained(stage2 / "model")
     start = AutoModelForCausalLM.from_pretrained(stage1 / "model")
     assert any(not p.equal(q) for p, q in zip(tuned.parameters(), start.parameters(), strict=True))
