@@ -23,5 +23,23 @@ R1_CHATML = (
     "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
 )
 
-TEMPLATES = {"r1_chatml": R1_CHATML}
+# R1-Zero's raw-text template for a base model (R1_RECIPE.md, Templates): no chat framing, the
+# question inline, the completion continues after "Assistant:". Used by pipeline=r1_zero.
+R1_ZERO_PREFIX = (
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
+    "The assistant first thinks about the reasoning process in the mind and then provides the user with "
+    "the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> "
+    "</answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
+    "</answer>. User: "
+)
+R1_ZERO = (
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'user' -%}{{- '" + R1_ZERO_PREFIX + "' + message['content'] + ' Assistant:' -}}"
+    "{%- elif message['role'] == 'assistant' -%}"
+    "{%- generation -%}{{- ' ' + message['content'] + eos_token -}}{%- endgeneration -%}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+)
+
+TEMPLATES = {"r1_chatml": R1_CHATML, "r1_zero": R1_ZERO}
 END_OF_TURN = "<|im_end|>"

@@ -280,3 +280,19 @@ def test_reasoning_rl_starts_from_stage_one_and_logs_reward_components(finished_
     tuned = AutoModelForCausalLM.from_pretrained(stage2 / "model")
     start = AutoModelForCausalLM.from_pretrained(stage1 / "model")
     assert any(not p.equal(q) for p, q in zip(tuned.parameters(), start.parameters(), strict=True))
+
+
+def test_r1_zero_pipeline_runs_rl_straight_from_the_base_with_the_raw_template(tmp_path: Path):
+    from transformers import AutoTokenizer
+
+    from r1pipe.toy.base_model import toy_base_dir
+
+    run_dir = tmp_path / "zero"
+    r1pipe("run", "pipeline=r1_zero", f"run_dir={run_dir}", *QUICK, "eval.after_stage=false", cwd=tmp_path)
+    assert sorted(p.name for p in run_dir.iterdir() if p.is_dir()) == ["01_reasoning_rl"]
+    manifest = json.loads((run_dir / "01_reasoning_rl" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["inputs"]["model"] == str(toy_base_dir())
+    logged = (run_dir / "01_reasoning_rl" / "metrics.jsonl").read_text()
+    assert "rewards/r1_zero_format/mean" in logged and "language_consistency" not in logged
+    template = AutoTokenizer.from_pretrained(run_dir / "01_reasoning_rl" / "model").chat_template
+    assert "A conversation between User and Assistant" in template
