@@ -54,6 +54,7 @@ def generate(
                 do_sample=temperature > 0,
                 temperature=temperature or None,
                 top_p=top_p if temperature > 0 else None,
+                top_k=0,  # the paper samples with temperature and top-p only; transformers defaults to 50
                 max_new_tokens=max_new_tokens,
                 num_return_sequences=n,
                 pad_token_id=tokenizer.pad_token_id,
