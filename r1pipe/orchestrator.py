@@ -69,6 +69,16 @@ def run_pipeline(cfg: DictConfig) -> Plan:
     return plan
 
 
+def current_inputs(stage: StagePlan) -> dict:
+    """The stage's inputs with the upstream completion id read now: an upstream stage that ran in
+    this invocation had no manifest when the plan was made."""
+    inputs = dict(stage.inputs)
+    if inputs.get("from_stage"):
+        upstream = read_manifest(Path(inputs["model"]).parent)
+        inputs["from_completion"] = upstream.completion_id if upstream else None
+    return inputs
+
+
 def write_stage_launch(cfg: DictConfig, stage: StagePlan) -> None:
     if stage.action == "run" and stage.dir.exists():
         moved = set_aside(stage.dir, stage.dir.parent)
@@ -82,7 +92,7 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan) -> None:
             "index": stage.index,
             "fingerprint": stage.fingerprint,
             "stage_config": stage.stage_config,
-            "inputs": stage.inputs,
+            "inputs": current_inputs(stage),
             "resume_from": stage.resume_from,
             "action": stage.action,
             "reason": stage.reason,
@@ -142,7 +152,7 @@ def _record_failure(stage: StagePlan, why: str, seconds: float) -> None:
         stage=stage.name,
         status="failed",
         fingerprint=stage.fingerprint,
-        inputs=stage.inputs,
+        inputs=current_inputs(stage),
         outputs={},
         metrics={"failure": why},
         versions={},
