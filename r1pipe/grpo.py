@@ -10,6 +10,7 @@ it, checks the batch arithmetic, and publishes checkpoints atomically.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -79,6 +80,30 @@ def build_grpo_config(
     )
 
 
+REFERENCE_DIR = "reference_model"
+
+
+def save_reference(trainer: GRPOTrainer, checkpoint: Path) -> None:
+    """TRL's checkpoints hold the policy, not the reference. With periodic refresh the reference
+    differs from the input model after the first sync, so it is saved beside the policy."""
+    ref = getattr(trainer, "ref_model", None)
+    if ref is not None and getattr(trainer.args, "sync_ref_model", False):
+        trainer.accelerator.unwrap_model(ref).save_pretrained(str(checkpoint / REFERENCE_DIR))
+
+
+def restore_reference(trainer: GRPOTrainer, checkpoint: Path) -> None:
+    """On resume, the reference the interrupted run had (else the input model, as TRL builds it)."""
+    saved = checkpoint / REFERENCE_DIR
+    ref = getattr(trainer, "ref_model", None)
+    if ref is None or not saved.is_dir():
+        return
+    from transformers import AutoModelForCausalLM
+
+    state = AutoModelForCausalLM.from_pretrained(str(saved), dtype=next(ref.parameters()).dtype).state_dict()
+    trainer.accelerator.unwrap_model(ref).load_state_dict(state)
+    log.info("reference model restored from %s", saved)
+
+
 def as_grpo_dataset(problems: Dataset) -> Dataset:
     """TRL's conversational prompt format; the other columns (answer, language, task) reach the
     reward functions as keyword lists."""
@@ -105,14 +130,17 @@ def train_grpo(
         args=build_grpo_config(r, ctx, seed, dtype, weights, world_size),
         train_dataset=as_grpo_dataset(dataset),
         processing_class=tokenizer,
-        callbacks=[
-            PublishCheckpoints(ctx.checkpoints_dir, r.save_total_limit),
-            MetricsLog(ctx.metrics_path, ctx.name),
-        ],
+        callbacks=[MetricsLog(ctx.metrics_path, ctx.name)],
+    )
+    trainer.add_callback(
+        PublishCheckpoints(ctx.checkpoints_dir, r.save_total_limit, lambda d: save_reference(trainer, d))
     )
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())
-    trainer.train(resume_from_checkpoint=resume_argument(ctx))
+    resume = resume_argument(ctx)
+    if resume:
+        restore_reference(trainer, Path(resume))
+    trainer.train(resume_from_checkpoint=resume)
     history = [h for h in trainer.state.log_history if "reward" in h]
     metrics: dict[str, float] = {"train/final_step": trainer.state.global_step}
     if history:

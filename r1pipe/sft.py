@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,20 @@ class PublishCheckpoints(TrainerCallback):
     newest `keep` published checkpoints. (Trainer's own `save_total_limit` would also rotate, but
     only over `checkpoint-*` names and before we know the save finished.)"""
 
-    def __init__(self, checkpoints_dir: Path, keep: int):
-        self.dir, self.keep = checkpoints_dir, keep
+    def __init__(
+        self, checkpoints_dir: Path, keep: int, add_to_checkpoint: Callable[[Path], None] | None = None
+    ):
+        # add_to_checkpoint: writes what the trainer does not save (GRPO's reference model) into the
+        # checkpoint before it is published, so a published checkpoint is always whole.
+        self.dir, self.keep, self.add_to_checkpoint = checkpoints_dir, keep, add_to_checkpoint
 
     def on_save(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
         written = self.dir / f"checkpoint-{state.global_step}"
         if written.is_dir():
+            if self.add_to_checkpoint:
+                self.add_to_checkpoint(written)
             target = self.dir / step_dir_name(state.global_step)
             atomic_publish_dir(written, target)
             log.info("checkpoint saved: %s", target)

@@ -296,3 +296,40 @@ def test_r1_zero_pipeline_runs_rl_straight_from_the_base_with_the_raw_template(t
     assert "rewards/r1_zero_format/mean" in logged and "language_consistency" not in logged
     template = AutoTokenizer.from_pretrained(run_dir / "01_reasoning_rl" / "model").chat_template
     assert "A conversation between User and Assistant" in template
+
+
+def test_interrupted_reasoning_rl_resumes_with_its_reference_model(tmp_path: Path):
+    run_dir = tmp_path / "run"
+    args = [
+        f"run_dir={run_dir}",
+        *QUICK,
+        "eval.after_stage=false",
+        "reasoning_rl.max_steps=12",
+        "reasoning_rl.save_steps=3",
+        "reasoning_rl.ref_sync_steps=2",
+        "reasoning_rl.save_total_limit=5",
+    ]
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "run", *args],
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoints = run_dir / "02_reasoning_rl" / "checkpoints"
+    deadline = time.time() + 300
+    while not (checkpoints / "step_000003").exists():
+        assert orchestrator.poll() is None, "the run ended before stage 2's first checkpoint"
+        assert time.time() < deadline, "no stage-2 checkpoint within 5 minutes"
+        time.sleep(0.2)
+    os.killpg(orchestrator.pid, signal.SIGKILL)
+    orchestrator.wait()
+    # The reference was refreshed at step 2, so step 3's checkpoint carries it.
+    assert (checkpoints / "step_000003" / "reference_model" / "config.json").exists()
+
+    dry = r1pipe("run", *args, "--dry-run", cwd=tmp_path)
+    assert "cold_start           skip" in dry.stdout and "reasoning_rl         resume" in dry.stdout
+    r1pipe("run", *args, cwd=tmp_path)
+    manifest = json.loads((run_dir / "02_reasoning_rl" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 12
+    assert "reference model restored from" in (run_dir / "r1pipe.log").read_text()
