@@ -6,6 +6,7 @@ issue 5 adds the vLLM engine behind the same call.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -15,8 +16,11 @@ from datasets import Dataset
 from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from r1pipe.data import load_heldout
+from r1pipe.logs import process_rank
 from r1pipe.rewards import extract_answer
 from r1pipe.rewards.build import build_accuracy
+from r1pipe.rundir import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +125,12 @@ class BeforeAfter:
     KEYS = ("pass@1", "think_format", "mean_length")
 
     def __init__(self, cfg: DictConfig, stage_dir: Path):
-        from r1pipe.data import load_heldout
-        from r1pipe.logs import process_rank
-
         self.cfg, self.dir = cfg, stage_dir
         self.enabled = bool(cfg.eval.after_stage) and process_rank() == 0
         self.heldout = load_heldout(cfg.data) if self.enabled else None
         self.before_result: dict | None = None
 
     def _run(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, when: str) -> dict:
-        import json
-
-        from r1pipe.rundir import atomic_write_json
-
         cache = self.dir / f"eval_{when}.json"
         if when == "before" and cache.exists():
             return json.loads(cache.read_text(encoding="utf-8"))
@@ -157,8 +154,6 @@ class BeforeAfter:
         """The before/after figures as manifest metrics (eval/before/pass@1, eval/after/pass@1, ...)."""
         if not self.enabled or self.before_result is None:
             return {}
-        from r1pipe.rundir import atomic_write_json
-
         after = self._run(model, tokenizer, "after")
         atomic_write_json(self.dir / "eval.json", {"before": self.before_result, "after": after})
         b, a = self.before_result["metrics"], after["metrics"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 from datasets import Dataset
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from peft import LoraConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
 from transformers.trainer_callback import ProgressCallback
@@ -188,7 +188,3 @@ def save_final_model(trainer: SFTTrainer, tokenizer: PreTrainedTokenizerBase, ct
         atomic_publish_dir(tmp, ctx.model_dir)
     trainer.accelerator.wait_for_everyone()
     return ctx.model_dir
-
-
-def stage_config_dump(cfg: DictConfig, key: str) -> dict:
-    return OmegaConf.to_container(cfg[key], resolve=True)  # type: ignore[return-value]

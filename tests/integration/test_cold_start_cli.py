@@ -41,6 +41,25 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
+def kill_once_checkpointed(args: list[str], cwd: Path, checkpoint: Path) -> None:
+    """Start `r1pipe run ARGS`, wait until `checkpoint` is published, then SIGKILL the orchestrator
+    and its stage process together (no clean-up, as a crash or a lost node would)."""
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "run", *args],
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while not checkpoint.exists():
+        assert orchestrator.poll() is None, f"the run ended before {checkpoint} was published"
+        assert time.time() < deadline, f"no {checkpoint.name} within 5 minutes"
+        time.sleep(0.2)
+    os.killpg(orchestrator.pid, signal.SIGKILL)
+    orchestrator.wait()
+
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("work")
@@ -171,21 +190,8 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
         "cold_start.save_steps=5",
         "cold_start.save_total_limit=3",
     ]
-    orchestrator = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "run", *args],
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     checkpoints = run_dir / "01_cold_start" / "checkpoints"
-    deadline = time.time() + 300
-    while not (checkpoints / "step_000005").exists():
-        assert orchestrator.poll() is None, "the run ended before its first checkpoint"
-        assert time.time() < deadline, "no checkpoint within 5 minutes"
-        time.sleep(0.2)
-    os.killpg(orchestrator.pid, signal.SIGKILL)  # the orchestrator and its stage process, no clean-up
-    orchestrator.wait()
+    kill_once_checkpointed(args, tmp_path, checkpoints / "step_000005")
     assert not (run_dir / "01_cold_start" / "manifest.json").exists()
 
     dry = r1pipe("run", *args, "--dry-run", cwd=tmp_path)
@@ -309,21 +315,8 @@ def test_interrupted_reasoning_rl_resumes_with_its_reference_model(tmp_path: Pat
         "reasoning_rl.ref_sync_steps=2",
         "reasoning_rl.save_total_limit=5",
     ]
-    orchestrator = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "run", *args],
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     checkpoints = run_dir / "02_reasoning_rl" / "checkpoints"
-    deadline = time.time() + 300
-    while not (checkpoints / "step_000003").exists():
-        assert orchestrator.poll() is None, "the run ended before stage 2's first checkpoint"
-        assert time.time() < deadline, "no stage-2 checkpoint within 5 minutes"
-        time.sleep(0.2)
-    os.killpg(orchestrator.pid, signal.SIGKILL)
-    orchestrator.wait()
+    kill_once_checkpointed(args, tmp_path, checkpoints / "step_000003")
     # The reference was refreshed at step 2, so step 3's checkpoint carries it.
     assert (checkpoints / "step_000003" / "reference_model" / "config.json").exists()
 
