@@ -135,6 +135,14 @@ class RLStageConfig:
         False  # drop truncated completions from the loss (DAPO overlong filtering)
     )
     ref_sync_steps: int = 400  # reference := current policy every N steps (paper: 400); 0: never
+    dynamic_sampling: bool = False  # DAPO: drop groups whose rewards are all equal, refill the batch
+    dynamic_sampling_max_rounds: int = 4  # generation rounds per step to refill; then zero-signal groups fill the rest
+    generation: str = "transformers"  # rollouts: transformers | vllm_colocate | vllm_server (TRL's vLLM modes, GPU)
+    vllm_gpu_memory_utilization: float = 0.3  # colocate: GPU memory share vLLM may take beside training
+    vllm_tensor_parallel_size: int = 1  # colocate: tensor parallel size of the in-process vLLM
+    vllm_server_gpus: str = "auto"  # server: CUDA_VISIBLE_DEVICES for `trl vllm-serve` (auto: the last GPU)
+    vllm_server_port: int = 8000  # server: port of `trl vllm-serve`
+    vllm_server_timeout_s: float = 600.0  # server: how long to wait for it to become healthy
     reflective_words: list[str] = field(
         default_factory=lambda: list(REFLECTIVE_WORDS)
     )  # counted per completion
