@@ -21,6 +21,7 @@ from transformers.trainer_callback import ProgressCallback
 from trl import GRPOConfig, GRPOTrainer
 
 from r1pipe.context import StageContext
+from r1pipe.dynamic_sampling import DynamicSamplingGRPOTrainer
 from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument
 
@@ -75,9 +76,36 @@ def build_grpo_config(
         seed=seed,
         bf16=on_gpu and dtype == torch.bfloat16,
         fp16=on_gpu and dtype == torch.float16,
-        use_vllm=False,  # transformers generation (CPU default); the vLLM modes are issue 4's
         disable_tqdm=False,
+        **vllm_arguments(r),
     )
+
+
+GENERATION_MODES = ("transformers", "vllm_colocate", "vllm_server")
+
+
+def vllm_arguments(r: DictConfig) -> dict[str, Any]:
+    """GRPOConfig's vLLM settings for `generation`: transformers `generate` (the CPU default), or
+    TRL's vLLM integration, in-process beside training (colocate) or a `trl vllm-serve` process
+    that the orchestrator starts on its own GPUs (server; see r1pipe/vllm_server.py)."""
+    if r.generation == "transformers":
+        return {"use_vllm": False}
+    if r.generation == "vllm_colocate":
+        return {
+            "use_vllm": True,
+            "vllm_mode": "colocate",
+            "vllm_gpu_memory_utilization": r.vllm_gpu_memory_utilization,
+            "vllm_tensor_parallel_size": r.vllm_tensor_parallel_size,
+        }
+    if r.generation == "vllm_server":
+        return {
+            "use_vllm": True,
+            "vllm_mode": "server",
+            "vllm_server_host": "127.0.0.1",
+            "vllm_server_port": r.vllm_server_port,
+            "vllm_server_timeout": r.vllm_server_timeout_s,
+        }
+    raise ValueError(f"generation={r.generation!r}; expected one of {', '.join(GENERATION_MODES)}")
 
 
 REFERENCE_DIR = "reference_model"
@@ -124,7 +152,9 @@ def train_grpo(
 ) -> tuple[GRPOTrainer, dict]:
     """Train (or resume) to r.max_steps. Returns the trainer and its final metrics."""
     ctx.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-    trainer = GRPOTrainer(
+    trainer = DynamicSamplingGRPOTrainer(
+        dynamic_sampling=r.dynamic_sampling,
+        max_rounds=r.dynamic_sampling_max_rounds,
         model=model,
         reward_funcs=list[Any](rewards),
         args=build_grpo_config(r, ctx, seed, dtype, weights, world_size),

@@ -6,6 +6,7 @@ caller raises them together. Checks of the run directory (stage inputs) live in 
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
@@ -370,6 +371,66 @@ def _check_launcher(cfg: DictConfig) -> list[ConfigProblem]:
     return problems
 
 
+RL_STAGE_KEYS = ("reasoning_rl", "all_scenario_rl")
+RL_CHOICES = {
+    "loss_type": ("grpo", "dr_grpo", "dapo"),
+    "scale_rewards": ("group", "batch", "none"),
+    "generation": ("transformers", "vllm_colocate", "vllm_server"),
+}
+
+
+def _check_rl(cfg: DictConfig, key: str) -> list[ConfigProblem]:
+    """GRPO settings of one RL stage section; TRL would only fail on them after loading models."""
+    r, problems = cfg[key], []
+    for name, choices in RL_CHOICES.items():
+        if r[name] not in choices:
+            problems.append(
+                ConfigProblem(f"{key}.{name}", f"unknown value {r[name]!r}", f"use {' | '.join(choices)}")
+            )
+    for name in (
+        "learning_rate",
+        "num_generations",
+        "prompts_per_step",
+        "max_completion_length",
+        "max_steps",
+    ):
+        if r[name] <= 0:
+            problems.append(
+                ConfigProblem(
+                    f"{key}.{name}", f"must be > 0, got {r[name]}", f"set {key}.{name} to a positive value"
+                )
+            )
+    if r.num_generations == 1:
+        problems.append(
+            ConfigProblem(
+                f"{key}.num_generations",
+                "a group of 1 has no baseline: every advantage is 0",
+                "use a group size of at least 2 (paper: 16)",
+            )
+        )
+    if r.dynamic_sampling and r.dynamic_sampling_max_rounds < 1:
+        problems.append(
+            ConfigProblem(
+                f"{key}.dynamic_sampling_max_rounds",
+                f"must be >= 1, got {r.dynamic_sampling_max_rounds}",
+                "use e.g. 4 (rounds of generation per step to refill dropped groups)",
+            )
+        )
+    if str(r.generation).startswith("vllm") and importlib.util.find_spec("vllm") is None:
+        problems.append(
+            ConfigProblem(
+                f"{key}.generation",
+                f"{r.generation} needs vLLM, which is not installed",
+                f"pip install vllm (GPU), or set {key}.generation=transformers",
+            )
+        )
+    return problems
+
+
+def _check_rl_stages(cfg: DictConfig) -> list[ConfigProblem]:
+    return [p for key in RL_STAGE_KEYS if key in cfg for p in _check_rl(cfg, key)]
+
+
 CHECKS: list[Check] = [
     _check_stages,
     _check_model,
@@ -377,6 +438,7 @@ CHECKS: list[Check] = [
     _check_data,
     _check_eval,
     _check_launcher,
+    _check_rl_stages,
 ]
 
 
