@@ -100,6 +100,7 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
 
     def __init__(self, *args: Any, dynamic_sampling: bool = False, max_rounds: int = 4, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.group_size: int = self.num_generations  # type: ignore[assignment]  # set in train mode
         self.dynamic_sampling = dynamic_sampling
         self.max_rounds = max_rounds
         self._last_rewards_per_func: torch.Tensor | None = None
@@ -113,7 +114,7 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs):  # type: ignore[override]
         if not (self.dynamic_sampling and self.model.training):
             return super()._generate_and_score_completions(inputs)
-        group = self.num_generations
+        group = self.group_size
         if len(inputs) % group:
             raise ValueError(
                 f"dynamic sampling needs whole groups on each process: {len(inputs)} completions per "
@@ -150,11 +151,11 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         scored = self._last_rewards_per_func * weights.unsqueeze(0)
         rewards = scored.nansum(dim=1)
         rewards[torch.isnan(self._last_rewards_per_func).all(dim=1)] = torch.nan
-        return informative_groups(rewards, self.num_generations)
+        return informative_groups(rewards, self.group_size)
 
     def _local_signal_rows(self, local_rows: int) -> torch.Tensor:
         """This process's rows whose group carries signal (rewards are gathered over processes)."""
-        per_row = self._global_informative_groups().repeat_interleave(self.num_generations)
+        per_row = self._global_informative_groups().repeat_interleave(self.group_size)
         start = self.accelerator.process_index * local_rows
         return per_row[start : start + local_rows].cpu()
 
@@ -172,4 +173,4 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         )
         dataset = self.train_dataset
         picks = [rng.randrange(len(dataset)) for _ in range(prompts)]  # type: ignore[arg-type]
-        return [dict(dataset[i]) for i in picks for _ in range(self.num_generations)]  # type: ignore[index]
+        return [dict(dataset[i]) for i in picks for _ in range(self.group_size)]  # type: ignore[index]

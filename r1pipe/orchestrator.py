@@ -7,6 +7,7 @@ directory the next `r1pipe run run_dir=...` can read.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.rundir import atomic_write_json, atomic_write_text, read_manifest, set_aside, write_manifest
 from r1pipe.validate import validate_config
+from r1pipe.vllm_server import SERVER_LOG, ManagedServer, ServerError, plan_server, visible_gpus
 
 log = logging.getLogger("r1pipe")
 
@@ -107,14 +109,14 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
     command = launcher.command(stage.dir.parent, stage.dir)
     log.debug("launch: %s", " ".join(command))
     started = time.time()
-    child = subprocess.Popen(command, env=launcher.environment(), preexec_fn=_die_with_parent)
     try:
-        returncode = child.wait()
-    except KeyboardInterrupt:
-        log.warning("interrupted: stopping stage %s (checkpoints are kept; rerun to resume)", stage.name)
-        _stop(child)
-        _record_failure(stage, "interrupted", time.time() - started)
-        raise
+        server = generation_server(cfg, stage)
+        with server or contextlib.nullcontext():
+            env = launcher.environment() | (server.training_env if server else {})
+            returncode = _run_child(command, env, stage, started)
+    except ServerError as error:
+        _record_failure(stage, f"generation server: {error}", time.time() - started)
+        raise StageFailed(f"stage {stage.name}: {error}") from error
     manifest = read_manifest(stage.dir)
     if returncode != 0 or manifest is None or not manifest.complete:
         _record_failure(stage, f"exit code {returncode}", time.time() - started)
@@ -124,6 +126,35 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
         )
     log.info(
         "stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics)
+    )
+
+
+def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, started: float) -> int:
+    child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        log.warning("interrupted: stopping stage %s (checkpoints are kept; rerun to resume)", stage.name)
+        _stop(child)
+        _record_failure(stage, "interrupted", time.time() - started)
+        raise
+
+
+def generation_server(cfg: DictConfig, stage: StagePlan) -> ManagedServer | None:
+    """`trl vllm-serve` for an RL stage with generation=vllm_server, on GPUs of its own."""
+    section = cfg.get(stage.name)
+    if not isinstance(section, DictConfig) or section.get("generation") != "vllm_server":
+        return None
+    server = plan_server(section, stage.name, current_inputs(stage)["model"], visible_gpus())
+    assert server is not None
+    log.info("generation server on GPUs %s, training on %s", server.server_gpus, server.training_gpus)
+    return ManagedServer(
+        server.command,
+        server.port,
+        stage.dir / SERVER_LOG,
+        server.timeout_s,
+        env={"CUDA_VISIBLE_DEVICES": ",".join(server.server_gpus)},
+        training_env={"CUDA_VISIBLE_DEVICES": ",".join(server.training_gpus)},
     )
 
 

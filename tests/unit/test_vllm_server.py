@@ -1,0 +1,153 @@
+"""The generation server the orchestrator runs for `generation=vllm_server`: which GPUs each side
+gets, the `trl vllm-serve` command, and the process lifecycle (start, wait for /health, stop on
+exit, clear errors when it dies or never answers). The lifecycle runs a real HTTP server process
+(Python's http.server serving a `health` file); `trl vllm-serve` itself needs vLLM and a GPU."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import pytest
+from omegaconf import OmegaConf
+
+from r1pipe.vllm_server import ManagedServer, ServerError, plan_server, split_gpus, visible_gpus
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [({"CUDA_VISIBLE_DEVICES": "0,1, 3"}, ["0", "1", "3"]), ({"CUDA_VISIBLE_DEVICES": "2"}, ["2"])],
+)
+def test_visible_gpus_follow_cuda_visible_devices(env, expected):
+    assert visible_gpus(env) == expected
+
+
+@pytest.mark.parametrize(
+    ("requested", "gpus", "server", "training"),
+    [
+        ("auto", ["0", "1"], ["1"], ["0"]),
+        ("auto", ["0", "1", "2", "3"], ["3"], ["0", "1", "2"]),
+        ("6,7", [str(i) for i in range(8)], ["6", "7"], [str(i) for i in range(6)]),
+        ("0", ["0", "1"], ["0"], ["1"]),
+    ],
+)
+def test_split_gpus(requested, gpus, server, training):
+    assert split_gpus(requested, gpus, "reasoning_rl") == (server, training)
+
+
+@pytest.mark.parametrize(
+    ("requested", "gpus", "message"),
+    [
+        ("auto", ["0"], "at least 2 GPUs.*vllm_colocate"),
+        ("auto", [], "at least 2 GPUs"),
+        ("5", ["0", "1"], "vllm_server_gpus names GPUs .'5'. that are not visible"),
+        ("0,1", ["0", "1"], "leaves no GPU for training"),
+    ],
+)
+def test_split_gpus_errors(requested, gpus, message):
+    with pytest.raises(ServerError, match=message):
+        split_gpus(requested, gpus, "reasoning_rl")
+
+
+def _section(generation: str) -> OmegaConf:
+    return OmegaConf.create(
+        {
+            "generation": generation,
+            "vllm_server_gpus": "auto",
+            "vllm_server_port": 8123,
+            "vllm_server_timeout_s": 60.0,
+        }
+    )
+
+
+def test_plan_server_only_for_server_mode():
+    assert plan_server(_section("transformers"), "reasoning_rl", "/m", ["0", "1"]) is None
+    assert plan_server(_section("vllm_colocate"), "reasoning_rl", "/m", ["0", "1"]) is None
+    plan = plan_server(_section("vllm_server"), "reasoning_rl", "/runs/x/01_cold_start/model", ["0", "1"])
+    assert plan is not None
+    assert plan.command[:4] == [sys.executable, "-m", "trl.cli", "vllm-serve"]
+    joined = " ".join(plan.command)
+    assert "--model /runs/x/01_cold_start/model" in joined
+    assert "--port 8123" in joined and "--tensor_parallel_size 1" in joined
+    assert (plan.server_gpus, plan.training_gpus, plan.timeout_s) == (["1"], ["0"], 60.0)
+
+
+def _http_server(tmp_path, port: int) -> list[str]:
+    (tmp_path / "www").mkdir(exist_ok=True)
+    (tmp_path / "www" / "health").write_text("ok")
+    return [
+        sys.executable,
+        "-m",
+        "http.server",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(tmp_path / "www"),
+    ]
+
+
+def test_server_is_healthy_inside_the_block_and_gone_after(tmp_path):
+    port = free_port()
+    server = ManagedServer(_http_server(tmp_path, port), port, tmp_path / "server.log", timeout_s=30)
+    with server:
+        assert server.healthy()
+        pid = server.process.pid
+    assert server.process.poll() is not None
+    assert not server.healthy()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_server_is_stopped_when_the_stage_fails(tmp_path):
+    port = free_port()
+    server = ManagedServer(_http_server(tmp_path, port), port, tmp_path / "server.log", timeout_s=30)
+    with pytest.raises(RuntimeError, match="stage crashed"), server:
+        raise RuntimeError("stage crashed")
+    assert server.process.poll() is not None
+
+
+def test_server_that_exits_early_reports_its_log(tmp_path):
+    command = [sys.executable, "-c", "import sys; print('CUDA out of memory'); sys.exit(3)"]
+    server = ManagedServer(command, free_port(), tmp_path / "server.log", timeout_s=30)
+    with pytest.raises(ServerError, match="exited with code 3(.|\n)*CUDA out of memory"):
+        server.__enter__()
+
+
+def test_server_that_never_answers_times_out_and_is_killed(tmp_path):
+    command = [sys.executable, "-c", "import time; print('loading weights', flush=True); time.sleep(600)"]
+    server = ManagedServer(command, free_port(), tmp_path / "server.log", timeout_s=2)
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="did not answer .*/health within 2s(.|\n)*loading weights"):
+        server.__enter__()
+    assert time.monotonic() - started < 30
+    assert server.process.poll() is not None  # no orphan left holding a GPU
+
+
+def test_orchestrator_gives_the_server_and_the_stage_different_gpus(tmp_path, monkeypatch):
+    from r1pipe.compose import compose_config
+    from r1pipe.orchestrator import generation_server
+    from r1pipe.plan import StagePlan
+
+    def stage_plan(name: str) -> StagePlan:
+        inputs = {"model": str(tmp_path / "01_cold_start" / "model"), "from_stage": None}
+        return StagePlan(name, 2, tmp_path / f"02_{name}", "run", "not run yet", "f", {}, inputs)
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    cfg = compose_config(["reasoning_rl.generation=vllm_server", "reasoning_rl.vllm_server_port=8200"])
+    server = generation_server(cfg, stage_plan("reasoning_rl"))
+    assert server is not None
+    assert server.env["CUDA_VISIBLE_DEVICES"] == "3"
+    assert server.training_env == {"CUDA_VISIBLE_DEVICES": "0,1,2"}
+    assert server.port == 8200 and server.log_path == tmp_path / "02_reasoning_rl" / "vllm_server.log"
+    assert str(tmp_path / "01_cold_start" / "model") in server.command
+    assert generation_server(compose_config([]), stage_plan("reasoning_rl")) is None
+    assert generation_server(cfg, stage_plan("cold_start")) is None  # not an RL stage
