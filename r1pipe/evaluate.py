@@ -20,6 +20,7 @@ from r1pipe.data import load_heldout
 from r1pipe.logs import process_rank
 from r1pipe.rewards import extract_answer
 from r1pipe.rewards.build import build_accuracy
+from r1pipe.rewards.language import language_consistency
 from r1pipe.rundir import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def evaluate(
     scores = reward(flat, answer=answers)
     judged = [s for s in scores if s is not None]
     lengths = [len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in flat]
+    language = language_scores(problems, flat, e.samples_per_problem)
     result = {
         "pass@1": round(sum(judged) / len(judged), 4) if judged else None,
         "problems": len(problems),
@@ -106,6 +108,7 @@ def evaluate(
         "answered": round(sum(extract_answer(c) is not None for c in flat) / len(flat), 4),
         "think_format": round(sum("</think>" in c for c in flat) / len(flat), 4),
         "mean_length": round(sum(lengths) / len(lengths), 1),
+        "language_consistency": round(sum(language) / len(language), 4) if language else None,
         "unjudged": len(scores) - len(judged),
         "seconds": round(time.time() - t0, 1),
         **reward.metrics(),
@@ -117,12 +120,23 @@ def evaluate(
     return {"metrics": result, "examples": examples}
 
 
+def language_scores(problems: Dataset, completions: list[str], k: int) -> list[float]:
+    """Language consistency of each chain of thought with its prompt (the `language` column when
+    the data has one, else the language detected in the prompt); unjudgeable samples left out.
+    Regex and a small detector, fast enough to run in-process."""
+    repeat = lambda column: [v for v in column for _ in range(k)]  # noqa: E731
+    prompts = [[{"role": "user", "content": p}] for p in repeat(problems["prompt"])]
+    targets = repeat(problems["language"]) if "language" in problems.column_names else None
+    scores = language_consistency(completions, language=targets, prompts=prompts)
+    return [s for s in scores if s is not None]
+
+
 class BeforeAfter:
     """Held-out evaluation of a stage's input model (before) and final model (after), recorded in
     the stage dir: eval_before.json, eval_after.json, eval.json. A resumed attempt reuses the
     recorded 'before'. Rank 0 only; disabled by eval.after_stage=false."""
 
-    KEYS = ("pass@1", "think_format", "mean_length")
+    KEYS = ("pass@1", "think_format", "language_consistency", "mean_length")
 
     def __init__(self, cfg: DictConfig, stage_dir: Path):
         self.cfg, self.dir = cfg, stage_dir
@@ -158,9 +172,11 @@ class BeforeAfter:
         atomic_write_json(self.dir / "eval.json", {"before": self.before_result, "after": after})
         b, a = self.before_result["metrics"], after["metrics"]
         log.info(
-            "held-out pass@1: before %.3f -> after %.3f (%d problems)",
+            "held-out pass@1: before %.3f -> after %.3f; language consistency %s -> %s (%d problems)",
             b["pass@1"],
             a["pass@1"],
+            b.get("language_consistency"),
+            a.get("language_consistency"),
             a["problems"],
         )
         return {

@@ -73,7 +73,9 @@ def test_cold_start_writes_a_complete_stage(finished_run: Path):
     manifest = json.loads((stage / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["metrics"]["train/final_step"] == 8
-    assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(manifest["metrics"])
+    assert {"eval/before/pass@1", "eval/after/pass@1", "eval/after/language_consistency"} <= set(
+        manifest["metrics"]
+    )
     assert sorted(p.name for p in (stage / "checkpoints").glob("step_*")) == ["step_000004", "step_000008"]
     assert not list((stage / "checkpoints").glob("checkpoint-*")), "every finished checkpoint is published"
     # A checkpoint holds everything resume needs: model, optimizer, scheduler, RNG, trainer state.
@@ -279,6 +281,7 @@ def test_reasoning_rl_starts_from_stage_one_and_logs_reward_components(finished_
         "frac_reward_zero_std",
         "reward/toy_accuracy/timeouts",
         "rewards/reflective_words/mean",
+        "dynamic_sampling/dropped_fraction",  # toy_quick turns dynamic sampling on
     ):
         assert key in logged, key
     samples = [json.loads(line) for line in (stage2 / "samples.jsonl").read_text().splitlines()]
