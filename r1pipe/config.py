@@ -77,6 +77,16 @@ class ProblemDataConfig:
 
 
 @dataclass
+class GeneralDataConfig:
+    path: str = "toy"  # "toy" (greetings, number words, colours, thanks), a local file, or a hub id
+    subset: str | None = None  # hub dataset config name
+    split: str = "train"  # dataset split
+    prompt_column: str = "prompt"  # column with the request
+    num_examples: int | None = None  # use the first N rows (None: all; toy: as many as the mix needs)
+    fraction: float = 0.25  # share of general prompts among stage 4's (not reported; stage 3: ~1 in 4)
+
+
+@dataclass
 class DataConfig:
     toy: ToyDataConfig = field(default_factory=ToyDataConfig)  # the embedded toy task
     cold_start: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 1 SFT data
@@ -84,6 +94,9 @@ class DataConfig:
     rl_prompts: ProblemDataConfig = field(
         default_factory=lambda: ProblemDataConfig(split="train")
     )  # stage 2 prompts
+    general_prompts: GeneralDataConfig = field(
+        default_factory=GeneralDataConfig
+    )  # stage 4: non-reasoning prompts judged by reward models
 
 
 @dataclass
@@ -159,6 +172,11 @@ class RLStageConfig:
 
 
 @dataclass
+class AllScenarioRLConfig(RLStageConfig):
+    preference_last_steps: int = 400  # reward models only in the last N steps (paper: 400 of 1,700); -1: all
+
+
+@dataclass
 class EvalConfig:
     after_stage: bool = True  # evaluate the stage's input and output models on the held-out set
     num_problems: int = 200  # held-out problems evaluated (None-like: 0 means all)
@@ -177,7 +195,7 @@ class GenerationConfig:
 
 @dataclass
 class RewardModelConfig:
-    model_dir: str = "???"  # local Hugging Face sequence-classification dir (num_labels=1)
+    model_dir: str = "???"  # local HF sequence-classification dir (num_labels=1) | toy:helpful | toy:harmless
     target: str = "summary"  # summary (helpfulness: text after </think>) | full (harmlessness: everything)
     batch_size: int = 8  # completions per forward pass
     device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
@@ -189,9 +207,9 @@ class RewardModelConfig:
 class RoutingConfig:
     column: str = "task"  # dataset column naming each row's data type (math | code | toy | general)
     default: str | None = None  # route for unknown values; None: an unknown value is an error
-    routes: dict[str, dict[str, float]] = field(
-        default_factory=dict
-    )  # {task: {reward name: weight}}; empty: no routing
+    # {task: {reward name: weight}}: stage 4's reward set per data type (stage 2 sums reward.funcs).
+    # Untyped (validate.py checks it): OmegaConf cannot merge overrides into a typed nested dict.
+    routes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,7 +217,7 @@ class RewardConfig:
     accuracy: str = (
         "toy_accuracy"  # registered accuracy reward used to judge answers (eval, rejection sampling)
     )
-    funcs: list[str] = field(default_factory=lambda: ["toy_accuracy"])  # registered rewards summed for RL
+    funcs: list[str] = field(default_factory=lambda: ["toy_accuracy"])  # summed for RL (stage 2, Zero)
     weights: list[float] = field(default_factory=lambda: [1.0])  # one weight per reward (paper: equal)
     timeout_s: float = 5.0  # per-sample verification bound (worker processes)
     workers: int = 0  # verification worker processes; 0: one per CPU
@@ -209,7 +227,7 @@ class RewardConfig:
     # so entries can be added from the command line (+reward.models.rm={model_dir:...});
     # validate.py checks each entry against RewardModelConfig.
     models: dict[str, Any] = field(default_factory=dict)
-    routing: RoutingConfig = field(default_factory=RoutingConfig)  # per-sample reward sets by data type
+    routing: RoutingConfig = field(default_factory=RoutingConfig)  # reward sets by data type (stage 4)
 
 
 @dataclass
@@ -244,6 +262,7 @@ class R1PipeConfig:
     data: DataConfig = field(default_factory=DataConfig)
     cold_start: SFTStageConfig = field(default_factory=SFTStageConfig)
     reasoning_rl: RLStageConfig = field(default_factory=RLStageConfig)
+    all_scenario_rl: AllScenarioRLConfig = field(default_factory=lambda: AllScenarioRLConfig(temperature=0.7))
     eval: EvalConfig = field(default_factory=EvalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from datasets import Dataset, load_dataset
+from datasets import Dataset, Value, concatenate_datasets, load_dataset
 from omegaconf import DictConfig
 
+from r1pipe.toy.preferences import GENERAL_TASK, general_rows
 from r1pipe.toy.task import Split, r1_response, sample_problems
 
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
@@ -133,6 +134,55 @@ def load_problems(data: DictConfig, key: str) -> Dataset:
     if spec.num_examples:
         ds = ds.select(range(min(spec.num_examples, len(ds))))
     return ds
+
+
+def general_count(reasoning: int, fraction: float) -> int:
+    """General prompts to add to `reasoning` reasoning prompts so they are `fraction` of the mix."""
+    return round(reasoning * fraction / (1 - fraction))
+
+
+def load_general_prompts(data: DictConfig, n: int) -> Dataset:
+    """`n` general prompts (prompt, answer "", language, task "general") from data.general_prompts;
+    a smaller set is repeated (each prompt is sampled afresh every time it comes up)."""
+    spec = data.general_prompts
+    if spec.path == "toy":
+        toy = data.toy
+        rows = general_rows(spec.num_examples or n, seed=toy.seed, languages=tuple(toy.languages))
+    else:
+        ds = load_table(spec.path, spec.subset, spec.split)
+        require_columns(ds, [spec.prompt_column], spec.path, "data.general_prompts.prompt_column")
+        if spec.num_examples:
+            ds = ds.select(range(min(spec.num_examples, len(ds))))
+        rows = [
+            {
+                "prompt": r[spec.prompt_column],
+                "answer": "",
+                "language": r.get("language"),
+                "task": GENERAL_TASK,
+            }
+            for r in ds
+        ]
+    return Dataset.from_list([rows[i % len(rows)] for i in range(n)] if rows else [])
+
+
+MIX_COLUMNS = ("prompt", "answer", "language", "task")
+
+
+def mix_prompts(reasoning: Dataset, general: Dataset, seed: int) -> Dataset:
+    """Stage 4's prompts: both sets on the columns the rewards read (a missing one is None, so a
+    reasoning set without `task` takes reward.routing.default), shuffled together."""
+
+    def aligned(ds: Dataset) -> Dataset:
+        ds = ds.select_columns([c for c in MIX_COLUMNS if c in ds.column_names])
+        for column in MIX_COLUMNS:
+            if column not in ds.column_names:
+                ds = ds.add_column(column, [None] * len(ds))
+            if ds.features[column] != Value("string"):
+                ds = ds.cast_column(column, Value("string"))
+        return ds
+
+    parts = [aligned(reasoning)] + ([aligned(general)] if len(general) else [])
+    return concatenate_datasets(parts).shuffle(seed=seed)
 
 
 def load_heldout(data: DictConfig) -> Dataset:

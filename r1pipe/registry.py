@@ -26,6 +26,13 @@ class StageSpec:
 
 SFT_OPERATIONAL_KEYS = ("logging_steps", "save_steps", "save_total_limit", "resume", "report_to")
 
+
+def rl_operational_keys(section: str) -> tuple[str, ...]:
+    """An RL stage's operational keys: the SFT ones, its watchers, and how rewards are computed."""
+    keys = (*SFT_OPERATIONAL_KEYS, "reflective_words", "sample_every")
+    return tuple(f"{section}.{k}" for k in keys) + ("reward.workers", "reward.timeout_s")
+
+
 STAGES: dict[str, StageSpec] = {
     spec.name: spec
     for spec in [
@@ -49,11 +56,25 @@ STAGES: dict[str, StageSpec] = {
                 "seed",
             ),
             model_from="previous",
-            operational_keys=tuple(
-                f"reasoning_rl.{k}" for k in (*SFT_OPERATIONAL_KEYS, "reflective_words", "sample_every")
-            )
-            + ("reward.workers", "reward.timeout_s"),
+            # reward.routing is stage 4's: stage 2 sums reward.funcs, so routes never change its result.
+            operational_keys=rl_operational_keys("reasoning_rl") + ("reward.routing",),
             summary="stage 2: reasoning RL with GRPO; accuracy + format + language-consistency rewards (TRL GRPOTrainer)",
+        ),
+        StageSpec(
+            name="all_scenario_rl",
+            module="r1pipe.stages.all_scenario_rl",
+            config_keys=(
+                "all_scenario_rl",
+                "reward",
+                "data.rl_prompts",
+                "data.general_prompts",
+                "data.toy",
+                "model.chat_template",
+                "seed",
+            ),
+            model_from="previous",
+            operational_keys=rl_operational_keys("all_scenario_rl"),
+            summary="stage 4: all-scenario RL with GRPO; rule rewards for reasoning prompts, reward models for general ones",
         ),
     ]
 }

@@ -20,6 +20,8 @@ from r1pipe.data import check_local_dataset
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
+from r1pipe.toy.preferences import GENERAL_TASK, JUDGES
+from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
 
 Check = Callable[[DictConfig], list[ConfigProblem]]
@@ -269,6 +271,15 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
             )
         )
     for task, route in r.routing.routes.items():
+        if not isinstance(route, DictConfig) or not all(isinstance(w, int | float) for w in route.values()):
+            problems.append(
+                ConfigProblem(
+                    f"reward.routing.routes.{task}",
+                    f"must map reward names to weights, got {route}",
+                    f"e.g. +reward.routing.routes.{task}={{toy_accuracy:1.0,r1_format:1.0}}",
+                )
+            )
+            continue
         for name in route:
             if name not in names:
                 problems.append(
@@ -299,6 +310,15 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
     return problems
 
 
+def reward_model_dir_problem(model_dir: str) -> str | None:
+    """Why a reward model dir cannot be used: a `toy:<judge>` must name a toy judge (built by stage
+    4), anything else must be a model dir."""
+    if model_dir.startswith(TOY_PREFIX):
+        judge = model_dir[len(TOY_PREFIX) :]
+        return None if judge in JUDGES else f"{model_dir!r} names no toy reward model"
+    return model_dir_problem(model_dir)
+
+
 def _check_reward_models(r: DictConfig) -> list[ConfigProblem]:
     """Each reward.models entry against RewardModelConfig: known keys, a real model dir, valid modes."""
     problems = []
@@ -319,12 +339,13 @@ def _check_reward_models(r: DictConfig) -> list[ConfigProblem]:
                 ConfigProblem(f"{key}.{extra}", "unknown key", f"use: {', '.join(sorted(allowed))}")
             )
         model_dir = entry.get("model_dir")
-        if not model_dir or (why := model_dir_problem(str(model_dir))):
+        if not model_dir or (why := reward_model_dir_problem(str(model_dir))):
             problems.append(
                 ConfigProblem(
                     f"{key}.model_dir",
                     (why or "") if model_dir else "missing",
-                    "a local sequence-classification model dir (save_pretrained output)",
+                    "a local sequence-classification model dir (save_pretrained output), "
+                    f"or one of the toy judges {', '.join(TOY_PREFIX + j for j in JUDGES)}",
                 )
             )
         if entry.get("target", "summary") not in ("summary", "full"):
@@ -431,6 +452,49 @@ def _check_rl_stages(cfg: DictConfig) -> list[ConfigProblem]:
     return [p for key in RL_STAGE_KEYS if key in cfg for p in _check_rl(cfg, key)]
 
 
+def _check_all_scenario(cfg: DictConfig) -> list[ConfigProblem]:
+    """Stage 4: routes for both kinds of prompt, a sane preference window and general prompt set."""
+    if "all_scenario_rl" not in cfg.pipeline.stages:
+        return []
+    problems, routing = [], cfg.reward.routing
+    if not routing.routes:
+        problems.append(
+            ConfigProblem(
+                "reward.routing.routes",
+                "stage all_scenario_rl routes each prompt by its task, but no routes are set",
+                "e.g. +reward.routing.routes={toy:{toy_accuracy:1.0,r1_format:1.0},general:{helpful:1.0}}",
+            )
+        )
+    elif GENERAL_TASK not in routing.routes and routing.default is None:
+        problems.append(
+            ConfigProblem(
+                "reward.routing.routes",
+                f"no route for the general prompts (task={GENERAL_TASK}) of stage all_scenario_rl",
+                f"add a {GENERAL_TASK} route (paper: reward models), or set reward.routing.default",
+            )
+        )
+    if cfg.all_scenario_rl.preference_last_steps < -1:
+        problems.append(
+            ConfigProblem(
+                "all_scenario_rl.preference_last_steps",
+                f"must be >= -1, got {cfg.all_scenario_rl.preference_last_steps}",
+                "N > 0: the last N steps (paper: 400 of 1,700); -1: every step; 0: never",
+            )
+        )
+    general = cfg.data.general_prompts
+    if not 0 <= general.fraction < 1:
+        problems.append(
+            ConfigProblem(
+                "data.general_prompts.fraction",
+                f"must be in [0, 1), got {general.fraction}",
+                "the share of general prompts in stage 4, e.g. 0.25",
+            )
+        )
+    key = "data.general_prompts"
+    found = check_local_dataset(general.path, [general.prompt_column], f"{key}.path", f"{key}.prompt_column")
+    return problems + [ConfigProblem(*f) for f in found]
+
+
 CHECKS: list[Check] = [
     _check_stages,
     _check_model,
@@ -439,6 +503,7 @@ CHECKS: list[Check] = [
     _check_eval,
     _check_launcher,
     _check_rl_stages,
+    _check_all_scenario,
 ]
 
 

@@ -55,6 +55,13 @@ def format_input(tokenizer: Any, prompt: Any, response: str) -> str:
     return "\n\n".join(m["content"] for m in messages)
 
 
+def encode_inputs(tokenizer: Any, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids of formatted texts; templated text already has its special tokens. Training a judge
+    (r1pipe.toy.reward_models) goes through this too, so it learns on exactly what it scores."""
+    special = not getattr(tokenizer, "chat_template", None)
+    return tokenizer(texts, add_special_tokens=special, truncation=True, max_length=max_length)["input_ids"]
+
+
 def normalize_scores(raw: list[float], mode: Normalize) -> list[float]:
     """sigmoid: squashed into (0, 1); batch_zscore: mean 0, std 1 over this call (all 0.0 if constant)."""
     if mode == "none" or not raw:
@@ -130,11 +137,9 @@ class RewardModelScorer:
         log.info("reward model %s loaded on %s (target=%s)", self.model_dir, self.device, self.target)
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        """Token ids, truncated from the left to max_length; templated text already has its special tokens."""
+        """Token ids, truncated from the left to max_length."""
         self.load()
-        special = not getattr(self._tokenizer, "chat_template", None)
-        enc = self._tokenizer(texts, add_special_tokens=special, truncation=True, max_length=self.max_length)
-        return enc["input_ids"]
+        return encode_inputs(self._tokenizer, texts, self.max_length)
 
     def score_texts(self, texts: list[str]) -> list[float]:
         """Raw scores of formatted texts, batched by similar length to keep padding small."""

@@ -12,8 +12,8 @@ import random
 
 from r1pipe.toy.task import LANGUAGES, Problem, sample_problems
 
-_EN_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_ZH_NUMBER_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
+EN_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+ZH_NUMBER_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
 
 
 def digit_facts() -> list[str]:
@@ -64,15 +64,15 @@ def non_reasoning_examples(n: int, *, seed: int) -> list[dict]:
         kind = rng.randrange(3)
         if language == "en":
             prompt, answer = [
-                (f"How do you write the digit {digit} as an English word?", _EN_NUMBER_WORDS[digit]),
-                (f"How do you write the digit {digit} in Chinese?", _ZH_NUMBER_WORDS[digit]),
+                (f"How do you write the digit {digit} as an English word?", EN_NUMBER_WORDS[digit]),
+                (f"How do you write the digit {digit} in Chinese?", ZH_NUMBER_WORDS[digit]),
                 ("Say hello.", "Hello! How can I help you today?"),
             ][kind]
             think = "This is a simple request; no calculation is needed."
         else:
             prompt, answer = [
-                (f"数字 {digit} 的中文写法是什么？", _ZH_NUMBER_WORDS[digit]),
-                (f"数字 {digit} 的英文单词是什么？", _EN_NUMBER_WORDS[digit]),
+                (f"数字 {digit} 的中文写法是什么？", ZH_NUMBER_WORDS[digit]),
+                (f"数字 {digit} 的英文单词是什么？", EN_NUMBER_WORDS[digit]),
                 ("请打个招呼。", "你好！有什么可以帮你的吗？"),
             ][kind]
             think = "这是一个简单的请求，不需要计算。"

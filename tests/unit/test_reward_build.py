@@ -7,13 +7,15 @@ import pytest
 from test_reward_model import train_reward_model  # the tiny trained reward model of that module
 
 from r1pipe.compose import compose_config
-from r1pipe.rewards.build import build_accuracy, build_rewards
+from r1pipe.rewards.build import build_accuracy, build_rewards, build_routed_reward
 from r1pipe.rewards.guard import GuardedReward, shutdown_pools
 from r1pipe.rewards.routing import RoutedReward
 from r1pipe.validate import config_problems
 
 TOY_OK = "<think>\nOnes: 2 + 3 = 5.\n</think>\n\nThe sum is \\boxed{5}."
 GENERAL = "<think>\nA greeting.\n</think>\n\nHello, thank you!"
+# The shipped routes are merged into, not replaced, by a dict override: drop them first.
+REPLACE_ROUTES = ["~reward.routing.routes.toy", "~reward.routing.routes.general"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -40,13 +42,14 @@ def test_routing_sends_general_prompts_to_the_reward_model_and_reasoning_to_rule
     cfg = compose_config(
         [
             f"+reward.models.rm_helpful={{model_dir:{rm_dir},target:summary}}",
-            "+reward.routing.routes={toy:{toy_accuracy:1.0,r1_format:1.0},general:{rm_helpful:1.0,r1_format:1.0}}",
+            *REPLACE_ROUTES,
+            "+reward.routing.routes.toy={toy_accuracy:1.0,r1_format:1.0}",
+            "+reward.routing.routes.general={rm_helpful:1.0,r1_format:1.0}",
         ]
     )
     assert config_problems(cfg) == []
-    funcs, weights = build_rewards(cfg.reward)
-    (routed,) = funcs
-    assert isinstance(routed, RoutedReward) and weights == [1.0]
+    routed = build_routed_reward(cfg.reward)
+    assert isinstance(routed, RoutedReward)
     scores = routed([TOY_OK, GENERAL], answer=["5", ""], task=["toy", "general"], prompts=["2 + 3?", "Hi"])
     assert routed.last_routes == ["toy", "general"]
     assert set(routed.last_breakdown[0]) == {"toy_accuracy", "r1_format"}
@@ -57,9 +60,14 @@ def test_routing_sends_general_prompts_to_the_reward_model_and_reasoning_to_rule
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        (["+reward.routing.routes={toy:{nope:1.0}}"], "reward.routing.routes.toy"),
+        (["+reward.routing.routes.toy.nope=1.0"], "reward.routing.routes.toy"),
+        (["reward.routing.routes.toy.r1_format=high"], "reward.routing.routes.toy"),
         (
-            ["+reward.routing.routes={toy:{toy_accuracy:1.0}}", "reward.routing.default=general"],
+            [
+                *REPLACE_ROUTES,
+                "+reward.routing.routes.toy={toy_accuracy:1.0}",
+                "reward.routing.default=general",
+            ],
             "reward.routing.default",
         ),
         (["+reward.models.rm={model_dir:/no/such/dir}"], "reward.models.rm.model_dir"),

@@ -1,0 +1,55 @@
+"""The lifecycle the RL stages share, from the policy's loading to the hand-off: load the input
+model, evaluate it, train (or resume) with GRPO, save, check the hand-off, evaluate the result.
+Stages 2 and 4 (and R1-Zero) differ only in their prompts and rewards, which they pass in.
+"""
+
+from __future__ import annotations
+
+import os
+
+from datasets import Dataset
+from omegaconf import DictConfig
+
+from r1pipe.context import StageContext, StageResult
+from r1pipe.evaluate import BeforeAfter
+from r1pipe.grpo import train_grpo
+from r1pipe.handoff import check_loads_and_generates
+from r1pipe.models import load_model, load_tokenizer, torch_dtype
+from r1pipe.rewards.registry import RewardFn
+from r1pipe.sft import save_final_model
+
+
+def run_rl_stage(
+    cfg: DictConfig,
+    ctx: StageContext,
+    section: DictConfig,
+    prompts: Dataset,
+    rewards: list[RewardFn],
+    weights: list[float],
+    metrics: dict | None = None,
+) -> StageResult:
+    """Train the input model on `prompts` with `rewards` under the stage's RL `section`
+    (cfg.reasoning_rl, cfg.all_scenario_rl); its final model is the stage's output."""
+    tokenizer = load_tokenizer(ctx.inputs["model"], cfg.model)
+    model = load_model(ctx.inputs["model"], cfg.model)
+    evaluation = BeforeAfter(cfg, ctx.stage_dir)
+    evaluation.before(model, tokenizer)
+
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    trainer, train_metrics = train_grpo(
+        section,
+        ctx,
+        model,
+        tokenizer,
+        prompts,
+        rewards,
+        weights,
+        cfg.seed,
+        torch_dtype(cfg.model.dtype),
+        world_size,
+    )
+    model_dir = save_final_model(trainer, tokenizer, ctx)
+    check_loads_and_generates(model_dir)
+
+    metrics = {**train_metrics, **(metrics or {}), **evaluation.after(trainer.model, tokenizer)}
+    return StageResult(outputs={"model": str(model_dir)}, metrics=metrics)

@@ -1,0 +1,257 @@
+"""The toy reward models: two small judges trained on the toy preference pairs, so stage 4 runs
+with no download.
+
+    reward.models.helpful.model_dir: toy:helpful     # helpfulness, reads the summary
+    reward.models.harmless.model_dir: toy:harmless   # harmlessness, reads the whole response
+
+A `toy:<judge>` model dir is built by the stage into `<stage_dir>/reward_models/<judge>/` the first
+time and reused after, so a resumed stage scores with the same judge; a directory whose recorded
+fingerprint (preference data, training settings, base model) differs is rebuilt. Each judge is the
+toy base's first two layers with a one-output score head (a `Qwen2ForSequenceClassification`,
+`num_labels=1`), trained in about 10 seconds on 2 CPU cores.
+
+Training is TRL's RewardTrainer (Bradley-Terry loss, the trainer a user would train a real judge
+with). Considered: a plain PyTorch loop (as tests/unit/test_reward_model.py has), shorter but a
+second training path to keep right; and shipping trained judges in r1pipe/assets like the toy
+base, which would go stale silently whenever the preference data changes, while building them
+takes seconds. The build runs in a child process (`python -m r1pipe.toy.reward_models`): the
+trainer sets up accelerate's process-wide state, and under `accelerate launch` would join the
+stage's process group, both of which must stay the GRPO trainer's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from r1pipe.toy.preferences import JUDGES, PAIRS, Judge
+
+log = logging.getLogger(__name__)
+
+TOY_PREFIX = "toy:"
+META = "toy_judge.json"
+# The variables that would make a child process join the stage's distributed group.
+_DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+@dataclass(frozen=True)
+class JudgeTraining:
+    """How a toy judge is trained; part of its fingerprint."""
+
+    layers: int = 2  # the toy base's first layers: as accurate as all 4 here, twice as fast
+    pairs: int = 320  # training pairs
+    heldout_pairs: int = 160  # pairs of another seed, to report the judge's accuracy
+    epochs: int = 3  # passes over the training pairs (30 steps)
+    batch_size: int = 32  # pairs per step
+    learning_rate: float = 1.5e-3  # AdamW, linear decay
+    center_rewards: float = 0.01  # pulls scores towards 0 (TRL's center_rewards_coefficient)
+    seed: int = 0  # data and initialisation
+    max_length: int = 256  # tokens per input (toy inputs are < 100)
+
+
+def toy_judge(model_dir: str) -> Judge | None:
+    """The judge a `toy:<judge>` model dir names; None for any other model dir."""
+    if not str(model_dir).startswith(TOY_PREFIX):
+        return None
+    judge = str(model_dir)[len(TOY_PREFIX) :]
+    if judge not in JUDGES:
+        raise ValueError(
+            f"unknown toy reward model {model_dir!r}; use one of: {', '.join(TOY_PREFIX + j for j in JUDGES)}"
+        )
+    return judge  # type: ignore[return-value]
+
+
+def judge_fingerprint(judge: Judge, training: JudgeTraining = JudgeTraining()) -> str:
+    """Hash of what decides the judge: its preference pairs, the training settings, the base model."""
+    from r1pipe.models import model_fingerprint
+
+    payload = {
+        "judge": judge,
+        "pairs": PAIRS[judge](training.pairs, seed=training.seed),
+        "training": asdict(training),
+        "base": model_fingerprint("toy"),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def is_current(judge_dir: Path, judge: Judge) -> bool:
+    meta = judge_dir / META
+    if not meta.is_file():
+        return False
+    try:
+        return json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == judge_fingerprint(judge)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One builder at a time (several processes of one stage share the directory)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".lock").open("w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def build_toy_judges(judges: list[Judge], root: Path) -> dict[Judge, Path]:
+    """`root/<judge>` for each judge, built (in a child process) where missing or stale."""
+    with _locked(root):
+        stale = [j for j in dict.fromkeys(judges) if not is_current(root / j, j)]
+        if stale:
+            log.info("building toy reward model(s) %s in %s", ", ".join(stale), root)
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if k not in _DISTRIBUTED_ENV and not k.startswith("ACCELERATE_")
+            }
+            cmd = [sys.executable, "-m", "r1pipe.toy.reward_models", str(root), *stale]
+            with (root / "build.log").open("w") as out:
+                done = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+            if done.returncode:
+                tail = (root / "build.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(
+                    f"building toy reward models failed ({done.returncode}); {root / 'build.log'}:\n{tail}"
+                )
+        for judge in judges:
+            meta = json.loads((root / judge / META).read_text(encoding="utf-8"))
+            log.info(
+                "toy reward model %s: held-out preference accuracy %.3f (%s)",
+                judge,
+                meta["heldout_accuracy"],
+                root / judge,
+            )
+    return {judge: root / judge for judge in judges}
+
+
+def resolve_toy_reward_models(reward_cfg: DictConfig, root: Path, used: Iterable[str]) -> DictConfig:
+    """A copy of the reward config whose `toy:<judge>` model dirs, among the reward models named in
+    `used`, point at judges built under root."""
+    resolved = OmegaConf.create(OmegaConf.to_container(reward_cfg, resolve=True))
+    wanted = {name: toy_judge(resolved.models[name].model_dir) for name in used if name in resolved.models}
+    built = build_toy_judges([j for j in wanted.values() if j], root) if any(wanted.values()) else {}
+    for name, judge in wanted.items():
+        if judge:
+            resolved.models[name].model_dir = str(built[judge])
+    return resolved
+
+
+# --- training (in the child process) --------------------------------------------------------------
+
+
+def encode_pairs(tokenizer, pairs: list[dict], max_length: int):
+    """Pre-tokenized {chosen_ids, rejected_ids}, formatted exactly as RewardModelScorer formats its
+    inputs (chat template, prompt then response), so the judge trains on what it will score."""
+    from datasets import Dataset
+
+    from r1pipe.rewards.reward_model import encode_inputs, format_input
+
+    def ids(side: str) -> list[list[int]]:
+        return encode_inputs(
+            tokenizer, [format_input(tokenizer, p["prompt"], p[side]) for p in pairs], max_length
+        )
+
+    return Dataset.from_dict({"chosen_ids": ids("chosen"), "rejected_ids": ids("rejected")})
+
+
+def preference_accuracy(model, tokenizer, pairs: list[dict], max_length: int) -> float:
+    """Share of pairs the judge ranks the right way round."""
+    import torch
+
+    encoded = encode_pairs(tokenizer, pairs, max_length)
+    batch = tokenizer.pad(
+        {"input_ids": list(encoded["chosen_ids"]) + list(encoded["rejected_ids"])}, return_tensors="pt"
+    )
+    model.eval()
+    with torch.no_grad():
+        chosen, rejected = model(**batch.to(model.device)).logits[:, 0].view(2, -1)  # (2, pairs)
+    return (chosen > rejected).float().mean().item()
+
+
+def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining()) -> dict:
+    """Train one judge from the toy base and publish it to `out` (model, tokenizer, META) atomically."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
+    from trl import RewardConfig, RewardTrainer
+
+    from r1pipe.rundir import atomic_publish_dir, atomic_write_json
+    from r1pipe.toy.base_model import toy_base_dir
+
+    started = time.time()
+    tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
+    tokenizer.padding_side = "right"
+    config = AutoConfig.from_pretrained(toy_base_dir(), num_labels=1)
+    config.num_hidden_layers, config.layer_types = training.layers, config.layer_types[: training.layers]
+    set_seed(training.seed)  # the score head is initialised at loading
+    model = AutoModelForSequenceClassification.from_pretrained(toy_base_dir(), config=config)
+    model.config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    args = RewardConfig(
+        output_dir=str(tmp / "trainer"),
+        num_train_epochs=training.epochs,
+        per_device_train_batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        center_rewards_coefficient=training.center_rewards,
+        max_length=training.max_length,
+        seed=training.seed,
+        use_cpu=True,  # tiny: the same judge on every machine, and no GPU memory taken from the stage
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+    train = encode_pairs(tokenizer, PAIRS[judge](training.pairs, seed=training.seed), training.max_length)
+    trainer = RewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
+    output = trainer.train()
+    heldout = PAIRS[judge](training.heldout_pairs, seed=training.seed + 1)
+    meta = {
+        "judge": judge,
+        "fingerprint": judge_fingerprint(judge, training),
+        "training": asdict(training),
+        "train_loss": round(output.training_loss, 4),
+        "heldout_accuracy": round(
+            preference_accuracy(trainer.model, tokenizer, heldout, training.max_length), 4
+        ),
+        "seconds": round(time.time() - started, 1),
+    }
+    shutil.rmtree(tmp / "trainer", ignore_errors=True)
+    trainer.model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    atomic_write_json(tmp / META, meta)
+    atomic_publish_dir(tmp, out)
+    return meta
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the toy reward models (judges) stage 4 uses.")
+    parser.add_argument("root", type=Path, help="directory to build <root>/<judge>/ in")
+    parser.add_argument("judges", nargs="+", choices=JUDGES, help="which judges to build")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    import torch
+
+    # One thread: a model this small trains several times faster so, and many times on a busy machine.
+    torch.set_num_threads(1)
+    for judge in args.judges:
+        meta = train_judge(judge, args.root / judge)
+        log.info("toy reward model %s: %s", judge, json.dumps(meta))
+
+
+if __name__ == "__main__":
+    main()

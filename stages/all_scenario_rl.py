@@ -1,0 +1,81 @@
+"""Stage 4: all-scenario RL with GRPO on reasoning prompts and general prompts together.
+
+    r1pipe run                                                  # the whole pipeline on the toy default
+    r1pipe run stage=all_scenario_rl run_dir=runs/x             # only stage 4 (input: the previous stage's manifest)
+    r1pipe run stage=all_scenario_rl init_model=PATH all_scenario_rl.preference_last_steps=100
+
+Starts from the previous stage's model. Each prompt is judged by the reward set of its data type
+(`task` column, reward.routing.routes): reasoning prompts by rules (accuracy + format + language
+consistency), general prompts by reward models (helpfulness on the summary after `</think>`,
+harmlessness on the whole response). The reward models apply only in the last
+`all_scenario_rl.preference_last_steps` steps (paper: 400 of 1,700); before that a general prompt's
+completions are unscored and carry no advantage. Rollouts at temperature 0.7 (paper).
+Reads top to bottom: prompts (reasoning + general), reward models (the toy ones are built here),
+rewards, then the RL lifecycle shared with stage 2 (r1pipe/rl.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from omegaconf import DictConfig
+
+from r1pipe.context import StageContext, StageResult
+from r1pipe.data import general_count, load_general_prompts, load_problems, mix_prompts
+from r1pipe.rewards.build import build_routed_reward
+from r1pipe.rl import run_rl_stage
+from r1pipe.toy.reward_models import resolve_toy_reward_models, toy_judge
+from r1pipe.watch import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning
+
+log = logging.getLogger("r1pipe.stages.all_scenario_rl")
+
+
+def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    r = cfg.all_scenario_rl
+    reasoning = load_problems(cfg.data, "rl_prompts")
+    general = load_general_prompts(cfg.data, general_count(len(reasoning), cfg.data.general_prompts.fraction))
+    prompts = mix_prompts(reasoning, general, cfg.seed)
+    log.info(
+        "prompts: %d reasoning (%s) + %d general (%s)",
+        len(reasoning),
+        cfg.data.rl_prompts.path,
+        len(general),
+        cfg.data.general_prompts.path,
+    )
+
+    # `toy:<judge>` reward models are trained into the stage dir (once; reused on resume).
+    routes = cfg.reward.routing.routes
+    used = {name for route in routes.values() for name in route}
+    reward_cfg = resolve_toy_reward_models(cfg.reward, ctx.stage_dir / "reward_models", used)
+    routed = build_routed_reward(
+        reward_cfg,
+        failure_log=ctx.stage_dir / "reward_failures.jsonl",
+        model_last_steps=r.preference_last_steps,
+    )
+    for task, route in routes.items():
+        log.info("rewards for task=%s: %s", task, ", ".join(f"{name} x{w}" for name, w in route.items()))
+    window = (
+        "every step"
+        if r.preference_last_steps < 0
+        else f"the last {r.preference_last_steps} of {r.max_steps} steps"
+    )
+    models = sorted(used & set(reward_cfg.models))
+    log.info("reward models (%s) apply in %s", ", ".join(models) or "none", window)
+    toys = [name for name in models if toy_judge(cfg.reward.models[name].model_dir)]
+    if toys and cfg.model.name_or_path != "toy":
+        log.warning(
+            "reward models %s are toy judges that know only toy requests; set reward.models.<name>.model_dir",
+            toys,
+        )
+    # One TRL reward column carrying the watchers: rows it cannot score keep advantage 0 (watch.Watched).
+    reward = Watched(
+        routed,
+        ReflectionCounter(r.reflective_words),
+        SampleLogger(
+            ctx.stage_dir / "samples.jsonl", r.sample_every, n=r.prompts_per_step, stride=r.num_generations
+        ),
+    )
+    silence_unscorable_warning()
+
+    metrics = {"data/prompts": len(reasoning), "data/general_prompts": len(general)}
+    return run_rl_stage(cfg, ctx, r, prompts, [reward], [1.0], metrics)
