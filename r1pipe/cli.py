@@ -141,6 +141,8 @@ def _listing() -> str:
         "model",
         "data",
         "cold_start",
+        "reasoning_rl",
+        "all_scenario_rl",
         "eval",
         "generation",
         "reward",

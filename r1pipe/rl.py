@@ -6,9 +6,11 @@ Stages 2 and 4 (and R1-Zero) differ only in their prompts and rewards, which the
 from __future__ import annotations
 
 import os
+from typing import cast
 
 from datasets import Dataset
 from omegaconf import DictConfig
+from transformers import PreTrainedModel
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.evaluate import BeforeAfter
@@ -51,5 +53,6 @@ def run_rl_stage(
     model_dir = save_final_model(trainer, tokenizer, ctx)
     check_loads_and_generates(model_dir)
 
-    metrics = {**train_metrics, **(metrics or {}), **evaluation.after(trainer.model, tokenizer)}
+    trained = cast(PreTrainedModel, trainer.model)
+    metrics = {**train_metrics, **(metrics or {}), **evaluation.after(trained, tokenizer)}
     return StageResult(outputs={"model": str(model_dir)}, metrics=metrics)

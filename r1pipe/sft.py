@@ -23,7 +23,7 @@ import torch
 from datasets import Dataset
 from omegaconf import DictConfig
 from peft import LoraConfig
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
@@ -172,7 +172,7 @@ def train_sft(
     return trainer, metrics
 
 
-def save_final_model(trainer: SFTTrainer, tokenizer: PreTrainedTokenizerBase, ctx: StageContext) -> Path:
+def save_final_model(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, ctx: StageContext) -> Path:
     """Merge LoRA adapters if any, save a plain HF model dir (weights, tokenizer, chat template,
     generation config) to model.tmp, then rename it to model/."""
     model: Any = trainer.model

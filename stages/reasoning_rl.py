@@ -1,6 +1,6 @@
 """Stage 2: reasoning-oriented RL with GRPO on verifiable prompts.
 
-    r1pipe run                                             # stages 1 and 2 on the toy default
+    r1pipe run                                             # the whole pipeline on the toy default
     r1pipe run stage=reasoning_rl run_dir=runs/x           # only stage 2 (input: stage 1's manifest)
     r1pipe run stage=reasoning_rl init_model=PATH reasoning_rl.learning_rate=1e-6
 
@@ -21,6 +21,7 @@ from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_problems
 from r1pipe.rewards.build import build_rewards
 from r1pipe.rl import run_rl_stage
+from r1pipe.toy.reward_models import resolve_toy_reward_models
 from r1pipe.watch import ReflectionCounter, SampleLogger
 
 log = logging.getLogger("r1pipe.stages.reasoning_rl")
@@ -30,7 +31,9 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     prompts = load_problems(cfg.data, "rl_prompts")
     log.info("RL prompts: %d (%s)", len(prompts), cfg.data.rl_prompts.path)
 
-    rewards, weights = build_rewards(cfg.reward, failure_log=ctx.stage_dir / "reward_failures.jsonl")
+    # A `toy:<judge>` reward model named in reward.funcs is trained into the stage dir (as in stage 4).
+    reward_cfg = resolve_toy_reward_models(cfg.reward, ctx.stage_dir / "reward_models", cfg.reward.funcs)
+    rewards, weights = build_rewards(reward_cfg, failure_log=ctx.stage_dir / "reward_failures.jsonl")
     log.info("rewards: %s", ", ".join(f"{f.__name__} x{w}" for f, w in zip(rewards, weights, strict=True)))
     # Watchers: weight 0, logged by TRL as rewards/reflective_words/mean; samples to samples.jsonl.
     rewards += [

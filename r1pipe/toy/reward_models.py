@@ -144,6 +144,7 @@ def resolve_toy_reward_models(reward_cfg: DictConfig, root: Path, used: Iterable
     """A copy of the reward config whose `toy:<judge>` model dirs, among the reward models named in
     `used`, point at judges built under root."""
     resolved = OmegaConf.create(OmegaConf.to_container(reward_cfg, resolve=True))
+    assert isinstance(resolved, DictConfig)
     wanted = {name: toy_judge(resolved.models[name].model_dir) for name in used if name in resolved.models}
     built = build_toy_judges([j for j in wanted.values() if j], root) if any(wanted.values()) else {}
     for name, judge in wanted.items():
@@ -225,13 +226,11 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining
         "fingerprint": judge_fingerprint(judge, training),
         "training": asdict(training),
         "train_loss": round(output.training_loss, 4),
-        "heldout_accuracy": round(
-            preference_accuracy(trainer.model, tokenizer, heldout, training.max_length), 4
-        ),
+        "heldout_accuracy": round(preference_accuracy(model, tokenizer, heldout, training.max_length), 4),
         "seconds": round(time.time() - started, 1),
     }
     shutil.rmtree(tmp / "trainer", ignore_errors=True)
-    trainer.model.save_pretrained(str(tmp))
+    model.save_pretrained(str(tmp))  # trained in place (one CPU process: no wrapping)
     tokenizer.save_pretrained(str(tmp))
     atomic_write_json(tmp / META, meta)
     atomic_publish_dir(tmp, out)

@@ -18,7 +18,9 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-QUICK = ["experiment=toy_quick", "eval.num_problems=4", "eval.max_new_tokens=48"]
+QUICK_STEPS = ["experiment=toy_quick", "eval.num_problems=4", "eval.max_new_tokens=48"]
+# Stages 1-2 only: stage 4 has its own module (test_all_scenario_rl_cli.py), one run of it.
+QUICK = [*QUICK_STEPS, "pipeline.stages=[cold_start,reasoning_rl]"]
 
 
 def r1pipe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -297,7 +299,9 @@ def test_r1_zero_pipeline_runs_rl_straight_from_the_base_with_the_raw_template(t
     from r1pipe.toy.base_model import toy_base_dir
 
     run_dir = tmp_path / "zero"
-    r1pipe("run", "pipeline=r1_zero", f"run_dir={run_dir}", *QUICK, "eval.after_stage=false", cwd=tmp_path)
+    r1pipe(
+        "run", "pipeline=r1_zero", f"run_dir={run_dir}", *QUICK_STEPS, "eval.after_stage=false", cwd=tmp_path
+    )
     assert sorted(p.name for p in run_dir.iterdir() if p.is_dir()) == ["01_reasoning_rl"]
     manifest = json.loads((run_dir / "01_reasoning_rl" / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["inputs"]["model"] == str(toy_base_dir())

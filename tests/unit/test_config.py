@@ -241,6 +241,23 @@ SEMANTIC = [
     ("toy digits", lambda t: ["data.toy.digits=7"], "data.toy.digits"),
     ("reward", lambda t: ["reward.accuracy=nope"], "reward.accuracy"),
     ("launcher kind", lambda t: ["launcher.kind=slurm"], "launcher.kind"),
+    (
+        "preference window",
+        lambda t: ["all_scenario_rl.preference_last_steps=-2"],
+        "all_scenario_rl.preference_last_steps",
+    ),
+    ("general share", lambda t: ["data.general_prompts.fraction=1"], "data.general_prompts.fraction"),
+    (
+        "missing general prompts",
+        lambda t: ["data.general_prompts.path=/no/g.jsonl"],
+        "data.general_prompts.path",
+    ),
+    (
+        "unknown toy judge",
+        lambda t: ["reward.models.helpful.model_dir=toy:polite"],
+        "reward.models.helpful.model_dir",
+    ),
+    ("no route for general prompts", lambda t: ["~reward.routing.routes.general"], "reward.routing.routes"),
 ]
 
 
@@ -301,3 +318,9 @@ def test_reward_config_problems_name_the_key(overrides, key):
         assert "toy_accuracy" in next(p.fix for p in problems if p.key == key), (
             "the fix lists registered names"
         )
+
+
+def test_stage_four_checks_only_apply_when_it_is_in_the_pipeline():
+    overrides = ["~reward.routing.routes.general", "all_scenario_rl.preference_last_steps=-2"]
+    assert config_problems(compose_config(["pipeline=r1_zero", *overrides])) == []
+    assert len(config_problems(compose_config(overrides))) == 2

@@ -165,3 +165,31 @@ def test_changed_keys_on_real_stage_config(base_cfg):
         compose_config(["cold_start.learning_rate=0.5", "data.toy.digits=3", "cold_start.save_steps=1"])
     )
     assert changed_keys(old, new) == ["cold_start.learning_rate", "data.toy.digits"]
+
+
+def _stage_fp(stage: str, overrides: list[str]) -> str:
+    spec = STAGES[stage]
+    return fingerprint(
+        select_keys(compose_config(overrides), spec.config_keys, spec.operational_keys), INPUTS
+    )
+
+
+# Which RL stages a change re-runs (through the input chain, stage 4 also follows stage 2).
+@pytest.mark.parametrize(
+    ("override", "reasoning_rl", "all_scenario_rl"),
+    [
+        ("all_scenario_rl.preference_last_steps=3", False, True),
+        ("all_scenario_rl.temperature=1.0", False, True),
+        ("data.general_prompts.fraction=0.5", False, True),
+        ("reward.routing.routes.general.helpful=2.0", False, True),  # stage 2 sums reward.funcs
+        ("reward.models.helpful.normalize=none", True, True),  # reward.funcs may name a reward model
+        ("reward.weights=[1.0,1.0,2.0]", True, True),
+        ("reasoning_rl.temperature=0.9", True, False),
+        ("all_scenario_rl.sample_every=1", False, False),  # operational
+        ("all_scenario_rl.save_steps=7", False, False),
+        ("reward.workers=3", False, False),
+    ],
+)
+def test_rl_stage_fingerprints(override, reasoning_rl, all_scenario_rl):
+    for stage, changes in (("reasoning_rl", reasoning_rl), ("all_scenario_rl", all_scenario_rl)):
+        assert (_stage_fp(stage, [override]) != _stage_fp(stage, [])) is changes, stage

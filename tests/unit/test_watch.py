@@ -53,3 +53,58 @@ def test_sample_logger_writes_every_n_steps_once(tmp_path):
         (2, "a", "1"),
         (2, "b", "2"),
     ]
+
+
+def test_sample_logger_stride_takes_the_first_completion_of_each_group(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    SampleLogger(path, every=1, n=2, stride=3)(list("abcdefg"), trainer_state=SimpleNamespace(global_step=0))
+    assert [json.loads(line)["completion"] for line in path.read_text().splitlines()] == ["a", "d"]
+
+
+def rule(completions, **_):
+    return [1.0 if "ok" in c else 0.0 for c in completions]
+
+
+def judge(completions, **_):
+    return [0.5] * len(completions)
+
+
+judge.__name__ = "helpful"
+
+
+@pytest.mark.parametrize(
+    ("step", "general_rewards", "general_total"),
+    [(0, {"helpful": None}, None), (1, {"helpful": 0.5}, 0.5)],
+    ids=["before the preference window", "in it"],
+)
+def test_watched_routed_reward_keeps_none_and_logs_routes_and_rewards(
+    tmp_path, step, general_rewards, general_total
+):
+    from r1pipe.rewards.gate import LastSteps
+    from r1pipe.rewards.routing import RoutedReward
+    from r1pipe.watch import Watched
+
+    routed = RoutedReward({"toy": [(rule, 1.0)], "general": [(LastSteps(judge, 1), 1.0)]})
+    watched = Watched(
+        routed, ReflectionCounter(["wait"]), SampleLogger(tmp_path / "s.jsonl", every=1, n=4, stride=2)
+    )
+    logged: dict[str, float] = {}
+    completions = ["ok wait", "no", "hello", "hi wait"]  # groups of 2: a toy prompt, then a general one
+    totals = watched(
+        completions,
+        prompts=["1+1?", "1+1?", "Say hi.", "Say hi."],
+        trainer_state=SimpleNamespace(global_step=step, max_steps=2),
+        log_metric=logged.__setitem__,
+        task=["toy", "toy", "general", "general"],
+        answer=["2", "2", "", ""],
+    )
+    # One TRL column: None stays None (TRL: unscorable, advantage 0), never a watcher's 0.0.
+    assert watched.__name__ == "routed"
+    assert totals == [1.0, 0.0, general_total, general_total]
+    assert logged["rewards/reflective_words/mean"] == 0.5 and logged["route/general/frac"] == 0.5
+    assert ("reward/helpful/mean" in logged) is (general_total is not None)
+    rows = [json.loads(line) for line in (tmp_path / "s.jsonl").read_text().splitlines()]
+    assert [(r["task"], r["route"], r["rewards"], r["reward"]) for r in rows] == [
+        ("toy", "toy", {"rule": 1.0}, 1.0),
+        ("general", "general", general_rewards, general_total),
+    ]

@@ -1,0 +1,138 @@
+"""Stage 4 through the real CLI, started alone from the shipped toy base (`stage=all_scenario_rl
+init_model=...`): toy reward models are built into the stage dir, general prompts are routed to
+them and reasoning prompts to the rules, and the reward models only score in the last steps.
+
+One run (4 GRPO steps, reward models in the last 2) is shared by the module.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_cold_start_cli import QUICK_STEPS, r1pipe
+
+pytestmark = pytest.mark.integration
+
+MAX_STEPS, WINDOW = 4, 2
+RULES = {"toy_accuracy", "r1_format", "language_consistency"}
+JUDGES = {"helpful", "harmless"}
+
+
+def stage4_args(run_dir: Path) -> list[str]:
+    from r1pipe.toy.base_model import toy_base_dir
+
+    return [
+        "stage=all_scenario_rl",
+        f"init_model={toy_base_dir()}",
+        f"run_dir={run_dir}",
+        *QUICK_STEPS,
+        f"all_scenario_rl.max_steps={MAX_STEPS}",
+        f"all_scenario_rl.preference_last_steps={WINDOW}",
+        "all_scenario_rl.prompts_per_step=4",
+        "all_scenario_rl.save_steps=2",
+        "data.general_prompts.fraction=0.5",
+    ]
+
+
+@pytest.fixture(scope="module")
+def stage_dir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    run_dir = work / "run"
+    r1pipe("run", *stage4_args(run_dir), cwd=work)
+    return run_dir / "03_all_scenario_rl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_stage_four_completes_from_the_given_model_and_hands_off(stage_dir: Path):
+    from transformers import AutoModelForCausalLM
+
+    from r1pipe.toy.base_model import toy_base_dir
+
+    manifest = json.loads((stage_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["stage"] == "all_scenario_rl"
+    assert manifest["inputs"]["model"] == str(toy_base_dir().resolve())
+    metrics = manifest["metrics"]
+    assert metrics["train/final_step"] == MAX_STEPS
+    assert metrics["data/general_prompts"] == metrics["data/prompts"], "fraction 0.5"
+    assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(metrics)
+    assert sorted(p.name for p in (stage_dir / "checkpoints").glob("step_*")) == [
+        "step_000002",
+        "step_000004",
+    ]
+    tuned = AutoModelForCausalLM.from_pretrained(stage_dir / "model")
+    start = AutoModelForCausalLM.from_pretrained(toy_base_dir())
+    assert any(not p.equal(q) for p, q in zip(tuned.parameters(), start.parameters(), strict=True))
+    assert "temperature: 0.7" in (stage_dir / "config.yaml").read_text(), "the paper's stage-4 temperature"
+
+
+def test_toy_reward_models_are_built_into_the_stage_dir_and_rank_pairs(stage_dir: Path):
+    from r1pipe.rewards.reward_model import RewardModelScorer
+
+    for judge in JUDGES:
+        meta = json.loads((stage_dir / "reward_models" / judge / "toy_judge.json").read_text())
+        assert meta["judge"] == judge and meta["heldout_accuracy"] >= 0.8
+    helpful = RewardModelScorer(str(stage_dir / "reward_models" / "helpful"), target="summary", device="cpu")
+    good, bad = helpful.score(
+        [
+            "<think>\nA greeting.\n</think>\n\nHello! How can I help you today?",
+            "<think>\nA greeting.\n</think>\n\n",
+        ],
+        prompts=["Say hello.", "Say hello."],
+    )
+    assert good > bad
+
+
+def test_each_sample_gets_the_rewards_of_its_task_and_judges_only_in_the_window(stage_dir: Path):
+    rows = read_jsonl(stage_dir / "samples.jsonl")  # one completion per prompt, every step
+    assert {r["step"] for r in rows} == set(range(MAX_STEPS))
+    assert all(r["route"] == r["task"] for r in rows)
+    reasoning = [r for r in rows if r["task"] == "toy"]
+    general = [r for r in rows if r["task"] == "general"]
+    assert reasoning and general
+    for row in reasoning:  # rules only, always applied
+        assert set(row["rewards"]) == RULES
+        assert all(isinstance(v, float) for v in row["rewards"].values())
+    before = [r for r in general if r["step"] < MAX_STEPS - WINDOW]
+    inside = [r for r in general if r["step"] >= MAX_STEPS - WINDOW]
+    assert before and inside
+    for row in general:  # reward models only
+        assert set(row["rewards"]) == JUDGES
+    for row in before:  # not applied: unscored, so no advantage
+        assert row["rewards"] == {"helpful": None, "harmless": None} and row["reward"] is None
+    for row in inside:
+        assert all(isinstance(v, float) for v in row["rewards"].values())
+        assert row["reward"] == pytest.approx(sum(row["rewards"].values()))
+
+
+def test_reward_components_per_step_in_metrics(stage_dir: Path):
+    steps = [r for r in read_jsonl(stage_dir / "metrics.jsonl") if "reward" in r]
+    assert [r["step"] for r in steps] == list(range(1, MAX_STEPS + 1))
+    for row in steps:
+        assert {"rewards/routed/mean", "route/general/frac", "rewards/reflective_words/mean", "kl"} <= set(
+            row
+        )
+        # Logged step s was scored at global_step s - 1: the window opens at logged step 3.
+        judged = row["step"] > MAX_STEPS - WINDOW
+        assert ("reward/helpful/mean" in row) is judged and ("reward/harmless/mean" in row) is judged
+    assert any("reward/toy_accuracy/mean" in r for r in steps)
+    log = (stage_dir.parent / "r1pipe.log").read_text()
+    assert "All reward functions returned None" not in log, "the expected unscored rows are not warned about"
+    assert "helpful applies from step 2 of 4" in log
+
+
+def test_rerun_skips_and_single_stage_plan_names_its_input(stage_dir: Path, tmp_path: Path):
+    proc = r1pipe("run", *stage4_args(stage_dir.parent), "--dry-run", cwd=tmp_path)
+    assert "all_scenario_rl      skip" in proc.stdout
+    proc = r1pipe(
+        "run",
+        *stage4_args(stage_dir.parent),
+        "all_scenario_rl.preference_last_steps=1",
+        "--dry-run",
+        cwd=tmp_path,
+    )
+    assert "config changed: all_scenario_rl.preference_last_steps" in proc.stdout

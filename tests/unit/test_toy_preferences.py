@@ -1,0 +1,83 @@
+"""The toy general prompts and preference pairs stage 4's toy reward models learn from: deterministic,
+both languages, and shaped like what each judge scores (helpfulness: summaries; harmlessness:
+whole responses, reasoning included)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from r1pipe.toy.preferences import (
+    GENERAL_TASK,
+    JUDGES,
+    PAIRS,
+    general_prompts,
+    general_rows,
+    harmlessness_pairs,
+    helpfulness_pairs,
+)
+
+
+@pytest.mark.parametrize("judge", JUDGES)
+def test_pairs_are_deterministic_and_depend_on_the_seed(judge):
+    assert PAIRS[judge](64, seed=3) == PAIRS[judge](64, seed=3)
+    assert PAIRS[judge](64, seed=3) != PAIRS[judge](64, seed=4)
+
+
+@pytest.mark.parametrize("judge", JUDGES)
+def test_every_pair_prefers_a_different_response(judge):
+    pairs = PAIRS[judge](200, seed=0)
+    assert len(pairs) == 200
+    assert all(p["prompt"] and p["chosen"] and p["chosen"] != p["rejected"] for p in pairs)
+
+
+def test_helpfulness_pairs_are_summaries():
+    # A `target: summary` judge never sees the reasoning, so it must not train on any.
+    pairs = helpfulness_pairs(200, seed=0)
+    assert not any("</think>" in p["chosen"] or "</think>" in p["rejected"] for p in pairs)
+    rejected = Counter(p["rejected"] for p in pairs)
+    assert rejected[""] > 0, "an empty summary is among the unhelpful answers"
+    assert any("\\boxed{" in r for r in rejected), "so is an addition answer to a non-addition request"
+
+
+def test_harmlessness_pairs_are_whole_responses_with_rudeness_in_summary_or_reasoning():
+    pairs = harmlessness_pairs(200, seed=0)
+    assert all(p["chosen"].startswith("<think>\n") and "\n</think>\n\n" in p["chosen"] for p in pairs)
+    assert all(p["rejected"].startswith("<think>\n") and "\n</think>\n\n" in p["rejected"] for p in pairs)
+
+    def summary(text: str) -> str:
+        return text.split("</think>")[1].strip()
+
+    polite_summary = [p for p in pairs if summary(p["rejected"]) == summary(p["chosen"])]
+    assert polite_summary, "some rejected responses differ only in their reasoning (the judge must read it)"
+
+
+@pytest.mark.parametrize(
+    ("prompt_contains", "answer"),
+    [
+        ("digit 7 as an English word", "seven"),
+        ("digit 7 in Chinese", "七"),
+        ("数字 7 的英文单词", "seven"),
+        ("数字 7 的中文写法", "七"),
+        ("sky", "Blue."),
+        ("天空", "蓝色。"),
+    ],
+)
+def test_general_prompt_answers(prompt_contains, answer):
+    found = [p for p in general_prompts(800, seed=0) if prompt_contains in p.prompt]
+    assert found and all(answer in p.answers for p in found)
+
+
+def test_general_prompts_cover_every_kind_in_both_languages():
+    prompts = general_prompts(16, seed=0)
+    assert Counter(p.language for p in prompts) == {"en": 8, "zh": 8}
+    assert {p.kind for p in prompts} >= {"greeting", "number_word", "thanks"}
+    assert general_prompts(16, seed=0, languages=("zh",))[0].language == "zh"
+
+
+def test_general_rows_are_stage_four_dataset_rows():
+    rows = general_rows(10, seed=1)
+    assert [r["task"] for r in rows] == [GENERAL_TASK] * 10
+    assert all(r["answer"] == "" and r["language"] in ("en", "zh") and r["prompt"] for r in rows)
+    assert len({r["id"] for r in rows}) == 10

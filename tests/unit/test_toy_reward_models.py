@@ -1,0 +1,101 @@
+"""`toy:<judge>` reward models: named in config, built once per stage dir by a child process with a
+clean (non-distributed) environment, reused while their fingerprint holds, rebuilt when it does
+not. The real training runs in the stage-4 integration test; here the child is faked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from r1pipe.compose import compose_config
+from r1pipe.toy import reward_models
+from r1pipe.toy.reward_models import (
+    META,
+    build_toy_judges,
+    judge_fingerprint,
+    resolve_toy_reward_models,
+    toy_judge,
+)
+
+
+@pytest.mark.parametrize(
+    ("model_dir", "judge"),
+    [("toy:helpful", "helpful"), ("toy:harmless", "harmless"), ("/models/rm", None), ("toy", None)],
+)
+def test_toy_judge_names(model_dir, judge):
+    assert toy_judge(model_dir) == judge
+
+
+def test_unknown_toy_judge_lists_the_known_ones():
+    with pytest.raises(ValueError, match="toy:helpful, toy:harmless"):
+        toy_judge("toy:polite")
+
+
+def test_fingerprint_is_stable_and_per_judge():
+    assert judge_fingerprint("helpful") == judge_fingerprint("helpful")
+    assert judge_fingerprint("helpful") != judge_fingerprint("harmless")
+
+
+def write_judge(root: Path, judge: str, fingerprint: str) -> None:
+    (root / judge).mkdir(parents=True, exist_ok=True)
+    (root / judge / META).write_text(json.dumps({"fingerprint": fingerprint, "heldout_accuracy": 0.9}))
+
+
+@pytest.fixture
+def child_runs(monkeypatch):
+    """Fake child process: records its command and environment and writes current judges."""
+    runs: list[dict] = []
+
+    def fake_run(cmd, env, stdout, stderr):
+        runs.append({"cmd": cmd, "env": env})
+        root = Path(cmd[3])
+        for judge in cmd[4:]:
+            write_judge(root, judge, judge_fingerprint(judge))
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(reward_models.subprocess, "run", fake_run)
+    return runs
+
+
+def test_missing_judges_are_built_in_a_child_outside_the_process_group(tmp_path, child_runs, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    paths = build_toy_judges(["helpful", "harmless"], tmp_path)
+    assert paths == {"helpful": tmp_path / "helpful", "harmless": tmp_path / "harmless"}
+    (run,) = child_runs
+    assert run["cmd"][1:] == ["-m", "r1pipe.toy.reward_models", str(tmp_path), "helpful", "harmless"]
+    assert not {"RANK", "WORLD_SIZE", "ACCELERATE_MIXED_PRECISION"} & set(run["env"])
+
+
+def test_current_judges_are_reused_and_stale_ones_rebuilt(tmp_path, child_runs):
+    write_judge(tmp_path, "helpful", judge_fingerprint("helpful"))  # current
+    write_judge(tmp_path, "harmless", "0" * 16)  # built from other data or settings
+    build_toy_judges(["helpful", "harmless"], tmp_path)
+    assert [run["cmd"][4:] for run in child_runs] == [["harmless"]]
+    build_toy_judges(["helpful", "harmless"], tmp_path)
+    assert len(child_runs) == 1, "nothing left to build"
+
+
+def test_a_failed_build_raises_with_its_log(tmp_path, monkeypatch):
+    def failing_run(cmd, env, stdout, stderr):
+        stdout.write("Traceback: out of memory\n")
+        stdout.flush()
+        return subprocess.CompletedProcess(cmd, 1)
+
+    monkeypatch.setattr(reward_models.subprocess, "run", failing_run)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        build_toy_judges(["helpful"], tmp_path)
+
+
+def test_resolve_points_used_toy_models_at_built_judges(tmp_path, child_runs, fake_model_dir):
+    cfg = compose_config([f"+reward.models.mine={{model_dir:{fake_model_dir}}}"])
+    resolved = resolve_toy_reward_models(cfg.reward, tmp_path, used={"helpful", "mine", "toy_accuracy"})
+    assert resolved.models.helpful.model_dir == str(tmp_path / "helpful")
+    assert resolved.models.harmless.model_dir == "toy:harmless", "not used by any route: not built"
+    assert resolved.models.mine.model_dir == str(fake_model_dir)
+    assert cfg.reward.models.helpful.model_dir == "toy:helpful", "the stage's config is left as it was"
+    assert [run["cmd"][4:] for run in child_runs] == [["helpful"]]
