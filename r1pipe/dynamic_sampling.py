@@ -5,7 +5,8 @@ A group whose completions all got the same reward has zero advantage: it costs a
 backward pass and teaches nothing. With `dynamic_sampling=true` such groups are dropped and the
 batch is refilled with fresh prompts, drawn from the training set, until it is full again (at
 most `dynamic_sampling_max_rounds` generation rounds per step; if still short, dropped groups
-fill the rest so the step keeps its size, and that share is logged).
+fill the rest so the step keeps its size, and that share is logged). A refill round asks for
+the missing groups scaled by the share dropped so far, not a whole batch.
 
 Logged per step: `dynamic_sampling/dropped_fraction` (groups dropped / groups generated),
 `dynamic_sampling/rounds` (generation rounds) and `dynamic_sampling/zero_signal_filled` (share of
@@ -17,6 +18,7 @@ here, unit-tested as tables; the trainer subclass only drives the rounds.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -125,17 +127,17 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         generated_groups = dropped_groups = 0
         batch = inputs
         for round_index in range(self.max_rounds):
-            if round_index:
-                batch = self._refill_inputs(target // group, round_index)
             out = super()._generate_and_score_completions(batch)
-            signal = self._local_signal_rows(len(batch))
             outputs.append(out)
-            keeps.append(signal)
+            keeps.append(self._local_signal_rows(len(batch)))
             all_groups = self._global_informative_groups()
             generated_groups += all_groups.numel()
             dropped_groups += int((~all_groups).sum())
-            if self._everyone_has(sum(int(k.sum()) for k in keeps), target):
+            kept = sum(int(k.sum()) for k in keeps)
+            refill = self._refill_size(kept, target, generated_groups, dropped_groups)
+            if refill == 0 or round_index + 1 == self.max_rounds:
                 break
+            batch = self._refill_inputs(refill, round_index + 1)
         chosen, filled = choose_rows(keeps, target)
         joined = join_rows(list(zip(outputs, chosen, strict=True)), self._tokenizer.pad_token_id)
         joined["num_items_in_batch"] = self.accelerator.gather(joined["completion_mask"].sum()).sum()
@@ -159,11 +161,14 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         start = self.accelerator.process_index * local_rows
         return per_row[start : start + local_rows].cpu()
 
-    def _everyone_has(self, kept: int, target: int) -> bool:
-        """Every process must run the same number of rounds (generation and reward gathering are
-        collective), so the slowest process decides."""
-        counts = self.accelerator.gather(torch.tensor([kept], device=self.accelerator.device))
-        return int(counts.min()) >= target
+    def _refill_size(self, kept: int, target: int, generated_groups: int, dropped_groups: int) -> int:
+        """Prompts for the next round: the groups still missing, scaled up by the share of groups
+        dropped so far (at most a full batch). Every process must run the same rounds with the same
+        batch size (generation and reward gathering are collective), so the neediest decides."""
+        missing = -(-(target - kept) // self.group_size) if kept < target else 0
+        keep_rate = max(0.25, 1 - dropped_groups / max(1, generated_groups))
+        wanted = min(target // self.group_size, math.ceil(missing / keep_rate)) if missing else 0
+        return int(self.accelerator.gather(torch.tensor([wanted], device=self.accelerator.device)).max())
 
     def _refill_inputs(self, prompts: int, round_index: int) -> list[dict[str, Any]]:
         """Fresh prompts from the training set, each repeated G times as TRL's sampler does.
