@@ -44,29 +44,14 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     )
 
     # `toy:<judge>` reward models are trained into the stage dir (once; reused on resume).
-    routes = cfg.reward.routing.routes
-    used = {name for route in routes.values() for name in route}
+    used = {name for route in cfg.reward.routing.routes.values() for name in route}
     reward_cfg = resolve_toy_reward_models(cfg.reward, ctx.stage_dir / "reward_models", used)
     routed = build_routed_reward(
         reward_cfg,
         failure_log=ctx.stage_dir / "reward_failures.jsonl",
         model_last_steps=r.preference_last_steps,
     )
-    for task, route in routes.items():
-        log.info("rewards for task=%s: %s", task, ", ".join(f"{name} x{w}" for name, w in route.items()))
-    window = (
-        "every step"
-        if r.preference_last_steps < 0
-        else f"the last {r.preference_last_steps} of {r.max_steps} steps"
-    )
-    models = sorted(used & set(reward_cfg.models))
-    log.info("reward models (%s) apply in %s", ", ".join(models) or "none", window)
-    toys = [name for name in models if toy_judge(cfg.reward.models[name].model_dir)]
-    if toys and cfg.model.name_or_path != "toy":
-        log.warning(
-            "reward models %s are toy judges that know only toy requests; set reward.models.<name>.model_dir",
-            toys,
-        )
+    describe_rewards(cfg, sorted(used & set(cfg.reward.models)))
     # One TRL reward column carrying the watchers: rows it cannot score keep advantage 0 (watch.Watched).
     reward = Watched(
         routed,
@@ -79,3 +64,17 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
 
     metrics = {"data/prompts": len(reasoning), "data/general_prompts": len(general)}
     return run_rl_stage(cfg, ctx, r, prompts, [reward], [1.0], metrics)
+
+
+def describe_rewards(cfg: DictConfig, models: list[str]) -> None:
+    """Log each task's rewards and when the reward models apply; warn about toy judges on a real model."""
+    for task, route in cfg.reward.routing.routes.items():
+        log.info("rewards for task=%s: %s", task, ", ".join(f"{name} x{w}" for name, w in route.items()))
+    last, total = cfg.all_scenario_rl.preference_last_steps, cfg.all_scenario_rl.max_steps
+    window = "every step" if last < 0 else f"the last {last} of {total} steps"
+    log.info("reward models (%s) apply in %s", ", ".join(models) or "none", window)
+    toys = [name for name in models if toy_judge(cfg.reward.models[name].model_dir)]
+    if toys and cfg.model.name_or_path != "toy":
+        log.warning(
+            "reward models %s are toy judges, which know only toy requests: set their model_dir", toys
+        )
