@@ -2,7 +2,7 @@
 init_model=...`): toy reward models are built into the stage dir, general prompts are routed to
 them and reasoning prompts to the rules, and the reward models only score in the last steps.
 
-One run (4 GRPO steps, reward models in the last 2) is shared by the module.
+One run (2 GRPO steps, reward models in the last one) is shared by the module.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from test_cold_start_cli import QUICK_STEPS, r1pipe
 
 pytestmark = pytest.mark.integration
 
-MAX_STEPS, WINDOW = 4, 2
+MAX_STEPS, WINDOW = 2, 1
 RULES = {"toy_accuracy", "r1_format", "language_consistency"}
 JUDGES = {"helpful", "harmless"}
 
@@ -31,7 +31,7 @@ def stage4_args(run_dir: Path) -> list[str]:
         f"all_scenario_rl.max_steps={MAX_STEPS}",
         f"all_scenario_rl.preference_last_steps={WINDOW}",
         "all_scenario_rl.prompts_per_step=4",
-        "all_scenario_rl.save_steps=2",
+        "all_scenario_rl.save_steps=1",
         "data.general_prompts.fraction=0.5",
     ]
 
@@ -61,8 +61,8 @@ def test_stage_four_completes_from_the_given_model_and_hands_off(stage_dir: Path
     assert metrics["data/general_prompts"] == metrics["data/prompts"], "fraction 0.5"
     assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(metrics)
     assert sorted(p.name for p in (stage_dir / "checkpoints").glob("step_*")) == [
+        "step_000001",
         "step_000002",
-        "step_000004",
     ]
     tuned = AutoModelForCausalLM.from_pretrained(stage_dir / "model")
     start = AutoModelForCausalLM.from_pretrained(toy_base_dir())
@@ -116,23 +116,15 @@ def test_reward_components_per_step_in_metrics(stage_dir: Path):
         assert {"rewards/routed/mean", "route/general/frac", "rewards/reflective_words/mean", "kl"} <= set(
             row
         )
-        # Logged step s was scored at global_step s - 1: the window opens at logged step 3.
+        # Logged step s was scored at global_step s - 1: the window opens at logged step 2.
         judged = row["step"] > MAX_STEPS - WINDOW
         assert ("reward/helpful/mean" in row) is judged and ("reward/harmless/mean" in row) is judged
     assert any("reward/toy_accuracy/mean" in r for r in steps)
     log = (stage_dir.parent / "r1pipe.log").read_text()
     assert "All reward functions returned None" not in log, "the expected unscored rows are not warned about"
-    assert "helpful applies from step 2 of 4" in log
+    assert "helpful applies from step 1 of 2" in log
 
 
-def test_rerun_skips_and_single_stage_plan_names_its_input(stage_dir: Path, tmp_path: Path):
+def test_a_second_run_skips_the_complete_stage(stage_dir: Path, tmp_path: Path):
     proc = r1pipe("run", *stage4_args(stage_dir.parent), "--dry-run", cwd=tmp_path)
-    assert "all_scenario_rl      skip" in proc.stdout
-    proc = r1pipe(
-        "run",
-        *stage4_args(stage_dir.parent),
-        "all_scenario_rl.preference_last_steps=1",
-        "--dry-run",
-        cwd=tmp_path,
-    )
-    assert "config changed: all_scenario_rl.preference_last_steps" in proc.stdout
+    assert "all_scenario_rl      skip    complete, fingerprint unchanged" in proc.stdout
