@@ -28,13 +28,16 @@ from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_arg
 log = logging.getLogger(__name__)
 
 
-def completions_per_device(r: DictConfig, world_size: int) -> int:
-    """Completions each process handles per step: prompts_per_step x G spread over the processes."""
+def completions_per_device(r: DictConfig, world_size: int, key: str) -> int:
+    """Completions each process handles per step: prompts_per_step x G spread over the processes
+    (in whole groups when dynamic sampling drops and refills groups per process)."""
     total = r.prompts_per_step * r.num_generations
-    if total % world_size:
+    unit = world_size * (r.num_generations if r.dynamic_sampling else 1)
+    if total % unit:
+        what = "whole groups over" if r.dynamic_sampling else "over"
         raise ValueError(
-            f"prompts_per_step x num_generations = {total} does not split over {world_size} processes; "
-            "change reasoning_rl.prompts_per_step or launcher.num_processes"
+            f"{key}.prompts_per_step x num_generations = {total} does not split in {what} {world_size} "
+            f"processes; change {key}.prompts_per_step or launcher.num_processes"
         )
     return total // world_size
 
@@ -51,7 +54,7 @@ def build_grpo_config(
         epsilon=r.epsilon,
         epsilon_high=r.epsilon_high,
         num_generations=r.num_generations,
-        per_device_train_batch_size=completions_per_device(r, world_size),
+        per_device_train_batch_size=completions_per_device(r, world_size, ctx.name),
         gradient_accumulation_steps=1,
         loss_type=r.loss_type,
         scale_rewards=r.scale_rewards,

@@ -93,3 +93,27 @@ def test_join_rows_refuses_outputs_it_cannot_join():
     out = _round(2, 2, rows=1, first=0) | {"pixel_values": torch.zeros(1, 3)}
     with pytest.raises(ValueError, match="pixel_values.*dynamic_sampling=false"):
         join_rows([(out, torch.tensor([True]))], pad_token_id=0)
+
+
+@pytest.mark.parametrize(
+    ("prompts", "group", "processes", "dynamic", "expected"),
+    [
+        (4, 8, 1, False, 32),
+        (4, 8, 2, False, 16),
+        (3, 4, 2, False, 6),  # groups may straddle processes without dynamic sampling
+        (4, 8, 2, True, 16),  # 2 whole groups per process
+        (3, 4, 2, True, None),  # 1.5 groups per process: refused with dynamic sampling
+        (3, 3, 2, False, None),  # 9 completions do not split over 2 processes
+    ],
+)
+def test_completions_per_device(prompts, group, processes, dynamic, expected):
+    from omegaconf import OmegaConf
+
+    from r1pipe.grpo import completions_per_device
+
+    r = OmegaConf.create({"prompts_per_step": prompts, "num_generations": group, "dynamic_sampling": dynamic})
+    if expected is None:
+        with pytest.raises(ValueError, match="all_scenario_rl.prompts_per_step"):
+            completions_per_device(r, processes, "all_scenario_rl")
+    else:
+        assert completions_per_device(r, processes, "all_scenario_rl") == expected
