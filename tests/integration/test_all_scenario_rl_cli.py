@@ -128,3 +128,24 @@ def test_reward_components_per_step_in_metrics(stage_dir: Path):
 def test_a_second_run_skips_the_complete_stage(stage_dir: Path, tmp_path: Path):
     proc = r1pipe("run", *stage4_args(stage_dir.parent), "--dry-run", cwd=tmp_path)
     assert "all_scenario_rl      skip    complete, fingerprint unchanged" in proc.stdout
+
+
+def test_interrupted_stage_four_resumes_with_the_judges_it_built(tmp_path: Path):
+    from test_cold_start_cli import kill_once_checkpointed
+
+    run_dir = tmp_path / "run"
+    args = [*stage4_args(run_dir), "all_scenario_rl.max_steps=4", "all_scenario_rl.preference_last_steps=2"]
+    stage = run_dir / "03_all_scenario_rl"
+    kill_once_checkpointed(args, tmp_path, stage / "checkpoints" / "step_000002")
+    judge_files = {p: p.stat().st_mtime_ns for p in (stage / "reward_models").rglob("model.safetensors")}
+    assert len(judge_files) == 2, "both judges were built before training"
+
+    assert "all_scenario_rl      resume" in r1pipe("run", *args, "--dry-run", cwd=tmp_path).stdout
+    r1pipe("run", *args, cwd=tmp_path)
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 4
+    assert "resuming from" in (run_dir / "r1pipe.log").read_text()
+    # The judges of the interrupted attempt score the rest of the run: reused, not retrained.
+    assert {p: p.stat().st_mtime_ns for p in judge_files} == judge_files
+    steps = [row["step"] for row in read_jsonl(stage / "metrics.jsonl") if "step" in row]
+    assert max(steps) == 4
