@@ -129,8 +129,8 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         for round_index in range(self.max_rounds):
             out = super()._generate_and_score_completions(batch)
             outputs.append(out)
-            keeps.append(self._local_signal_rows(len(batch)))
             all_groups = self._global_informative_groups()
+            keeps.append(self._local_rows(all_groups, len(batch)))
             generated_groups += all_groups.numel()
             dropped_groups += int((~all_groups).sum())
             kept = sum(int(k.sum()) for k in keeps)
@@ -155,9 +155,9 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
         rewards[torch.isnan(self._last_rewards_per_func).all(dim=1)] = torch.nan
         return informative_groups(rewards, self.group_size)
 
-    def _local_signal_rows(self, local_rows: int) -> torch.Tensor:
+    def _local_rows(self, groups: torch.Tensor, local_rows: int) -> torch.Tensor:
         """This process's rows whose group carries signal (rewards are gathered over processes)."""
-        per_row = self._global_informative_groups().repeat_interleave(self.group_size)
+        per_row = groups.repeat_interleave(self.group_size)
         start = self.accelerator.process_index * local_rows
         return per_row[start : start + local_rows].cpu()
 
