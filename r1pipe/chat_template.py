@@ -34,7 +34,9 @@ R1_ZERO_PREFIX = (
 )
 R1_ZERO = (
     "{%- for message in messages -%}"
-    "{%- if message['role'] == 'user' -%}{{- '" + R1_ZERO_PREFIX + "' + message['content'] + ' Assistant:' -}}"
+    "{%- if message['role'] == 'user' -%}{{- '"
+    + R1_ZERO_PREFIX
+    + "' + message['content'] + ' Assistant:' -}}"
     "{%- elif message['role'] == 'assistant' -%}"
     "{%- generation -%}{{- ' ' + message['content'] + eos_token -}}{%- endgeneration -%}"
     "{%- endif -%}"

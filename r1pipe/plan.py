@@ -4,6 +4,7 @@ Decided from the config and what the run directory holds, before anything is cha
 - complete manifest, same fingerprint, input unchanged            -> skip
 - complete manifest, different fingerprint                        -> run (names the changed keys)
 - checkpoints from a launch with the same fingerprint             -> resume from the latest
+- no checkpoint, but finished steps of stage 3 (same fingerprint)  -> resume (reuse those steps)
 - an earlier stage runs in this invocation                        -> run (its input changes)
 - force=true, or at/after from_stage                              -> run
 A stage whose input (the previous stage's model) is missing stops the plan with the path and fix.
@@ -16,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
 from r1pipe.models import model_fingerprint, resolve_model_path
 from r1pipe.registry import stage_spec
+from r1pipe.rejection.store import has_persisted_steps
 from r1pipe.rundir import latest_checkpoint, read_manifest, stage_dir_name
 
 Action = Literal["run", "resume", "skip"]
@@ -138,10 +140,13 @@ def _decide(
         changed = changed_keys(old_config, stage_config)
         what = f"config changed: {', '.join(changed)}" if changed else "input model changed"
         return "run", what, None, changed
-    resume_cfg = str(cfg[name].resume) if "resume" in cfg.get(name, {}) else "auto"
+    resume_cfg = str(OmegaConf.select(cfg, stage_spec(name).resume_key, default="auto"))
     if resume_cfg not in ("auto", "false", "False"):
         return "resume", f"resume={resume_cfg}", resume_cfg, []
     checkpoint = latest_checkpoint(stage_dir / "checkpoints")
+    same_launch = bool(launch and launch.get("fingerprint") == fp)
+    if checkpoint is None and same_launch and resume_cfg == "auto" and has_persisted_steps(stage_dir):
+        return "resume", "interrupted; reusing its finished steps (data/steps, data/generations)", None, []
     if checkpoint is not None and resume_cfg == "auto":
         if launch and launch.get("fingerprint") == fp:
             return "resume", f"interrupted; resuming from {checkpoint.name}", str(checkpoint), []

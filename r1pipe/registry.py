@@ -22,6 +22,12 @@ class StageSpec:
     # Keys inside config_keys that only change how the stage runs, not what it produces
     # (logging, checkpoint cadence, resume policy): changing them never invalidates the stage.
     operational_keys: tuple[str, ...] = ()
+    # The config key of the stage's `resume` setting (auto | false | PATH); default `<name>.resume`.
+    resume_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.resume_key:
+            object.__setattr__(self, "resume_key", f"{self.name}.resume")
 
 
 SFT_OPERATIONAL_KEYS = ("logging_steps", "save_steps", "save_total_limit", "resume", "report_to")
@@ -59,6 +65,26 @@ STAGES: dict[str, StageSpec] = {
             # reward.routing is stage 4's: stage 2 sums reward.funcs, so routes never change its result.
             operational_keys=rl_operational_keys("reasoning_rl") + ("reward.routing",),
             summary="stage 2: reasoning RL with GRPO; accuracy + format + language-consistency rewards (TRL GRPOTrainer)",
+        ),
+        StageSpec(
+            name="rejection_sampling",
+            module="r1pipe.stages.rejection_sampling",
+            config_keys=(
+                "rejection",
+                "reward",
+                "generation",
+                "data.rejection_prompts",
+                "data.non_reasoning",
+                "data.heldout",
+                "data.toy",
+                "model",
+                "seed",
+            ),
+            model_from="previous",
+            operational_keys=tuple(f"rejection.train.{k}" for k in SFT_OPERATIONAL_KEYS)
+            + ("reward.workers", "reward.timeout_s", "reward.routing", "reward.models"),
+            resume_key="rejection.train.resume",
+            summary="stage 3: rejection sampling from the stage-2 model (vLLM or transformers), filters, SFT set, SFT",
         ),
         StageSpec(
             name="all_scenario_rl",

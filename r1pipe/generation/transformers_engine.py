@@ -1,0 +1,92 @@
+"""Generation with transformers `generate`: batched, left-padded, `n` samples per prompt.
+
+The fallback engine and the CPU default for tiny models (no server start-up, no KV-cache
+reservation). vLLM is faster on GPUs; `scripts/bench_generation.py` measures the two side by side.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Sequence
+
+import torch
+from omegaconf import DictConfig
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from r1pipe.generation.base import FinishReason, Sample, Sampling, check_ids, prompt_token_ids
+
+log = logging.getLogger(__name__)
+
+
+class TransformersEngine:
+    backend = "transformers"
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 64):
+        # batch_size: prompts per generate call (each brings n sequences)
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self._owns_model = False
+
+    @classmethod
+    def from_dir(cls, path: str, model_cfg: DictConfig, batch_size: int = 64) -> TransformersEngine:
+        """Load a model dir (r1pipe's chat template installed, see models.load_tokenizer)."""
+        from r1pipe.models import load_model, load_tokenizer
+
+        model = load_model(path, model_cfg)
+        if torch.cuda.is_available():
+            model = model.to("cuda")
+        engine = cls(model, load_tokenizer(path, model_cfg), batch_size)
+        engine._owns_model = True
+        return engine
+
+    def generate(self, prompts: Sequence[str], prompt_ids: Sequence[str], sampling: Sampling) -> list[Sample]:
+        check_ids(prompts, prompt_ids)
+        torch.manual_seed(sampling.seed)
+        self.model.eval()
+        encoded = prompt_token_ids(self.tokenizer, prompts)
+        samples: list[Sample] = []
+        for start in range(0, len(encoded), self.batch_size):
+            batch = encoded[start : start + self.batch_size]
+            new_tokens = self._generate_batch(batch, sampling)  # (B * n, T_new)
+            for row, tokens in enumerate(new_tokens.tolist()):
+                prompt_index, sample_index = start + row // sampling.n, row % sampling.n
+                samples.append(self._sample(str(prompt_ids[prompt_index]), sample_index, tokens))
+        return samples
+
+    def _generate_batch(self, batch: list[list[int]], sampling: Sampling) -> torch.Tensor:
+        pad = self.tokenizer.pad_token_id
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch])  # left-padded
+        attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch])
+        sampled = sampling.temperature > 0
+        with torch.no_grad():
+            generated = self.model.generate(  # type: ignore[operator]
+                input_ids=input_ids.to(self.model.device),
+                attention_mask=attention.to(self.model.device),
+                do_sample=sampled,
+                temperature=sampling.temperature if sampled else None,
+                top_p=sampling.top_p if sampled else None,
+                top_k=0
+                if sampled
+                else None,  # temperature and top-p only (transformers defaults to top-k 50)
+                max_new_tokens=sampling.max_tokens,
+                num_return_sequences=sampling.n,
+                pad_token_id=pad,
+                eos_token_id=self.tokenizer.eos_token_id,
+            )  # (B * n, width + T_new)
+        return generated[:, width:].cpu()
+
+    def _sample(self, prompt_id: str, sample_index: int, tokens: list[int]) -> Sample:
+        eos = self.tokenizer.eos_token_id
+        finish: FinishReason = "stop" if eos in tokens else "length"
+        kept = tokens[: tokens.index(eos) + 1] if finish == "stop" else tokens
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        return Sample(prompt_id, sample_index, str(text), len(kept), finish)
+
+    def close(self) -> None:
+        """Free the model when this engine loaded it (a model passed in belongs to the caller)."""
+        if self._owns_model:
+            del self.model
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()

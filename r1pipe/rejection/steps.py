@@ -1,0 +1,193 @@
+"""The steps of rejection sampling, each a function from the samples that survived so far to the
+same samples marked: `drop` is empty for a survivor, else the reason it goes; survivors add the
+step's name to `passed` (the provenance of every row of the SFT set). Persisting the marked
+records (store.py) keeps the reasons, so the funnel can always be recounted from disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from datasets import Dataset
+from omegaconf import DictConfig
+
+from r1pipe.generation import Engine, Sampling
+from r1pipe.rejection.dedup import Contamination, exact_duplicates, near_duplicates
+from r1pipe.rejection.filters import failed_filters
+from r1pipe.rejection.store import Records, read_records, write_records
+
+log = logging.getLogger(__name__)
+
+PROMPT_FIELDS = ("prompt", "answer", "language", "task")
+
+
+def survivors(records: Records) -> Records:
+    return [r for r in records if not r.get("drop")]
+
+
+def mark(records: Records, step: str, reasons: list[str]) -> Records:
+    """Copies of `records` with this step's verdict: a reason to drop, or '' and the step in `passed`."""
+    marked = []
+    for record, reason in zip(records, reasons, strict=True):
+        passed = record.get("passed", []) + ([] if reason else [step])
+        marked.append({**record, "drop": reason, "passed": passed})
+    return marked
+
+
+# -- a. generation, in shards ------------------------------------------------------------------
+
+
+def prompt_rows(prompts: Dataset) -> list[dict]:
+    """Each prompt with a unique id (the dataset's `id` column, else its row number)."""
+    ids = [str(i) for i in prompts["id"]] if "id" in prompts.column_names else None
+    rows, seen = [], set()
+    for i, row in enumerate(prompts):
+        prompt_id = ids[i] if ids else f"row-{i}"
+        if prompt_id not in seen:  # a repeated id is the same prompt drawn twice
+            seen.add(prompt_id)
+            rows.append({"prompt_id": prompt_id, **{k: row.get(k) for k in PROMPT_FIELDS}})
+    if len(rows) < len(prompts):
+        log.warning(
+            "data.rejection_prompts: %d rows repeat an earlier id; each id is sampled once",
+            len(prompts) - len(rows),
+        )
+    return rows
+
+
+def generate_in_shards(
+    rows: list[dict], r: DictConfig, shards_dir: Path, open_engine: Callable[[], Engine]
+) -> Records:
+    """n samples per prompt, `r.shard_size` prompts per shard file. Finished shards are kept, so an
+    interrupted generation resumes at the first missing shard; the engine starts only if one is."""
+    bounds = [(s, min(s + r.shard_size, len(rows))) for s in range(0, len(rows), r.shard_size)]
+    path = lambda i: shards_dir / f"shard_{i:05d}.jsonl"  # noqa: E731
+    todo = [i for i in range(len(bounds)) if not path(i).is_file()]
+    if len(todo) < len(bounds):
+        log.info("generation: %d of %d shards already written", len(bounds) - len(todo), len(bounds))
+    if todo:
+        with open_engine() as engine:
+            log.info("generation engine: %s", engine.backend)
+            for done, i in enumerate(todo, start=1):
+                start, end = bounds[i]
+                write_records(path(i), generate_shard(engine, rows[start:end], r, seed=r.seed + i))
+                log.info("generation: shard %d/%d written (%d done this attempt)", i + 1, len(bounds), done)
+    return [record for i in range(len(bounds)) for record in read_records(path(i))]
+
+
+def generate_shard(engine: Engine, rows: list[dict], r: DictConfig, seed: int) -> Records:
+    sampling = Sampling(
+        n=r.samples_per_prompt, temperature=r.temperature, top_p=r.top_p, max_tokens=r.max_tokens, seed=seed
+    )
+    t0 = time.time()
+    samples = engine.generate([row["prompt"] for row in rows], [row["prompt_id"] for row in rows], sampling)
+    by_id = {row["prompt_id"]: row for row in rows}
+    tokens = sum(s.num_tokens for s in samples)
+    log.info(
+        "generated %d samples, %d tokens, %.0f tokens/s", len(samples), tokens, tokens / (time.time() - t0)
+    )
+    return [
+        {
+            **by_id[s.prompt_id],
+            "sample_index": s.sample_index,
+            "text": s.text,
+            "num_tokens": s.num_tokens,
+            "finish_reason": s.finish_reason,
+            "passed": [],
+            "drop": "",
+        }
+        for s in samples
+    ]
+
+
+# -- b. verification -----------------------------------------------------------------------------
+
+
+def verify(
+    records: Records,
+    score: Callable[[list[str], list[str]], list[float | None]],
+    judge: Callable[[Records], list[bool | None]] | None,
+) -> Records:
+    """Rules first (the reward library's accuracy reward); where they cannot judge (None), the
+    generative judge when configured. Truncated samples are dropped before either runs."""
+    scores = score([r["text"] for r in records], [str(r["answer"]) for r in records])
+    unjudged = [i for i, s in enumerate(scores) if s is None]
+    verdicts: dict[int, bool | None] = {}
+    if judge and unjudged:
+        verdicts = dict(zip(unjudged, judge([records[i] for i in unjudged]), strict=True))
+    reasons, marked_by = [], []
+    for i, (record, s) in enumerate(zip(records, scores, strict=True)):
+        by = "rules" if s is not None else ("judge" if verdicts.get(i) is not None else None)
+        correct = s is not None and s > 0 if by == "rules" else bool(verdicts.get(i))
+        marked_by.append(by)
+        if record["finish_reason"] == "length":
+            reasons.append("truncated")
+        elif by is None:
+            reasons.append("unjudged")
+        else:
+            reasons.append("" if correct else f"incorrect ({by})")
+    return [
+        {**m, "verdict_by": by} for m, by in zip(mark(records, "correct", reasons), marked_by, strict=True)
+    ]
+
+
+# -- c. readability --------------------------------------------------------------------------------
+
+
+def filter_readable(records: Records, readability: DictConfig) -> Records:
+    failures = failed_filters(
+        [r["text"] for r in records],
+        [r["num_tokens"] for r in records],
+        [r.get("language") for r in records],
+        [r["prompt"] for r in records],
+        readability,
+    )
+    return mark(records, "readable", [",".join(f) for f in failures])
+
+
+# -- d. duplicates and decontamination -------------------------------------------------------------
+
+
+def drop_duplicates(records: Records, dedup: DictConfig) -> Records:
+    texts = [f"{r['prompt']}\n{r['text']}" for r in records]
+    exact = exact_duplicates(texts) if dedup.exact else [False] * len(texts)
+    # near-duplicate search only among samples that are not exact copies
+    distinct = [t for t, e in zip(texts, exact, strict=True) if not e]
+    near_flags = (
+        iter(near_duplicates(distinct, dedup.near_threshold, dedup.shingle, dedup.num_perm))
+        if dedup.near
+        else iter([False] * len(distinct))
+    )
+    reasons = ["exact_duplicate" if e else ("near_duplicate" if next(near_flags) else "") for e in exact]
+    return mark(records, "unique", reasons)
+
+
+def decontaminate(records: Records, contamination: Contamination) -> Records:
+    reasons = [
+        "contaminated" if contamination.contaminated(f"{r['prompt']}\n{r['text']}") else "" for r in records
+    ]
+    return mark(records, "decontaminated", reasons)
+
+
+# -- e. at most m per prompt -----------------------------------------------------------------------
+
+
+def keep_per_prompt(records: Records, m: int, strategy: str, seed: int) -> Records:
+    """At most `m` samples per prompt: the shortest (fewest tokens), a seeded random choice, or
+    all of them (`strategy=all` or m=0)."""
+    if strategy == "all" or m <= 0:
+        return mark(records, "kept", [""] * len(records))
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        groups.setdefault(r["prompt_id"], []).append(i)
+    chosen: set[int] = set()
+    for prompt_id, members in groups.items():
+        if strategy == "shortest":
+            members = sorted(members, key=lambda i: (records[i]["num_tokens"], records[i]["sample_index"]))
+        else:
+            members = random.Random(f"{seed}:{prompt_id}").sample(members, len(members))
+        chosen.update(members[:m])
+    return mark(records, "kept", ["" if i in chosen else f"over_{m}_per_prompt" for i in range(len(records))])

@@ -1,0 +1,147 @@
+"""Stage 3: rejection sampling from the stage-2 model, then SFT on what survives.
+
+    r1pipe run                                                   # as part of the whole pipeline
+    r1pipe run stage=rejection_sampling run_dir=runs/x           # after stage 2 of run x
+    r1pipe run stage=rejection_sampling init_model=PATH rejection.sft=false   # only build the set
+
+Reads top to bottom, one persisted step after another (data/steps/*.jsonl; a rerun after a crash
+reuses every finished step and every finished generation shard):
+  a. sample n completions per prompt (vLLM or transformers, `generation.backend`), in shards;
+  b. keep the correct ones: the reward library's rules, and the generative judge where rules
+     cannot decide (`rejection.judge.model`);
+  c. readability filters: mixed languages, long paragraphs, code blocks in the CoT, repetition;
+  d. exact and near duplicates (MinHash), and samples sharing a 10-gram with an evaluation set;
+  e. at most m samples per prompt;
+  f-g. mix in non-reasoning chats (about 3:1) and write the SFT set with provenance per row, plus
+     the funnel report (funnel.json: counts after each step by task and language);
+  h. fine-tune on the set with stage 1's SFT code, from the base model (`rejection.init_from`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from omegaconf import DictConfig
+
+from r1pipe.context import StageContext, StageResult
+from r1pipe.data import load_problems, load_table
+from r1pipe.evaluate import BeforeAfter
+from r1pipe.generation import open_engine
+from r1pipe.handoff import check_loads_and_generates
+from r1pipe.models import load_model, load_tokenizer, resolve_model_path, torch_dtype
+from r1pipe.rejection.dedup import Contamination
+from r1pipe.rejection.judge import judge_samples
+from r1pipe.rejection.sft_set import (
+    funnel_report,
+    non_reasoning_count,
+    non_reasoning_rows,
+    reasoning_rows,
+    write_funnel,
+    write_sft_set,
+)
+from r1pipe.rejection.steps import (
+    decontaminate,
+    drop_duplicates,
+    filter_readable,
+    generate_in_shards,
+    keep_per_prompt,
+    prompt_rows,
+    survivors,
+    verify,
+)
+from r1pipe.rejection.store import StepStore
+from r1pipe.rewards.build import build_accuracy
+from r1pipe.sft import save_final_model, train_sft
+
+log = logging.getLogger("r1pipe.stages.rejection_sampling")
+
+
+def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    r, store, sampled_model = cfg.rejection, StepStore(ctx.data_dir), ctx.inputs["model"]
+    problems = load_problems(cfg.data, "rejection_prompts")
+    prompts = prompt_rows(problems.select(range(min(r.num_prompts or len(problems), len(problems)))))
+    log.info(
+        "rejection sampling: %d prompts x %d samples from %s",
+        len(prompts),
+        r.samples_per_prompt,
+        sampled_model,
+    )
+
+    generated = generate_in_shards(
+        prompts,
+        r,
+        ctx.data_dir / "generations",
+        lambda: open_engine(sampled_model, cfg.model, cfg.generation),
+    )
+    accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl")
+    judge = (lambda records: judge_samples(records, r.judge, cfg.generation)) if r.judge.model else None
+    correct = store.step("correct", lambda: verify(generated, lambda t, a: accuracy(t, answer=a), judge))
+    readable = store.step("readable", lambda: filter_readable(survivors(correct), r.readability))
+    unique = store.step("unique", lambda: drop_duplicates(survivors(readable), r.dedup))
+    clean = store.step("decontaminated", lambda: decontaminate(survivors(unique), evaluation_prompts(cfg)))
+    kept = store.step("kept", lambda: keep_per_prompt(survivors(clean), r.keep_per_prompt, r.keep, r.seed))
+
+    rows = reasoning_rows(survivors(kept), ctx.inputs.get("from_stage"))
+    rows += non_reasoning_rows(cfg.data, non_reasoning_count(len(rows), r.non_reasoning_ratio), cfg.seed)
+    sft_path = write_sft_set(rows, ctx.data_dir / f"sft.{r.output_format}")
+    steps = [("generated", generated), ("correct", correct), ("readable", readable)]
+    steps += [("unique", unique), ("decontaminated", clean), ("kept", kept)]
+    write_funnel(funnel_report(prompts, steps, rows), ctx.stage_dir / "funnel.json")
+
+    outputs: dict[str, Any] = {"data": str(sft_path), "funnel": str(ctx.stage_dir / "funnel.json")}
+    metrics = set_metrics(prompts, generated, correct, rows)
+    if not r.sft:
+        log.info("rejection.sft=false: the SFT set is %s (%d rows); no fine-tuning", sft_path, len(rows))
+        return StageResult(outputs=outputs, metrics=metrics)
+    model_dir, train_metrics = fine_tune(cfg, ctx, sft_path)
+    return StageResult(outputs={**outputs, "model": str(model_dir)}, metrics={**metrics, **train_metrics})
+
+
+def evaluation_prompts(cfg: DictConfig) -> Contamination:
+    """The n-grams of every evaluation set named in rejection.dedup.decontaminate."""
+    dedup = cfg.rejection.dedup
+    texts = [p for key in dedup.decontaminate for p in load_problems(cfg.data, key)["prompt"]]
+    contamination = Contamination(texts, dedup.decontaminate_ngram, dedup.decontaminate_common_share)
+    log.info(
+        "decontamination: %d n-grams from %d evaluation prompts (%d common instruction n-grams ignored)",
+        len(contamination),
+        len(texts),
+        len(contamination.ignored),
+    )
+    return contamination
+
+
+def set_metrics(prompts: list, generated: list, correct: list, rows: list[dict]) -> dict:
+    reasoning = sum(r["source"] == "rejection_sampling" for r in rows)
+    return {
+        "rejection/prompts": len(prompts),
+        "rejection/samples": len(generated),
+        "rejection/correct_rate": round(len(survivors(correct)) / max(len(generated), 1), 4),
+        "rejection/reasoning_rows": reasoning,
+        "rejection/non_reasoning_rows": len(rows) - reasoning,
+    }
+
+
+def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path) -> tuple[Any, dict]:
+    """SFT on the set with stage 1's code; evaluated before (the sampled model) and after."""
+    r = cfg.rejection
+    dataset = load_table(str(sft_path), None, "train")
+    init = ctx.inputs["model"] if r.init_from == "previous" else resolve_model_path(cfg.model.name_or_path)
+    log.info("SFT on %d rows from %s (rejection.init_from=%s)", len(dataset), init, r.init_from)
+    evaluation = BeforeAfter(cfg, ctx.stage_dir)
+    if evaluation.enabled:  # "before" is the model this stage sampled from: did the stage help?
+        evaluation.before(
+            load_model(ctx.inputs["model"], cfg.model), load_tokenizer(ctx.inputs["model"], cfg.model)
+        )
+    tokenizer, model = load_tokenizer(init, cfg.model), load_model(init, cfg.model)
+    trainer, train_metrics = train_sft(
+        r.train, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
+    )
+    model_dir = save_final_model(trainer, tokenizer, ctx)
+    check_loads_and_generates(model_dir)
+    return model_dir, {
+        **train_metrics,
+        "data/examples": len(dataset),
+        **evaluation.after(trainer.model, tokenizer),
+    }
