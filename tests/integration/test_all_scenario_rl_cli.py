@@ -41,7 +41,7 @@ def stage_dir(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("work")
     run_dir = work / "run"
     r1pipe("run", *stage4_args(run_dir), cwd=work)
-    return run_dir / "03_all_scenario_rl"
+    return run_dir / "04_all_scenario_rl"
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -135,7 +135,7 @@ def test_interrupted_stage_four_resumes_with_the_judges_it_built(tmp_path: Path)
 
     run_dir = tmp_path / "run"
     args = [*stage4_args(run_dir), "all_scenario_rl.max_steps=4", "all_scenario_rl.preference_last_steps=2"]
-    stage = run_dir / "03_all_scenario_rl"
+    stage = run_dir / "04_all_scenario_rl"
     kill_once_checkpointed(args, tmp_path, stage / "checkpoints" / "step_000002")
     judge_files = {p: p.stat().st_mtime_ns for p in (stage / "reward_models").rglob("model.safetensors")}
     assert len(judge_files) == 2, "both judges were built before training"

@@ -1,0 +1,120 @@
+"""Generation engines on the shipped toy base: the records they return, seeding, finish reasons,
+backend choice, and (marker `vllm`) the vLLM engine for real, compared with transformers."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from r1pipe.config import GenerationConfig
+from r1pipe.generation import Sampling, TransformersEngine, build_engine, open_engine
+
+PROMPTS = ["What is 47 + 38?", "计算 33 + 27。", "What is 12 + 9?"]
+IDS = ["p0", "p1", "p2"]
+MODEL = OmegaConf.create(
+    {
+        "dtype": "float32",
+        "chat_template": "r1_chatml",
+        "trust_remote_code": False,
+        "attn_implementation": None,
+    }
+)
+
+
+def toy_path() -> str:
+    from r1pipe.toy.base_model import toy_base_dir
+
+    return str(toy_base_dir())
+
+
+def generation(**overrides) -> OmegaConf:
+    return OmegaConf.merge(OmegaConf.structured(GenerationConfig()), overrides)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with open_engine(toy_path(), MODEL, generation(backend="transformers", batch_size=2)) as e:
+        yield e
+
+
+def test_records_come_grouped_by_prompt_with_indices(engine):
+    samples = engine.generate(PROMPTS, IDS, Sampling(n=2, temperature=1.0, max_tokens=12, seed=0))
+    assert [(s.prompt_id, s.sample_index) for s in samples] == [(p, j) for p in IDS for j in range(2)]
+    for s in samples:
+        assert 0 < s.num_tokens <= 12
+        if s.finish_reason == "length":
+            assert s.num_tokens == 12
+        assert "<|im_end|>" not in s.text
+
+
+def test_finish_reason_and_token_count():
+    # The toy base was never taught the end-of-turn token: 8 new tokens always run out of length.
+    e = TransformersEngine.from_dir(toy_path(), MODEL, batch_size=4)
+    samples = e.generate(PROMPTS, IDS, Sampling(n=1, temperature=0.0, max_tokens=8))
+    assert all(s.finish_reason == "length" and s.num_tokens == 8 for s in samples)
+    eos = e.tokenizer.eos_token_id
+    stopped = e._sample("p", 0, [5, 6, eos, e.tokenizer.pad_token_id])
+    assert (stopped.finish_reason, stopped.num_tokens) == ("stop", 3), "the EOS counts, the padding does not"
+    e.close()
+    assert not hasattr(e, "model"), "an engine that loaded its model frees it"
+
+
+def test_same_seed_same_samples_other_seed_others(engine):
+    run = lambda seed: [
+        s.text
+        for s in engine.generate(PROMPTS, IDS, Sampling(n=2, temperature=1.0, max_tokens=16, seed=seed))
+    ]  # noqa: E731
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_prompt_and_id_counts_must_match(engine):
+    with pytest.raises(ValueError, match="3 prompts but 2 prompt ids"):
+        engine.generate(PROMPTS, IDS[:2], Sampling())
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="generation.backend='tgi'"):
+        build_engine(toy_path(), MODEL, generation(backend="tgi"))
+
+
+def test_auto_without_vllm_uses_transformers(monkeypatch):
+    import r1pipe.generation as g
+
+    monkeypatch.setattr(g, "vllm_installed", lambda: False)
+    e = build_engine(toy_path(), MODEL, generation(backend="auto"))
+    assert e.backend == "transformers"
+    e.close()
+
+
+@pytest.mark.vllm
+def test_vllm_engine_returns_the_same_records_as_transformers(engine):
+    """Greedy decoding of the same float32 model: both engines must give the same tokens."""
+    sampling = Sampling(n=1, temperature=0.0, max_tokens=12)
+    expected = engine.generate(PROMPTS, IDS, sampling)
+    with open_engine(toy_path(), MODEL, generation(backend="vllm", cpu_kv_cache_gb=0.5)) as vllm_engine:
+        assert live_vllm_processes(), "vLLM runs its engine core in a child process"
+        assert vllm_engine.backend == "vllm"
+        got = vllm_engine.generate(PROMPTS, IDS, sampling)
+        sampled = vllm_engine.generate(PROMPTS, IDS, Sampling(n=3, temperature=1.0, max_tokens=12, seed=7))
+    assert [(s.prompt_id, s.sample_index, s.num_tokens, s.finish_reason) for s in got] == [
+        (s.prompt_id, s.sample_index, s.num_tokens, s.finish_reason) for s in expected
+    ]
+    assert [s.text for s in got] == [s.text for s in expected]
+    assert [(s.prompt_id, s.sample_index) for s in sampled] == [(p, j) for p in IDS for j in range(3)]
+    assert len({s.text for s in sampled}) > 3, "n samples per prompt differ, and prompts do not share seeds"
+    assert not live_vllm_processes(), "closing the engine stops its engine-core and worker processes"
+
+
+def live_vllm_processes() -> list[str]:
+    """vLLM's engine-core and worker children still running (an exited, unreaped one is a zombie)."""
+    import psutil
+
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and p.name().startswith("VLLM"):
+                found.append(p.name())
+        except psutil.NoSuchProcess:
+            continue
+    return found
