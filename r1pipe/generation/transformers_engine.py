@@ -34,7 +34,7 @@ class TransformersEngine:
 
         model = load_model(path, model_cfg)
         if torch.cuda.is_available():
-            model = model.to("cuda")
+            model.to("cuda")  # type: ignore[arg-type]  # (in place for a module)
         engine = cls(model, load_tokenizer(path, model_cfg), batch_size)
         engine._owns_model = True
         return engine

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from r1pipe.generation.base import Sample, Sampling, check_ids, prompt_token_ids
+from r1pipe.generation.base import FinishReason, Sample, Sampling, check_ids, prompt_token_ids
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class VLLMEngine:
         samples = []
         for prompt_id, output in zip(prompt_ids, outputs, strict=True):
             for j, completion in enumerate(output.outputs):
-                finish = "length" if completion.finish_reason == "length" else "stop"
+                finish: FinishReason = "length" if completion.finish_reason == "length" else "stop"
                 samples.append(Sample(str(prompt_id), j, completion.text, len(completion.token_ids), finish))
         return samples
 

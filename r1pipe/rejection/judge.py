@@ -55,6 +55,7 @@ def judge_samples(records: Records, judge: DictConfig, gen: DictConfig) -> list[
         {"dtype": "auto", "chat_template": "model", "trust_remote_code": False, "attn_implementation": None}
     )
     judge_gen = OmegaConf.merge(gen, {"batch_size": judge.batch_size})
+    assert isinstance(judge_gen, DictConfig)
     with open_engine(judge.model, model_cfg, judge_gen) as engine:
         replies = engine.generate(
             [judge_prompt(r) for r in records],

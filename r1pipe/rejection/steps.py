@@ -10,6 +10,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from datasets import Dataset
@@ -59,7 +60,10 @@ def prompt_rows(prompts: Dataset) -> list[dict]:
 
 
 def generate_in_shards(
-    rows: list[dict], r: DictConfig, shards_dir: Path, open_engine: Callable[[], Engine]
+    rows: list[dict],
+    r: DictConfig,
+    shards_dir: Path,
+    open_engine: Callable[[], AbstractContextManager[Engine]],
 ) -> Records:
     """n samples per prompt, `r.shard_size` prompts per shard file. Finished shards are kept, so an
     interrupted generation resumes at the first missing shard; the engine starts only if one is."""

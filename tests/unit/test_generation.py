@@ -60,10 +60,10 @@ def test_finish_reason_and_token_count():
 
 
 def test_same_seed_same_samples_other_seed_others(engine):
-    run = lambda seed: [
-        s.text
-        for s in engine.generate(PROMPTS, IDS, Sampling(n=2, temperature=1.0, max_tokens=16, seed=seed))
-    ]  # noqa: E731
+    def run(seed: int) -> list[str]:
+        sampling = Sampling(n=2, temperature=1.0, max_tokens=16, seed=seed)
+        return [s.text for s in engine.generate(PROMPTS, IDS, sampling)]
+
     assert run(3) == run(3)
     assert run(3) != run(4)
 
