@@ -181,6 +181,16 @@ class RLStageConfig:
 
 
 @dataclass
+class DistillConfig:
+    data: str | None = (
+        None  # a run dir (its rejection_sampling set), an SFT file/dir, or a hub id; None: this run's
+    )
+    train: SFTStageConfig = field(
+        default_factory=SFTStageConfig
+    )  # the student's SFT (paper: 2-3 epochs, no RL)
+
+
+@dataclass
 class AllScenarioRLConfig(RLStageConfig):
     preference_last_steps: int = 400  # reward models only in the last N steps (paper: 400 of 1,700); -1: all
 
@@ -326,6 +336,7 @@ class R1PipeConfig:
     from_stage: str | None = None  # re-run this stage and every later one
     force: bool = False  # re-run the selected stages even if complete
     init_model: str | None = None  # a HF model dir the first selected stage starts from
+    student: str | None = None  # pipeline=distill: the (smaller) model dir or hub id to fine-tune
     seed: int = 42  # training seed
     log_level: str = "INFO"  # DEBUG | INFO | WARNING
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
@@ -335,6 +346,7 @@ class R1PipeConfig:
     reasoning_rl: RLStageConfig = field(default_factory=RLStageConfig)
     rejection: RejectionConfig = field(default_factory=RejectionConfig)
     all_scenario_rl: AllScenarioRLConfig = field(default_factory=lambda: AllScenarioRLConfig(temperature=0.7))
+    distill: DistillConfig = field(default_factory=DistillConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)

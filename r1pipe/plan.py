@@ -109,6 +109,17 @@ def _base_input(cfg: DictConfig) -> dict[str, Any]:
     return {"model": path, "model_fingerprint": model_fingerprint(cfg.model.name_or_path), "from_stage": None}
 
 
+def _student_input(cfg: DictConfig) -> dict[str, Any]:
+    """Distillation's model: `student` (validation has made sure it is set)."""
+    student = str(cfg.student)
+    path = str(Path(student).expanduser().resolve()) if Path(student).expanduser().exists() else student
+    return {
+        "model": resolve_model_path(path),
+        "model_fingerprint": model_fingerprint(student),
+        "from_stage": None,
+    }
+
+
 def _decide(
     cfg: DictConfig,
     name: str,
@@ -179,6 +190,8 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
                 "model_fingerprint": model_fingerprint(cfg.init_model),
                 "from_stage": None,
             }
+        elif spec.model_from == "student":
+            inputs = _student_input(cfg)
         elif spec.model_from == "base" or prev is None:
             inputs = _base_input(cfg)
         else:

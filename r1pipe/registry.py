@@ -16,8 +16,9 @@ class StageSpec:
     # Config keys whose values decide the stage's output. Changing one re-runs the stage and every
     # later one; keys outside (launcher, eval, logging) never invalidate a finished stage.
     config_keys: tuple[str, ...]
-    # "base": starts from model.name_or_path; "previous": from the previous stage's final model.
-    model_from: Literal["base", "previous"]
+    # "base": starts from model.name_or_path; "previous": from the previous stage's final model;
+    # "student": from the top-level `student` (distillation).
+    model_from: Literal["base", "previous", "student"]
     summary: str
     # Keys inside config_keys that only change how the stage runs, not what it produces
     # (logging, checkpoint cadence, resume policy): changing them never invalidates the stage.
@@ -101,6 +102,15 @@ STAGES: dict[str, StageSpec] = {
             model_from="previous",
             operational_keys=rl_operational_keys("all_scenario_rl"),
             summary="stage 4: all-scenario RL with GRPO; rule rewards for reasoning prompts, reward models for general ones",
+        ),
+        StageSpec(
+            name="distill",
+            module="r1pipe.stages.distill",
+            config_keys=("distill", "student", "model", "seed"),
+            model_from="student",
+            operational_keys=tuple(f"distill.train.{k}" for k in SFT_OPERATIONAL_KEYS),
+            resume_key="distill.train.resume",
+            summary="distillation: SFT of a smaller student model on a stage-3 set (no RL)",
         ),
     ]
 }

@@ -153,3 +153,12 @@ def set_aside(stage_dir: Path, run_dir: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(stage_dir, target)
     return target
+
+
+def complete_stage_output(run_dir: Path, stage: str, key: str) -> str | None:
+    """Output `key` of the complete `stage` in `run_dir` (from its manifest), or None."""
+    for stage_dir in sorted(run_dir.glob(f"*_{stage}")):
+        manifest = read_manifest(stage_dir)
+        if manifest and manifest.complete and key in manifest.outputs:
+            return str(manifest.outputs[key])
+    return None

@@ -16,11 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 from r1pipe.chat_template import TEMPLATES
 from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.config import RewardModelConfig
-from r1pipe.data import check_local_dataset
+from r1pipe.data import check_local_dataset, is_local_path
 from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
+from r1pipe.rundir import complete_stage_output
 from r1pipe.toy.preferences import GENERAL_TASK, JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
@@ -594,6 +595,55 @@ def _check_rejection(cfg: DictConfig) -> list[ConfigProblem]:
     return problems + (_check_sft(cfg, "rejection.train") if r.sft else [])
 
 
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("*/manifest.json"))
+
+
+def has_stage_three_set(run_dir: Path) -> bool:
+    return complete_stage_output(run_dir, "rejection_sampling", "data") is not None
+
+
+def _check_distill(cfg: DictConfig) -> list[ConfigProblem]:
+    """Distillation needs a student and a set to learn from."""
+    if "distill" not in cfg.pipeline.stages:
+        return []
+    problems = []
+    if not cfg.student:
+        problems.append(
+            ConfigProblem(
+                "student", "distillation needs a student model", "add student=PATH (a HF model dir or hub id)"
+            )
+        )
+    elif looks_local(cfg.student) and (why := model_dir_problem(cfg.student)):
+        problems.append(ConfigProblem("student", why, "set student to a dir saved with save_pretrained"))
+    data = cfg.distill.data
+    if data and is_local_path(data) and not Path(data).expanduser().exists():
+        problems.append(
+            ConfigProblem(
+                "distill.data",
+                f"{data} does not exist",
+                "a run dir with stage 3 done, or an SFT .jsonl/.parquet file",
+            )
+        )
+    elif data and is_run_dir(Path(data).expanduser()) and not has_stage_three_set(Path(data).expanduser()):
+        problems.append(
+            ConfigProblem(
+                "distill.data",
+                f"run dir {data} has no complete rejection_sampling stage",
+                f"finish it first: r1pipe run run_dir={data} stage=rejection_sampling",
+            )
+        )
+    if data is None and "rejection_sampling" not in cfg.pipeline.stages:
+        problems.append(
+            ConfigProblem(
+                "distill.data",
+                "no stage-3 set: distill.data is not set and the pipeline has no rejection_sampling stage",
+                "set distill.data=RUN_DIR (a run with stage 3 done) or an SFT dataset file",
+            )
+        )
+    return problems + _check_sft(cfg, "distill.train")
+
+
 CHECKS: list[Check] = [
     _check_stages,
     _check_model,
@@ -605,6 +655,7 @@ CHECKS: list[Check] = [
     _check_all_scenario,
     _check_generation,
     _check_rejection,
+    _check_distill,
 ]
 
 

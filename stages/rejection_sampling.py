@@ -84,11 +84,17 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
 
     rows = reasoning_rows(survivors(kept), ctx.inputs.get("from_stage"))
     rows += non_reasoning_rows(cfg.data, non_reasoning_count(len(rows), r.non_reasoning_ratio), cfg.seed)
-    sft_path = write_sft_set(rows, ctx.data_dir / f"sft.{r.output_format}")
     steps = [("generated", generated), ("correct", correct), ("readable", readable)]
     steps += [("unique", unique), ("decontaminated", clean), ("kept", kept)]
     write_funnel(funnel_report(prompts, steps, rows), ctx.stage_dir / "funnel.json")
 
+    if not rows:
+        raise RuntimeError(
+            f"rejection sampling kept no sample (funnel: {ctx.stage_dir / 'funnel.json'}), so there is "
+            "nothing to fine-tune on; sample a stronger model, more prompts (rejection.num_prompts) or "
+            "samples (rejection.samples_per_prompt), or loosen rejection.readability / rejection.dedup"
+        )
+    sft_path = write_sft_set(rows, ctx.data_dir / f"sft.{r.output_format}")
     outputs: dict[str, Any] = {"data": str(sft_path), "funnel": str(ctx.stage_dir / "funnel.json")}
     metrics = set_metrics(prompts, generated, correct, rows)
     if not r.sft:

@@ -1,0 +1,63 @@
+"""Distillation: fine-tune a smaller student model on a stage-3 SFT set, SFT only, no RL (the
+paper's R1-Distill models: 800k samples, 2-3 epochs).
+
+    r1pipe run pipeline=distill student=PATH distill.data=runs/x          # the set of run x's stage 3
+    r1pipe run pipeline=distill student=Qwen/Qwen2.5-Math-1.5B distill.data=sft.parquet distill=paper
+
+`distill.data` is a run directory (its complete rejection_sampling stage's set, from the manifest),
+an SFT file or directory (a `messages` column), or a hub dataset id; left empty, this run's own
+rejection_sampling stage. Reads top to bottom: the set, the student, evaluation before, SFT (or
+resume), save, hand-off check, evaluation after.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from r1pipe.context import StageContext, StageResult
+from r1pipe.data import DataError, load_table, require_columns
+from r1pipe.evaluate import BeforeAfter
+from r1pipe.handoff import check_loads_and_generates
+from r1pipe.models import load_model, load_tokenizer, torch_dtype
+from r1pipe.rundir import complete_stage_output
+from r1pipe.sft import save_final_model, train_sft
+
+log = logging.getLogger("r1pipe.stages.distill")
+
+
+def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    source = distill_source(cfg.distill.data, ctx.run_dir)
+    dataset = load_table(source, None, "train")
+    require_columns(dataset, ["messages"], source, "distill.data")
+    log.info("distillation set: %d rows from %s", len(dataset), source)
+
+    tokenizer = load_tokenizer(ctx.inputs["model"], cfg.model)
+    model = load_model(ctx.inputs["model"], cfg.model)
+    log.info("student %s: %.2fM parameters", ctx.inputs["model"], model.num_parameters() / 1e6)
+    evaluation = BeforeAfter(cfg, ctx.stage_dir)
+    evaluation.before(model, tokenizer)
+
+    s = cfg.distill.train
+    trainer, train_metrics = train_sft(
+        s, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
+    )
+    model_dir = save_final_model(trainer, tokenizer, ctx)
+    check_loads_and_generates(model_dir)
+    metrics = {**train_metrics, "data/examples": len(dataset), **evaluation.after(trainer.model, tokenizer)}
+    return StageResult(outputs={"model": str(model_dir), "data": source}, metrics=metrics)
+
+
+def distill_source(data: str | None, run_dir: Path) -> str:
+    """The SFT set to distil from: a run dir's stage-3 set (via its manifest), or the path/id given."""
+    given = Path(data).expanduser() if data else run_dir
+    if given.is_dir() and (found := complete_stage_output(given, "rejection_sampling", "data")) is not None:
+        return found
+    if data is None:
+        raise DataError(
+            f"distill.data is not set and {run_dir} has no complete rejection_sampling stage; "
+            "set distill.data=RUN_DIR (a run with stage 3 done) or a dataset file with a messages column"
+        )
+    return str(given) if given.exists() else data

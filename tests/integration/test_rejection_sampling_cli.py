@@ -1,0 +1,183 @@
+"""Stage 3 through the real CLI, started alone from a briefly cold-started toy model
+(`stage=rejection_sampling init_model=...`): sharded generation, verification, filters, dedup,
+the non-reasoning mix, the SFT set and its funnel, SFT from the base model; a crash after
+generation; the dataset-only mode; and (marker `vllm`) the same generation step on vLLM.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from test_cold_start_cli import QUICK_STEPS, kill_once_checkpointed, r1pipe, tree_snapshot
+
+pytestmark = pytest.mark.integration
+
+PROMPTS, N, SHARD = 24, 4, 8
+STEPS = ["generated", "correct", "readable", "unique", "decontaminated", "kept"]
+
+
+@pytest.fixture(scope="module")
+def sampled_model(tmp_path_factory) -> Path:
+    """A toy model that has learned the R1 format (160 cold-start steps), though rarely the sums
+    (that takes ~500 steps, minutes more): the tests therefore verify with the format reward
+    (`reward.accuracy=r1_format`), so that enough samples pass for every later step to act."""
+    work = tmp_path_factory.mktemp("cold")
+    args = [
+        "stage=cold_start",
+        f"run_dir={work / 'run'}",
+        "cold_start.max_steps=160",
+        "cold_start.save_steps=1000",
+    ]
+    r1pipe("run", *args, "eval.after_stage=false", cwd=work)
+    return work / "run" / "01_cold_start" / "model"
+
+
+def stage3_args(run_dir: Path, model: Path, *extra: str) -> list[str]:
+    return [
+        "stage=rejection_sampling",
+        f"init_model={model}",
+        f"run_dir={run_dir}",
+        *QUICK_STEPS,
+        f"rejection.num_prompts={PROMPTS}",
+        f"rejection.samples_per_prompt={N}",
+        f"rejection.shard_size={SHARD}",
+        "rejection.keep_per_prompt=2",
+        "reward.accuracy=r1_format",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def stage_dir(sampled_model: Path, tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("work")
+    r1pipe("run", *stage3_args(work / "run", sampled_model), cwd=work)
+    return work / "run" / "03_rejection_sampling"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_stage_three_completes_with_its_set_model_and_funnel(stage_dir: Path):
+    manifest = json.loads((stage_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["stage"] == "rejection_sampling"
+    outputs, metrics = manifest["outputs"], manifest["metrics"]
+    assert Path(outputs["data"]) == stage_dir / "data" / "sft.jsonl"
+    assert Path(outputs["model"]) == stage_dir / "model" and (stage_dir / "model" / "config.json").is_file()
+    assert metrics["rejection/samples"] == PROMPTS * N
+    assert metrics["train/final_step"] == 4
+    assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(metrics)
+    shards = sorted(p.name for p in (stage_dir / "data" / "generations").glob("shard_*.jsonl"))
+    assert len(shards) == math.ceil(PROMPTS / SHARD)
+
+
+def test_funnel_counts_add_up(stage_dir: Path):
+    funnel = {e["step"]: e for e in json.loads((stage_dir / "funnel.json").read_text())["funnel"]}
+    assert list(funnel) == ["prompts", *STEPS, "sft_set"]
+    assert funnel["prompts"]["total"] == PROMPTS
+    assert funnel["generated"]["total"] == PROMPTS * N
+    for before, after in zip(STEPS, STEPS[1:], strict=False):
+        assert funnel[before]["total"] - sum(funnel[after]["dropped"].values()) == funnel[after]["total"], (
+            after
+        )
+        assert sum(funnel[after]["by_language"].values()) == funnel[after]["total"]
+    assert funnel["correct"]["total"] > 0, "the cold-started model gets some right"
+    sources = funnel["sft_set"]["by_source"]
+    assert sources["rejection_sampling"] == funnel["kept"]["total"]
+    assert sources["non_reasoning"] == round(funnel["kept"]["total"] / 3.0), "3:1 mix"
+    assert funnel["sft_set"]["total"] == sum(sources.values())
+    # every drop is recorded in the step files with its reason
+    correct = read_jsonl(stage_dir / "data" / "steps" / "correct.jsonl")
+    assert len(correct) == PROMPTS * N
+    assert {r["drop"] for r in correct} <= {"", "incorrect (rules)", "truncated"}
+    assert all(r["verdict_by"] == "rules" for r in correct if r["drop"] != "truncated")
+
+
+def test_the_set_loads_with_datasets_carries_provenance_and_trl_accepts_it(stage_dir: Path):
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    rows = load_dataset("json", data_files=str(stage_dir / "data" / "sft.jsonl"), split="train")
+    reasoning = [r for r in rows if r["source"] == "rejection_sampling"]
+    assert reasoning and all(r["filters_passed"] == STEPS[1:] for r in reasoning)
+    assert all(r["source_stage"] is None for r in reasoning), "init_model=: no stage upstream in this run"
+    assert all(r["messages"][1]["content"].startswith("<think>") for r in reasoning)
+    per_prompt: dict[str, int] = {}
+    for r in reasoning:
+        per_prompt[r["prompt_id"]] = per_prompt.get(r["prompt_id"], 0) + 1
+    assert max(per_prompt.values()) <= 2, "rejection.keep_per_prompt=2"
+    assert {r["task"] for r in rows if r["source"] == "non_reasoning"} == {"general"}
+
+    model_dir = stage_dir / "model"
+    trainer = SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(model_dir),
+        args=SFTConfig(
+            output_dir=str(stage_dir / "trl_check"),
+            max_steps=1,
+            report_to="none",
+            max_length=256,
+            use_cpu=True,
+        ),
+        train_dataset=rows,
+        processing_class=AutoTokenizer.from_pretrained(model_dir),
+    )
+    assert len(trainer.train_dataset) == len(rows)
+    assert "input_ids" in trainer.train_dataset.column_names
+
+
+def test_fine_tune_restarts_from_the_base_model(stage_dir: Path):
+    log = (stage_dir.parent / "r1pipe.log").read_text(encoding="utf-8")
+    assert re.search(r"SFT on \d+ rows from \S*toy_base \(rejection.init_from=base\)", log)
+
+
+def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path, tmp_path: Path):
+    run_dir = tmp_path / "run"
+    stage = run_dir / "03_rejection_sampling"
+    args = stage3_args(
+        run_dir, sampled_model, "rejection.train.max_steps=40", "rejection.train.save_steps=1000"
+    )
+    kill_once_checkpointed(args, tmp_path, stage / "data" / "steps" / "kept.jsonl")
+    assert not (stage / "manifest.json").exists(), "the kill landed before the stage finished"
+    generations = tree_snapshot(stage / "data" / "generations")
+    steps = tree_snapshot(stage / "data" / "steps")
+    assert len(generations) == math.ceil(PROMPTS / SHARD)
+
+    proc = r1pipe("run", *args, cwd=tmp_path)
+    assert "resume" in proc.stdout + proc.stderr
+    assert tree_snapshot(stage / "data" / "generations") == generations, "no shard was regenerated"
+    assert {k: v for k, v in tree_snapshot(stage / "data" / "steps").items() if k in steps} == steps
+    log = (run_dir / "r1pipe.log").read_text(encoding="utf-8").split("rejection_sampling (resume")[1]
+    assert "shards already written" in log and "generation engine" not in log, "the engine never started"
+    assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_dataset_only_mode_writes_the_set_and_no_model(sampled_model: Path, tmp_path: Path):
+    r1pipe("run", *stage3_args(tmp_path / "run", sampled_model, "rejection.sft=false"), cwd=tmp_path)
+    stage = tmp_path / "run" / "03_rejection_sampling"
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert set(manifest["outputs"]) == {"data", "funnel"}
+    assert not (stage / "model").exists() and not (stage / "checkpoints").exists()
+
+
+@pytest.mark.vllm
+def test_the_generation_step_runs_on_vllm(sampled_model: Path, tmp_path: Path):
+    extra = ["generation=vllm", "generation.cpu_kv_cache_gb=0.5", "rejection.sft=false"]
+    r1pipe("run", *stage3_args(tmp_path / "run", sampled_model, *extra), cwd=tmp_path)
+    stage = tmp_path / "run" / "03_rejection_sampling"
+    log = (tmp_path / "run" / "r1pipe.log").read_text(encoding="utf-8")
+    assert "generation engine: vllm" in log
+    samples = [
+        r for p in sorted((stage / "data" / "generations").glob("shard_*.jsonl")) for r in read_jsonl(p)
+    ]
+    assert len(samples) == PROMPTS * N
+    assert {(r["prompt_id"], r["sample_index"]) for r in samples} == {
+        (pid, j) for pid in {r["prompt_id"] for r in samples} for j in range(N)
+    }
+    assert all(r["finish_reason"] in ("stop", "length") and r["num_tokens"] > 0 for r in samples)
+    funnel = {e["step"]: e for e in json.loads((stage / "funnel.json").read_text())["funnel"]}
+    assert funnel["correct"]["total"] > 0
