@@ -181,3 +181,48 @@ def test_the_generation_step_runs_on_vllm(sampled_model: Path, tmp_path: Path):
     assert all(r["finish_reason"] in ("stop", "length") and r["num_tokens"] > 0 for r in samples)
     funnel = {e["step"]: e for e in json.loads((stage / "funnel.json").read_text())["funnel"]}
     assert funnel["correct"]["total"] > 0
+
+
+def test_distill_fine_tunes_a_student_on_a_runs_stage_three_set(stage_dir: Path, tmp_path: Path):
+    from r1pipe.toy.base_model import toy_base_dir
+
+    run_dir = tmp_path / "distill"
+    quick = [
+        "distill.train.max_steps=3",
+        "distill.train.per_device_train_batch_size=8",
+        "eval.after_stage=false",
+    ]
+    r1pipe(
+        "run",
+        "pipeline=distill",
+        "student=toy",
+        f"distill.data={stage_dir.parent}",
+        f"run_dir={run_dir}",
+        *quick,
+        cwd=tmp_path,
+    )
+    manifest = json.loads((run_dir / "01_distill" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["inputs"]["model"] == str(toy_base_dir())
+    assert manifest["outputs"]["data"] == str(stage_dir / "data" / "sft.jsonl"), (
+        "found through the run's manifest"
+    )
+    assert manifest["metrics"]["train/final_step"] == 3
+    assert (run_dir / "01_distill" / "model" / "config.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["pipeline=distill", "distill.data=missing.jsonl"], "student: distillation needs a student model"),
+        (
+            ["pipeline=distill", "student=toy", "distill.data=./nowhere.jsonl"],
+            "distill.data: ./nowhere.jsonl does not exist",
+        ),
+        (["pipeline=distill", "student=toy"], "distill.data: no stage-3 set"),
+    ],
+)
+def test_distill_refuses_bad_inputs_before_any_work(tmp_path: Path, args: list[str], message: str):
+    proc = r1pipe("run", *args, f"run_dir={tmp_path / 'run'}", cwd=tmp_path, check=False)
+    assert proc.returncode != 0 and message in proc.stdout + proc.stderr
+    assert not (tmp_path / "run" / "01_distill").exists()
