@@ -28,7 +28,7 @@ run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)
 
 test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration)
-	$(BIN)/python -m pytest -m "not gpu and not vllm" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)
 
 test-unit: install  ## fast unit tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -15,7 +15,7 @@ from transformers import PreTrainedModel
 from r1pipe.context import StageContext, StageResult
 from r1pipe.evaluate import BeforeAfter
 from r1pipe.grpo import train_grpo
-from r1pipe.handoff import check_loads_and_generates
+from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import save_final_model
@@ -51,7 +51,7 @@ def run_rl_stage(
         world_size,
     )
     model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_loads_and_generates(model_dir)
+    check_handoff(model_dir, cfg)
 
     trained = cast(PreTrainedModel, trainer.model)
     metrics = {**train_metrics, **(metrics or {}), **evaluation.after(trained, tokenizer)}

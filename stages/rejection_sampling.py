@@ -28,7 +28,7 @@ from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_problems, load_table
 from r1pipe.evaluate import BeforeAfter
 from r1pipe.generation import open_engine
-from r1pipe.handoff import check_loads_and_generates
+from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, resolve_model_path, torch_dtype
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
@@ -145,7 +145,7 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path) -> tuple[Any, dict]:
         r.train, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
     )
     model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_loads_and_generates(model_dir)
+    check_handoff(model_dir, cfg)
     return model_dir, {
         **train_metrics,
         "data/examples": len(dataset),

@@ -3,6 +3,8 @@ backend choice, and (marker `vllm`) the vLLM engine for real, compared with tran
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from omegaconf import OmegaConf
 
@@ -118,3 +120,30 @@ def live_vllm_processes() -> list[str]:
         except psutil.NoSuchProcess:
             continue
     return found
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("true", True), ("false", False)])
+def test_handoff_vllm_check_setting(setting, expected):
+    from r1pipe.handoff import wants_vllm_check
+
+    assert wants_vllm_check(setting) is expected
+
+
+def test_handoff_vllm_check_auto_needs_a_gpu():
+    import torch
+
+    from r1pipe.generation import vllm_installed
+    from r1pipe.handoff import wants_vllm_check
+
+    assert wants_vllm_check("auto") is (vllm_installed() and torch.cuda.is_available())
+
+
+@pytest.mark.vllm
+def test_handoff_check_loads_a_model_dir_with_vllm(tmp_path):
+    from r1pipe.handoff import HandoffError, check_loads_with_vllm
+
+    text = check_loads_with_vllm(Path(toy_path()), MODEL, generation(cpu_kv_cache_gb=0.5))
+    assert isinstance(text, str) and text
+    (tmp_path / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
+    with pytest.raises(HandoffError, match="does not load with vLLM"):
+        check_loads_with_vllm(tmp_path, MODEL, generation(cpu_kv_cache_gb=0.5))
