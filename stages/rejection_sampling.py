@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_problems, load_table
 from r1pipe.evaluate import BeforeAfter
+from r1pipe.fingerprint import select_keys
 from r1pipe.generation import open_engine
 from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, resolve_model_path, torch_dtype
@@ -50,7 +51,7 @@ from r1pipe.rejection.steps import (
     survivors,
     verify,
 )
-from r1pipe.rejection.store import StepStore
+from r1pipe.rejection.store import StepStore, step_key, superseded_attempts
 from r1pipe.rewards.build import build_accuracy
 from r1pipe.sft import save_final_model, train_sft
 
@@ -58,7 +59,9 @@ log = logging.getLogger("r1pipe.stages.rejection_sampling")
 
 
 def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
-    r, store, sampled_model = cfg.rejection, StepStore(ctx.data_dir), ctx.inputs["model"]
+    r, sampled_model = cfg.rejection, ctx.inputs["model"]
+    store = StepStore(ctx.data_dir, superseded_attempts(ctx.run_dir, ctx.stage_dir.name))
+    keys = step_keys(cfg, ctx.inputs["model_fingerprint"])
     problems = load_problems(cfg.data, "rejection_prompts")
     prompts = prompt_rows(problems.select(range(min(r.num_prompts or len(problems), len(problems)))))
     log.info(
@@ -68,6 +71,7 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
         sampled_model,
     )
 
+    store.adopt_shards(ctx.data_dir / "generations", keys["generated"])
     generated = generate_in_shards(
         prompts,
         r,
@@ -76,11 +80,21 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     )
     accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl")
     judge = (lambda records: judge_samples(records, r.judge, cfg.generation)) if r.judge.model else None
-    correct = store.step("correct", lambda: verify(generated, lambda t, a: accuracy(t, answer=a), judge))
-    readable = store.step("readable", lambda: filter_readable(survivors(correct), r.readability))
-    unique = store.step("unique", lambda: drop_duplicates(survivors(readable), r.dedup))
-    clean = store.step("decontaminated", lambda: decontaminate(survivors(unique), evaluation_prompts(cfg)))
-    kept = store.step("kept", lambda: keep_per_prompt(survivors(clean), r.keep_per_prompt, r.keep, r.seed))
+    correct = store.step(
+        "correct", keys["correct"], lambda: verify(generated, lambda t, a: accuracy(t, answer=a), judge)
+    )
+    readable = store.step(
+        "readable", keys["readable"], lambda: filter_readable(survivors(correct), r.readability)
+    )
+    unique = store.step("unique", keys["unique"], lambda: drop_duplicates(survivors(readable), r.dedup))
+    clean = store.step(
+        "decontaminated",
+        keys["decontaminated"],
+        lambda: decontaminate(survivors(unique), evaluation_prompts(cfg)),
+    )
+    kept = store.step(
+        "kept", keys["kept"], lambda: keep_per_prompt(survivors(clean), r.keep_per_prompt, r.keep, r.seed)
+    )
 
     rows = reasoning_rows(survivors(kept), ctx.inputs.get("from_stage"))
     rows += non_reasoning_rows(cfg.data, non_reasoning_count(len(rows), r.non_reasoning_ratio), cfg.seed)
@@ -102,6 +116,49 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
         return StageResult(outputs=outputs, metrics=metrics)
     model_dir, train_metrics = fine_tune(cfg, ctx, sft_path)
     return StageResult(outputs={**outputs, "model": str(model_dir)}, metrics={**metrics, **train_metrics})
+
+
+# What each step's output depends on, beyond the step before it (store.py chains the keys).
+SAMPLING_KEYS = (
+    "samples_per_prompt",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "num_prompts",
+    "shard_size",
+    "seed",
+)
+STEP_SETTINGS = {
+    "generated": (
+        "data.rejection_prompts",
+        "data.toy",
+        "model",
+        "generation.backend",
+        "generation.batch_size",
+        *(f"rejection.{k}" for k in SAMPLING_KEYS),
+    ),
+    "correct": ("reward.accuracy", "reward.on_failure", "reward.failure_penalty", "rejection.judge"),
+    "readable": ("rejection.readability",),
+    "unique": tuple(
+        f"rejection.dedup.{k}" for k in ("exact", "near", "near_threshold", "shingle", "num_perm")
+    ),
+    "decontaminated": (
+        "rejection.dedup.decontaminate",
+        "rejection.dedup.decontaminate_ngram",
+        "rejection.dedup.decontaminate_common_share",
+        "data.heldout",
+    ),
+    "kept": ("rejection.keep_per_prompt", "rejection.keep", "rejection.seed"),
+}
+
+
+def step_keys(cfg: DictConfig, model_fingerprint: str) -> dict[str, str]:
+    """Each step's key: its settings chained onto the previous step's key (the first onto the
+    sampled model's fingerprint)."""
+    keys, previous = {}, model_fingerprint
+    for step, settings in STEP_SETTINGS.items():
+        previous = keys[step] = step_key(previous, select_keys(cfg, settings))
+    return keys
 
 
 def evaluation_prompts(cfg: DictConfig) -> Contamination:

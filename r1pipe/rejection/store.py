@@ -1,21 +1,35 @@
-"""Persisted steps of stage 3: each step's records are written once, atomically, to
-`<stage>/data/steps/<name>.jsonl`, and a rerun of the stage (same fingerprint: the plan sets a
-stage dir with another fingerprint aside) reads them back instead of recomputing. A crash in a
-later step therefore never redoes an earlier one.
+"""Persisted steps of stage 3.
+
+Each step's records are written once, atomically, to `<stage>/data/steps/<name>.jsonl` with a
+key beside it (`<name>.key`: a hash of everything the step's output depends on, the previous
+step's key included). A rerun reads a step back instead of recomputing it when its key matches,
+so a crash in a later step never redoes an earlier one. When the stage re-runs under a new
+fingerprint (e.g. `rejection.keep_per_prompt` changed) the plan sets the old stage dir aside
+under `superseded/`; steps whose key is unchanged there (the generation, verification, ...) are
+copied from it rather than recomputed, so tuning a filter never resamples.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from r1pipe.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 Records = list[dict]
+
+
+def step_key(previous: str, settings: Any) -> str:
+    """The key of a step: its settings and the key of the step it reads from."""
+    payload = json.dumps({"previous": previous, "settings": settings}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def write_records(path: Path, records: Records) -> None:
@@ -26,30 +40,71 @@ def read_records(path: Path) -> Records:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def _key_of(path: Path) -> str | None:
+    key_file = path.with_suffix(".key")
+    return key_file.read_text(encoding="utf-8").strip() if key_file.is_file() else None
+
+
 class StepStore:
-    def __init__(self, data_dir: Path):
-        self.dir = data_dir / "steps"
+    def __init__(self, data_dir: Path, earlier: list[Path] = ()):  # type: ignore[assignment]
+        # earlier: data dirs of superseded attempts of this stage, newest first
+        self.data_dir, self.dir, self.earlier = data_dir, data_dir / "steps", list(earlier)
 
-    def path(self, name: str) -> Path:
-        return self.dir / f"{name}.jsonl"
-
-    def done(self, name: str) -> bool:
-        return self.path(name).is_file()
-
-    def step(self, name: str, compute: Callable[[], Records]) -> Records:
-        """The records of step `name`: read back if an earlier attempt finished it, else computed
-        and written."""
-        path = self.path(name)
-        if path.is_file():
+    def step(self, name: str, key: str, compute: Callable[[], Records]) -> Records:
+        """The records of step `name`: read back when this or a superseded attempt finished it
+        with the same key, else computed and written."""
+        path = self.dir / f"{name}.jsonl"
+        if path.is_file() and _key_of(path) == key:
             records = read_records(path)
             log.info(
                 "rejection sampling, %s: %d records from an earlier attempt (%s)", name, len(records), path
             )
             return records
+        for data_dir in self.earlier:
+            old = data_dir / "steps" / f"{name}.jsonl"
+            if old.is_file() and _key_of(old) == key:
+                self.dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(old, path)
+                atomic_write_text(path.with_suffix(".key"), key)
+                log.info("rejection sampling, %s: reused from %s (same inputs and settings)", name, old)
+                return read_records(path)
         records = compute()
         write_records(path, records)
+        atomic_write_text(path.with_suffix(".key"), key)
         log.info("rejection sampling, %s: %d records", name, len(records))
         return records
+
+    def adopt_shards(self, shards_dir: Path, key: str) -> None:
+        """Mark `shards_dir` with the generation key; bring over finished shards of a superseded
+        attempt that sampled with the same key, and drop shards written under another key."""
+        key_file = shards_dir / "generation.key"
+        if key_file.is_file() and key_file.read_text(encoding="utf-8").strip() != key:
+            shutil.rmtree(shards_dir)  # only possible by hand: the plan sets other fingerprints aside
+        shards_dir.mkdir(parents=True, exist_ok=True)
+        for data_dir in self.earlier:
+            old = data_dir / "generations"
+            if (old / "generation.key").is_file() and (old / "generation.key").read_text().strip() == key:
+                copied = [
+                    shutil.copyfile(s, shards_dir / s.name)
+                    for s in sorted(old.glob("shard_*.jsonl"))
+                    if not (shards_dir / s.name).exists()
+                ]
+                if copied:
+                    log.info(
+                        "generation: %d shards reused from %s (same model, prompts and sampling)",
+                        len(copied),
+                        old,
+                    )
+                break
+        atomic_write_text(key_file, key)
+
+
+def superseded_attempts(run_dir: Path, stage_dir_name: str) -> list[Path]:
+    """Data dirs of earlier attempts of this stage that the plan set aside, newest first."""
+    found = sorted(
+        (run_dir / "superseded").glob(f"{stage_dir_name}-*"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    return [p / "data" for p in found if (p / "data").is_dir()]
 
 
 def has_persisted_steps(stage_dir: Path) -> bool:
