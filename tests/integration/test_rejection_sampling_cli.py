@@ -156,6 +156,30 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
     assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
 
 
+def test_tuning_a_later_step_reuses_generation_and_earlier_steps(
+    stage_dir: Path, sampled_model: Path, tmp_path: Path
+):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(stage_dir.parent, run_dir)
+    proc = r1pipe("run", *stage3_args(run_dir, sampled_model, "rejection.keep_per_prompt=1"), cwd=tmp_path)
+    assert "config changed: rejection.keep_per_prompt" in proc.stdout
+    log = (
+        (run_dir / "r1pipe.log")
+        .read_text(encoding="utf-8")
+        .split("rejection_sampling (run: config changed")[1]
+    )
+    assert "generation engine" not in log, "no resampling"
+    assert f"{math.ceil(PROMPTS / SHARD)} shards reused" in log
+    for step in ("correct", "readable", "unique", "decontaminated"):
+        assert f"rejection sampling, {step}: reused from" in log
+    assert "rejection sampling, kept: " in log, "the changed step is recomputed"
+    kept = read_jsonl(run_dir / "03_rejection_sampling" / "data" / "steps" / "kept.jsonl")
+    per_prompt = [r["prompt_id"] for r in kept if not r["drop"]]
+    assert len(per_prompt) == len(set(per_prompt)), "keep_per_prompt=1"
+
+
 def test_dataset_only_mode_writes_the_set_and_no_model(sampled_model: Path, tmp_path: Path):
     r1pipe("run", *stage3_args(tmp_path / "run", sampled_model, "rejection.sft=false"), cwd=tmp_path)
     stage = tmp_path / "run" / "03_rejection_sampling"

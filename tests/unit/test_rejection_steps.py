@@ -247,3 +247,18 @@ def toy_engine():
     )
     path = str(toy_base_dir())
     return TransformersEngine(load_model(path, model_cfg), load_tokenizer(path, model_cfg), batch_size=4)
+
+
+def test_the_judge_model_answers_every_sample_with_a_verdict_or_none():
+    """The plumbing with a real model: the toy base is no judge (it never learned the task), so its
+    replies rarely name a verdict; what must hold is one parsed verdict (or None) per sample."""
+    from r1pipe.config import GenerationConfig, JudgeConfig
+    from r1pipe.rejection.judge import judge_prompt, judge_samples
+    from r1pipe.toy.base_model import toy_base_dir
+
+    records = [record("a", 0, RIGHT), record("b", 0, WRONG, answer="eighty-five")]
+    assert "Reference answer: eighty-five" in judge_prompt(records[1])
+    assert "Student's answer: 84" in judge_prompt(records[1])
+    judge = OmegaConf.structured(JudgeConfig(model=str(toy_base_dir()), max_new_tokens=6, batch_size=2))
+    verdicts = judge_samples(records, judge, OmegaConf.structured(GenerationConfig()))
+    assert len(verdicts) == 2 and all(v in (True, False, None) for v in verdicts)
