@@ -47,6 +47,7 @@ def stage3_args(run_dir: Path, model: Path, *extra: str) -> list[str]:
         f"rejection.shard_size={SHARD}",
         "rejection.keep_per_prompt=2",
         "reward.accuracy=r1_format",
+        "rejection.init_from=base",  # the paper's choice (the toy default continues from stage 2)
         *extra,
     ]
 
