@@ -140,13 +140,17 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
     run_dir = tmp_path / "run"
     stage = run_dir / "03_rejection_sampling"
     args = stage3_args(
-        run_dir, sampled_model, "rejection.train.max_steps=40", "rejection.train.save_steps=1000"
+        run_dir,
+        sampled_model,
+        "rejection.train.max_steps=40",
+        "rejection.train.save_steps=1000",
+        "rejection.init_from=previous",
     )
     kill_once_checkpointed(args, tmp_path, stage / "data" / "steps" / "kept.jsonl")
     assert not (stage / "manifest.json").exists(), "the kill landed before the stage finished"
     generations = tree_snapshot(stage / "data" / "generations")
     steps = tree_snapshot(stage / "data" / "steps")
-    assert len(generations) == math.ceil(PROMPTS / SHARD)
+    assert len([f for f in generations if f.startswith("shard_")]) == math.ceil(PROMPTS / SHARD)
 
     proc = r1pipe("run", *args, cwd=tmp_path)
     assert "resume" in proc.stdout + proc.stderr
@@ -155,6 +159,7 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
     log = (run_dir / "r1pipe.log").read_text(encoding="utf-8").split("rejection_sampling (resume")[1]
     assert "shards already written" in log and "generation engine" not in log, "the engine never started"
     assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
+    assert f"from {sampled_model.resolve()} (rejection.init_from=previous)" in log
 
 
 def test_tuning_a_later_step_reuses_generation_and_earlier_steps(
