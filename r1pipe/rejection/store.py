@@ -96,7 +96,8 @@ class StepStore:
                         old,
                     )
                 break
-        atomic_write_text(key_file, key)
+        if not key_file.is_file():
+            atomic_write_text(key_file, key)
 
 
 def superseded_attempts(run_dir: Path, stage_dir_name: str) -> list[Path]:

@@ -170,7 +170,7 @@ def test_tuning_a_later_step_reuses_generation_and_earlier_steps(
     run_dir = tmp_path / "run"
     shutil.copytree(stage_dir.parent, run_dir)
     proc = r1pipe("run", *stage3_args(run_dir, sampled_model, "rejection.keep_per_prompt=1"), cwd=tmp_path)
-    assert "config changed: rejection.keep_per_prompt" in proc.stdout
+    assert "config changed: rejection.keep_per_prompt" in proc.stdout + proc.stderr
     log = (
         (run_dir / "r1pipe.log")
         .read_text(encoding="utf-8")
