@@ -223,6 +223,7 @@ def test_help_and_list_and_cfg(tmp_path: Path):
     assert "from_stage" in r1pipe("run", "--help", cwd=tmp_path).stdout
     listing = r1pipe("list", cwd=tmp_path).stdout
     assert "cold_start" in listing and "r1_qwen2.5_1.5b" in listing
+    assert "rejection: paper, toy" in listing and "pipeline: distill, r1, r1_zero" in listing
     cfg = r1pipe("run", "--cfg", "experiment=r1_qwen2.5_1.5b", cwd=tmp_path).stdout
     assert "Qwen/Qwen2.5-1.5B" in cfg and "kind: accelerate" in cfg
 
