@@ -72,10 +72,12 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def build_launcher(cfg: DictConfig) -> Launcher:
+def build_launcher(cfg: DictConfig, single_process: bool = False) -> Launcher:
+    """The configured launcher; a stage that must run in one process (stage 3: vLLM spreads the
+    model over GPUs itself) gets the local launcher whatever `launcher.kind` says."""
     lc = cfg.launcher
     env = {str(k): str(v) for k, v in lc.env.items()}
-    if lc.kind == "accelerate":
+    if lc.kind == "accelerate" and not single_process:
         return AccelerateLauncher(
             lc.num_processes,
             lc.num_machines,

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from r1pipe.launcher import build_launcher
 from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
+from r1pipe.registry import stage_spec
 from r1pipe.rundir import atomic_write_json, atomic_write_text, read_manifest, set_aside, write_manifest
 from r1pipe.validate import validate_config
 from r1pipe.vllm_server import SERVER_LOG, ManagedServer, ServerError, plan_server, visible_gpus
@@ -105,7 +106,14 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan) -> None:
 
 def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
     write_stage_launch(cfg, stage)
-    launcher = build_launcher(cfg)
+    single = stage_spec(stage.name).single_process
+    if single and cfg.launcher.kind != "local":
+        log.info(
+            "stage %s runs in one process (launcher=%s applies to the other stages)",
+            stage.name,
+            cfg.launcher.kind,
+        )
+    launcher = build_launcher(cfg, single_process=single)
     command = launcher.command(stage.dir.parent, stage.dir)
     log.debug("launch: %s", " ".join(command))
     started = time.time()

@@ -549,15 +549,6 @@ def _check_rejection(cfg: DictConfig) -> list[ConfigProblem]:
     if "rejection_sampling" not in cfg.pipeline.stages:
         return []
     r, problems = cfg.rejection, []
-    runs_here = cfg.stage in ("all", "rejection_sampling")
-    if runs_here and cfg.launcher.kind == "accelerate" and cfg.launcher.num_processes > 1:
-        problems.append(
-            ConfigProblem(
-                "launcher.num_processes",
-                "stage rejection_sampling runs in one process: its generation and steps are not split across processes yet",
-                "run stage 3 alone with launcher=local (vLLM spreads the model over generation.tensor_parallel_size GPUs)",
-            )
-        )
     for name, choices in REJECTION_CHOICES.items():
         if r[name] not in choices:
             problems.append(

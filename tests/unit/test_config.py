@@ -331,11 +331,3 @@ def test_stage_four_checks_only_apply_when_it_is_in_the_pipeline():
     overrides = ["~reward.routing.routes.general", "all_scenario_rl.preference_last_steps=-2"]
     assert config_problems(compose_config(["pipeline=r1_zero", *overrides])) == []
     assert len(config_problems(compose_config(overrides))) == 2
-
-
-def test_stage_three_refuses_several_processes_with_the_fix():
-    cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8"])
-    problems = [p for p in config_problems(cfg) if p.key == "launcher.num_processes"]
-    assert problems and "launcher=local" in problems[0].fix
-    alone = compose_config(["launcher=accelerate", "launcher.num_processes=8", "stage=cold_start"])
-    assert not [p for p in config_problems(alone) if p.key == "launcher.num_processes"]

@@ -137,3 +137,11 @@ def test_launcher_env_reaches_the_environment(monkeypatch, kind):
 def test_environment_without_env_is_the_parent_environment(monkeypatch):
     monkeypatch.setenv("R1PIPE_TEST_KEEP", "x")
     assert LocalLauncher({}).environment()["R1PIPE_TEST_KEEP"] == "x"
+
+
+def test_single_process_stages_run_locally_under_accelerate():
+    from r1pipe.registry import STAGES
+
+    cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8"])
+    assert type(build_launcher(cfg, single_process=True)) is LocalLauncher
+    assert [s.name for s in STAGES.values() if s.single_process] == ["rejection_sampling"]
