@@ -192,12 +192,11 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path) -> tuple[Any, dict]:
     dataset = load_table(str(sft_path), None, "train")
     init = ctx.inputs["model"] if r.init_from == "previous" else resolve_model_path(cfg.model.name_or_path)
     log.info("SFT on %d rows from %s (rejection.init_from=%s)", len(dataset), init, r.init_from)
+    tokenizer, model = load_tokenizer(init, cfg.model), load_model(init, cfg.model)
     evaluation = BeforeAfter(cfg, ctx.stage_dir)
     if evaluation.enabled:  # "before" is the model this stage sampled from: did the stage help?
-        evaluation.before(
-            load_model(ctx.inputs["model"], cfg.model), load_tokenizer(ctx.inputs["model"], cfg.model)
-        )
-    tokenizer, model = load_tokenizer(init, cfg.model), load_model(init, cfg.model)
+        sampled = model if init == ctx.inputs["model"] else load_model(ctx.inputs["model"], cfg.model)
+        evaluation.before(sampled, load_tokenizer(ctx.inputs["model"], cfg.model))
     trainer, train_metrics = train_sft(
         r.train, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
     )
