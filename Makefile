@@ -4,7 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install run test test-unit test-integration lint format toy-base clean
+.PHONY: help install browser run test test-unit test-integration lint format toy-base clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,7 +23,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
-install: $(VENV)/.installed  ## create .venv and install r1pipe with its pinned dependencies
+install: $(VENV)/.installed browser  ## create .venv and install r1pipe with its pinned dependencies
+
+# Debian's Chromium renders `r1pipe report` pages in the browser test; without apt (not Debian)
+# that one test skips and says why.
+browser:  ## Debian's chromium, for the report screenshot test (apt-get, as root or with sudo)
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; \
+	else echo "no apt-get: chromium not installed, the report browser test will skip"; fi
 
 run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)

@@ -26,6 +26,10 @@ Examples:
   r1pipe run --cfg experiment=r1_qwen2.5_1.5b  print the resolved config
   r1pipe validate data.cold_start.path=my.jsonl     check a config without running it
   r1pipe status runs/x                         stages, status, wall time, metrics, outputs
+  r1pipe eval runs/x eval.samples_per_problem=16   pass@1, pass@k, cons@k of the run's last model
+  r1pipe eval MODEL_DIR eval=paper generation=vllm  the paper's benchmarks on any model dir
+  r1pipe report runs/x                         HTML report with plots (runs/x/report/index.html)
+  r1pipe report runs/x runs/y                  two runs side by side (an ablation in one page)
   r1pipe list                                  stages, pipelines, experiments and config groups
 """
 
@@ -37,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=GRAMMAR,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{run,status,validate,list}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,eval,report,status,validate,list}")
     run = sub.add_parser(
         "run",
         help="run the pipeline (or one stage); resumes an existing run_dir",
@@ -57,6 +61,26 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     validate.add_argument("overrides", nargs="*", help="Hydra overrides")
+    evaluate = sub.add_parser(
+        "eval",
+        help="evaluate a model dir, a run's stage or a run's last model on eval.benchmarks",
+        description="pass@1 over k samples, pass@k, cons@k (with SE and 95%% bootstrap intervals), "
+        "mean length and language consistency, per benchmark; per-problem JSONL next to summary.json.",
+        epilog=GRAMMAR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument(
+        "target", type=Path, help="model dir, stage dir (runs/x/02_reasoning_rl) or run dir"
+    )
+    evaluate.add_argument("--out", type=Path, default=None, help="output dir (default: <stage>/evals/<time>)")
+    evaluate.add_argument("overrides", nargs="*", help="Hydra overrides (eval.*, generation.*, ...)")
+    report = sub.add_parser(
+        "report", help="write an HTML report with plots for a run, or two runs side by side"
+    )
+    report.add_argument(
+        "run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="one run, or two to compare"
+    )
+    report.add_argument("--out", type=Path, default=None, help="output dir (default: RUN_DIR/report)")
     status = sub.add_parser("status", help="table of a run's stages: status, wall time, metrics, outputs")
     status.add_argument("run_dir", type=Path)
     sub.add_parser("list", help="stages, pipelines, experiments and config group options")
@@ -79,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args.overrides)
+        if args.command == "eval":
+            return _eval(args)
+        if args.command == "report":
+            return _report(args)
         if args.command == "status":
             from r1pipe.status import status_table
 
@@ -96,10 +124,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     from r1pipe.compose import ConfigError
+    from r1pipe.data import DataError
+    from r1pipe.evaluation.benchmarks import BenchmarkError
+    from r1pipe.evaluation.command import EvalTargetError
     from r1pipe.orchestrator import StageFailed
+    from r1pipe.report import ReportError
     from r1pipe.status import StatusError
 
-    return (ConfigError, StageFailed, StatusError)
+    return (ConfigError, StageFailed, StatusError, EvalTargetError, BenchmarkError, DataError, ReportError)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -118,6 +150,37 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         logging.getLogger("r1pipe").warning("stopped; rerun with the same run_dir to resume")
         return 130
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from r1pipe.compose import compose_config
+    from r1pipe.evaluation.command import (
+        output_dir,
+        resolve_target,
+        run_eval,
+        summary_table,
+        with_run_settings,
+    )
+    from r1pipe.validate import validate_config
+
+    target = resolve_target(args.target)
+    cfg = with_run_settings(compose_config(args.overrides), target, args.overrides)
+    validate_config(cfg)
+    out = output_dir(cfg, target, args.out)
+    summary = run_eval(cfg, target, out)
+    print(summary_table(summary))
+    print(f"per-problem results: {out}/<benchmark>.jsonl; summary: {out / 'summary.json'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from r1pipe.report import ReportError, write_report
+
+    if len(args.run_dirs) > 2:
+        raise ReportError(f"give one run dir, or two to compare; got {len(args.run_dirs)}")
+    path = write_report(list(args.run_dirs), out_dir=args.out)
+    print(f"report: {path}")
     return 0
 
 

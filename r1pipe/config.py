@@ -196,15 +196,62 @@ class AllScenarioRLConfig(RLStageConfig):
 
 
 @dataclass
+class BenchmarkConfig:
+    """One evaluation benchmark (an entry of eval.suite); r1pipe/evaluation/benchmarks.py loads it."""
+
+    kind: str = "math"  # heldout (data.heldout) | math | multiple_choice | code
+    path: str = ""  # local file (.jsonl/.json/.parquet/.csv) or dir, or a hub dataset id
+    subset: str | None = None  # hub dataset config name
+    split: str = "test"  # dataset split
+    prompt_column: str = "problem"  # question column
+    answer_column: str = (
+        "answer"  # reference answer (multiple_choice with choices_column: letter, index or text)
+    )
+    id_column: str | None = None  # problem id column (None: the row number)
+    choices_column: str | None = None  # multiple_choice: a list column of the options, in order
+    correct_column: str | None = None  # multiple_choice (GPQA layout): the correct option's text
+    incorrect_columns: list[str] = field(default_factory=list)  # multiple_choice: the wrong options' columns
+    tests_column: str = "tests"  # code: test cases (code_accuracy's forms or LiveCodeBench's JSON)
+    fn_name_column: str | None = None  # code: column with the function name (or metadata JSON with func_name)
+    starter_code_column: str | None = None  # code: starter code shown after the question
+    instruction: str = ""  # appended to every prompt (paper: "Please reason step by step, ...")
+    reward: str | None = (
+        None  # accuracy reward; None: the kind's (math_accuracy, choice_accuracy, code_accuracy)
+    )
+    samples_per_problem: int = 0  # k for this benchmark (0: eval.samples_per_problem)
+    num_problems: int = 0  # problems evaluated (0: eval.num_problems)
+    max_new_tokens: int = 0  # generation budget (0: eval.max_new_tokens)
+
+
+@dataclass
+class GateConfig:
+    benchmark: str | None = None  # benchmark the gate watches (None: the first of eval.benchmarks)
+    metric: str = "pass@1"  # metric of that benchmark (pass@1, cons@K, pass@K, language_consistency)
+    min_value: float | None = None  # stop when a stage's value is below this (None: no floor)
+    max_drop: float | None = (
+        None  # stop when it is below the stage's input model by more than this (None: off)
+    )
+
+
+@dataclass
 class EvalConfig:
-    after_stage: bool = True  # evaluate the stage's input and output models on the held-out set
-    num_problems: int = 200  # held-out problems evaluated (None-like: 0 means all)
+    after_stage: bool = True  # evaluate the stage's input and output models on eval.benchmarks
+    benchmarks: list[str] = field(
+        default_factory=lambda: ["heldout"]
+    )  # names in eval.suite, evaluated in order
+    # {name: BenchmarkConfig fields}; the shipped suite comes from conf/benchmarks/standard.yaml.
+    # Untyped here so entries can be added from the command line (+eval.suite.mine={kind:math,...});
+    # validate.py checks each entry against BenchmarkConfig.
+    suite: dict[str, Any] = field(default_factory=dict)
+    num_problems: int = 200  # problems per benchmark (0: all)
     samples_per_problem: int = 1  # k samples per problem; pass@1 is their mean correctness
     temperature: float = 0.6  # sampling temperature (paper: 0.6, never greedy)
     top_p: float = 0.95  # nucleus sampling (paper: 0.95)
     max_new_tokens: int = 32768  # generation budget per sample (paper: 32,768)
     batch_size: int = 64  # prompts per generate call
     seed: int = 0  # sampling seed
+    bootstrap_resamples: int = 1000  # resamples of the 95% bootstrap interval (0: none)
+    gate: GateConfig = field(default_factory=GateConfig)  # stop the pipeline when a stage made things worse
 
 
 @dataclass

@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 from r1pipe.toy.preferences import GENERAL_TASK, general_rows
 from r1pipe.toy.task import Split, r1_response, sample_problems
 
-FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet"}
+FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
 class DataError(Exception):
@@ -202,6 +202,11 @@ def first_record_columns(path: Path) -> list[str]:
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(path).names)
+    if path.suffix == ".csv":
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as f:
+            return next(csv.reader(f), [])
     with path.open(encoding="utf-8") as f:
         if path.suffix == ".json":
             head = json.load(f)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from r1pipe.evaluation.gate import gate_verdict
 from r1pipe.launcher import build_launcher
 from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
@@ -29,6 +30,10 @@ log = logging.getLogger("r1pipe")
 
 class StageFailed(Exception):
     pass
+
+
+class GateStopped(StageFailed):
+    """eval.gate fired after a complete stage: the stages after it do not start."""
 
 
 def resolve_run_dir(cfg: DictConfig) -> Path:
@@ -57,6 +62,9 @@ def run_pipeline(cfg: DictConfig) -> Plan:
     log.info("run directory: %s (log: %s)", run_dir, run_dir / RUN_LOG)
     log.info("%s", plan.describe())
     todo = plan.to_execute
+    for stage in plan.stages:  # a resumed run checks the gate on the stages it keeps, too
+        if stage.action == "skip" and todo and stage.index < todo[0].index:
+            check_gate(cfg, stage, todo[0])
     for n, stage in enumerate(todo, start=1):
         log.info(
             "=== stage %d/%d: %s (%s: %s) -> %s",
@@ -68,8 +76,23 @@ def run_pipeline(cfg: DictConfig) -> Plan:
             stage.dir,
         )
         execute_stage(cfg, stage)
+        if n < len(todo):
+            check_gate(cfg, stage, todo[n])
     log.info("pipeline finished; `r1pipe status %s` shows the stages", run_dir)
     return plan
+
+
+def check_gate(cfg: DictConfig, stage: StagePlan, next_stage: StagePlan) -> None:
+    """Raise GateStopped when eval.gate fires on `stage`'s recorded evaluation."""
+    manifest = read_manifest(stage.dir)
+    why = gate_verdict(cfg, stage.name, manifest.metrics if manifest else {})
+    if why:
+        run_dir = stage.dir.parent
+        raise GateStopped(
+            f"{why}. Stopping before {next_stage.name}; {stage.name} stays complete "
+            f"(see {stage.dir / 'eval.json'} and `r1pipe report {run_dir}`). To go on anyway: "
+            f"r1pipe run run_dir={run_dir} eval.gate.min_value=null eval.gate.max_drop=null"
+        )
 
 
 def current_inputs(stage: StagePlan) -> dict:

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from transformers import PreTrainedModel
 
 from r1pipe.context import StageContext, StageResult
-from r1pipe.evaluate import BeforeAfter
+from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.grpo import train_grpo
 from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype

@@ -8,7 +8,8 @@ from pathlib import Path
 from r1pipe.plan import read_launch
 from r1pipe.rundir import latest_checkpoint, read_manifest
 
-KEY_METRICS = ("eval/before/pass@1", "eval/after/pass@1", "train/final_step", "train/loss")
+TRAIN_METRICS = ("train/final_step", "train/loss")
+EVAL_METRICS = ("pass@1", "language_consistency")  # of each benchmark, before -> after
 
 
 class StatusError(Exception):
@@ -39,16 +40,39 @@ def stage_rows(run_dir: Path) -> list[dict]:
                 "stage": entry["dir"],
                 "status": status,
                 "wall": f"{manifest.wall_time_s:.0f}s" if manifest else "-",
-                "metrics": ", ".join(
-                    f"{k.split('/', 1)[-1] if k.startswith('train') else k.removeprefix('eval/')}={metrics[k]}"
-                    for k in KEY_METRICS
-                    if k in metrics
-                )
-                or metrics.get("failure", "-"),
+                "metrics": key_metrics(metrics) or metrics.get("failure", "-"),
                 "output": (manifest.outputs.get("model", "-") if manifest else "-"),
             }
         )
     return rows
+
+
+def key_metrics(metrics: dict) -> str:
+    """`heldout/pass@1=0.52->0.73, final_step=500, loss=0.41`: eval before -> after, then training."""
+    shown = []
+    benchmarks = sorted(
+        {k.split("/")[2] for k in metrics if k.startswith("eval/after/") and k.count("/") == 3}
+    )
+    for bench in benchmarks:
+        for name in EVAL_METRICS:
+            before, after = (
+                metrics.get(f"eval/before/{bench}/{name}"),
+                metrics.get(f"eval/after/{bench}/{name}"),
+            )
+            if after is not None:
+                shown.append(f"{bench}/{name}={'' if before is None else f'{before}->'}{after}")
+    for name in ("eval/before/pass@1", "eval/after/pass@1"):  # runs recorded before benchmarks had names
+        if name in metrics:
+            shown.append(f"{name.removeprefix('eval/')}={metrics[name]}")
+    shown += [f"{k.split('/', 1)[-1]}={metrics[k]}" for k in TRAIN_METRICS if k in metrics]
+    return ", ".join(shown)
+
+
+def report_line(run_dir: Path) -> str:
+    page = run_dir / "report" / "index.html"
+    if page.exists():
+        return f"report: {page} (refresh: r1pipe report {run_dir})"
+    return f"report: r1pipe report {run_dir}  (writes {page})"
 
 
 def status_table(run_dir: Path) -> str:
@@ -59,4 +83,5 @@ def status_table(run_dir: Path) -> str:
     out = [f"run: {run_dir}", line, "  ".join("-" * widths[c] for c in cols)]
     out += ["  ".join(f"{str(r[c]):<{widths[c]}}" for c in cols) for r in rows]
     out.append(f"log: {run_dir / 'r1pipe.log'}")
+    out.append(report_line(run_dir))
     return "\n".join(out)

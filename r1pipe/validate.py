@@ -17,6 +17,8 @@ from r1pipe.chat_template import TEMPLATES
 from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.config import RewardModelConfig
 from r1pipe.data import check_local_dataset, is_local_path
+from r1pipe.evaluation.benchmarks import suite_problems
+from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_enabled
 from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
@@ -230,6 +232,7 @@ def _check_eval(cfg: DictConfig) -> list[ConfigProblem]:
         )
     if not 0 < e.top_p <= 1:
         problems.append(ConfigProblem("eval.top_p", f"must be in (0, 1], got {e.top_p}", "paper: 0.95"))
+    problems += _check_benchmarks(cfg)
     problems += _check_rewards(cfg)
     if cfg.generation.backend not in ("transformers", "vllm", "auto"):
         problems.append(
@@ -239,6 +242,49 @@ def _check_eval(cfg: DictConfig) -> list[ConfigProblem]:
                 "use transformers, vllm or auto",
             )
         )
+    return problems
+
+
+def _check_benchmarks(cfg: DictConfig) -> list[ConfigProblem]:
+    """eval.benchmarks, their suite entries and eval.gate."""
+    e = cfg.eval
+    problems = [ConfigProblem(*p) for p in suite_problems(cfg)]
+    if not e.benchmarks:
+        problems.append(ConfigProblem("eval.benchmarks", "is empty", f"name one of: {', '.join(e.suite)}"))
+    if e.bootstrap_resamples < 0:
+        problems.append(
+            ConfigProblem(
+                "eval.bootstrap_resamples",
+                f"must be >= 0, got {e.bootstrap_resamples}",
+                "1000, or 0 for none",
+            )
+        )
+    if gate_enabled(cfg):
+        g = e.gate
+        if not e.after_stage:
+            problems.append(
+                ConfigProblem(
+                    "eval.gate",
+                    "is set but eval.after_stage=false: nothing to check",
+                    "set eval.after_stage=true",
+                )
+            )
+        if g.benchmark is not None and g.benchmark not in e.benchmarks:
+            problems.append(
+                ConfigProblem(
+                    "eval.gate.benchmark",
+                    f"{g.benchmark!r} is not in eval.benchmarks {list(e.benchmarks)}",
+                    "name an evaluated benchmark (null: the first)",
+                )
+            )
+        if g.metric not in PLAIN_METRICS and not SAMPLED_METRIC.match(str(g.metric)):
+            problems.append(
+                ConfigProblem(
+                    "eval.gate.metric",
+                    f"unknown metric {g.metric!r}",
+                    f"use {', '.join(PLAIN_METRICS)}, pass@K or cons@K",
+                )
+            )
     return problems
 
 

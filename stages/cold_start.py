@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_cold_start
-from r1pipe.evaluate import BeforeAfter
+from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.sft import save_final_model, train_sft

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import DataError, load_table, require_columns
-from r1pipe.evaluate import BeforeAfter
+from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.rundir import complete_stage_output

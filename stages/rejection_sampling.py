@@ -26,7 +26,7 @@ from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_problems, load_table
-from r1pipe.evaluate import BeforeAfter
+from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.fingerprint import select_keys
 from r1pipe.generation import open_engine
 from r1pipe.handoff import check_handoff

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
 from collections.abc import Sequence
 
 import torch
@@ -45,12 +46,22 @@ class TransformersEngine:
         self.model.eval()
         encoded = prompt_token_ids(self.tokenizer, prompts)
         samples: list[Sample] = []
+        t0 = time.time()
         for start in range(0, len(encoded), self.batch_size):
             batch = encoded[start : start + self.batch_size]
             new_tokens = self._generate_batch(batch, sampling)  # (B * n, T_new)
             for row, tokens in enumerate(new_tokens.tolist()):
                 prompt_index, sample_index = start + row // sampling.n, row % sampling.n
                 samples.append(self._sample(str(prompt_ids[prompt_index]), sample_index, tokens))
+            if len(encoded) > self.batch_size:  # long work shows progress
+                done = min(start + self.batch_size, len(encoded))
+                log.info(
+                    "generated %d/%d prompts x %d samples (%.0fs)",
+                    done,
+                    len(encoded),
+                    sampling.n,
+                    time.time() - t0,
+                )
         return samples
 
     def _generate_batch(self, batch: list[list[int]], sampling: Sampling) -> torch.Tensor:

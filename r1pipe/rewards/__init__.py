@@ -1,6 +1,6 @@
 """Rewards and verifiers. Importing this package registers every built-in reward.
 
-accuracy.py      toy_accuracy, math_accuracy (math-verify)
+accuracy.py      toy_accuracy, math_accuracy (math-verify), choice_accuracy (multiple choice)
 format.py        r1_format, r1_zero_format (and split_think for other code)
 language.py      language_consistency
 length.py        soft_overlong (DAPO), repetition_penalty
@@ -10,8 +10,8 @@ routing.py       per-sample routing by data type (stage 4 mixes rule and model r
 guard.py         worker processes, per-sample timeouts, failure counters (used by all callers)
 """
 
-from r1pipe.rewards.accuracy import math_accuracy, toy_accuracy
-from r1pipe.rewards.answers import completion_text, extract_answer, last_boxed
+from r1pipe.rewards.accuracy import choice_accuracy, math_accuracy, toy_accuracy
+from r1pipe.rewards.answers import completion_text, extract_answer, extract_choice, last_boxed
 from r1pipe.rewards.code import code_accuracy, extract_code
 from r1pipe.rewards.format import r1_format, r1_zero_format, split_think, with_think_prefilled
 from r1pipe.rewards.language import language_consistency, make_language_consistency
@@ -32,9 +32,11 @@ __all__ = [
     "RewardModelScorer",
     "RoutedReward",
     "build_routed_reward",
+    "choice_accuracy",
     "code_accuracy",
     "completion_text",
     "extract_answer",
+    "extract_choice",
     "extract_code",
     "get_reward",
     "language_consistency",

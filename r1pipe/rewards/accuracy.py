@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from r1pipe.rewards.answers import completion_text, extract_answer, last_boxed
+from r1pipe.rewards.answers import completion_text, extract_answer, extract_choice, last_boxed
 from r1pipe.rewards.registry import register
 
 
@@ -40,6 +40,21 @@ def math_accuracy(completions: list, answer: list[str], **_: object) -> list[flo
         # NFKC folds full-width digits and compatibility forms (２ -> 2) that models emit in CJK text.
         pred = _parse_prediction(unicodedata.normalize("NFKC", completion_text(completion)), parse)
         scores.append(1.0 if pred and verify(gold, pred) else 0.0)
+    return scores
+
+
+@register("choice_accuracy")
+def choice_accuracy(completions: list, answer: list[str], **_: object) -> list[float | None]:
+    """Multiple choice (GPQA): 1.0 when the chosen letter (extract_choice) is the reference letter.
+    None when the reference is not a single letter A-J (the dataset's fault, counted)."""
+    scores: list[float | None] = []
+    for completion, ref in zip(completions, answer, strict=True):
+        gold = str(ref).strip().strip("()").upper()
+        if len(gold) != 1 or gold not in "ABCDEFGHIJ":
+            scores.append(None)
+            continue
+        got = extract_choice(unicodedata.normalize("NFKC", completion_text(completion)))
+        scores.append(1.0 if got == gold else 0.0)
     return scores
 
 

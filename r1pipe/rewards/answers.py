@@ -40,3 +40,25 @@ def completion_text(completion) -> str:
     if isinstance(completion, list):
         return "".join(m.get("content", "") for m in completion)
     return completion
+
+
+_CHOICE_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}")
+_LETTER = re.compile(r"^\W*\(?([A-Z])\)?(?=$|[\s.):,])")
+# The letter must be a capital: "the answer is a prime" names no choice.
+_ANSWER_IS = re.compile(r"[Aa]nswer\s*(?:is|:)\s*\(?([A-Z])\)?(?!\w)")
+
+
+def extract_choice(text: str, letters: str = "ABCDEFGHIJ") -> str | None:
+    """The chosen letter of a multiple-choice answer: the final answer (extract_answer) when it
+    starts with a letter ("B", "(B)", "\\text{B}", "B) 42"), else the last "answer is B" / "Answer: B"
+    after the reasoning. None when no allowed letter is found."""
+    final = extract_answer(text)
+    if final is not None:
+        final = _CHOICE_WRAPPERS.sub(r"\1", final).strip()
+        match = _LETTER.match(final)
+        if match and match.group(1) in letters:
+            return match.group(1)
+    summary = text.rsplit("</think>", 1)[-1]
+    found = [m.group(1) for m in _ANSWER_IS.finditer(summary)]
+    found = [f for f in found if f in letters]
+    return found[-1] if found else None

@@ -59,7 +59,7 @@ def test_stage_four_completes_from_the_given_model_and_hands_off(stage_dir: Path
     metrics = manifest["metrics"]
     assert metrics["train/final_step"] == MAX_STEPS
     assert metrics["data/general_prompts"] == metrics["data/prompts"], "fraction 0.5"
-    assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(metrics)
+    assert {"eval/before/heldout/pass@1", "eval/after/heldout/pass@1"} <= set(metrics)
     assert sorted(p.name for p in (stage_dir / "checkpoints").glob("step_*")) == [
         "step_000001",
         "step_000002",

@@ -75,9 +75,11 @@ def test_cold_start_writes_a_complete_stage(finished_run: Path):
     manifest = json.loads((stage / "manifest.json").read_text())
     assert manifest["status"] == "complete"
     assert manifest["metrics"]["train/final_step"] == 8
-    assert {"eval/before/pass@1", "eval/after/pass@1", "eval/after/language_consistency"} <= set(
-        manifest["metrics"]
-    )
+    assert {
+        "eval/before/heldout/pass@1",
+        "eval/after/heldout/pass@1",
+        "eval/after/heldout/language_consistency",
+    } <= set(manifest["metrics"])
     assert sorted(p.name for p in (stage / "checkpoints").glob("step_*")) == ["step_000004", "step_000008"]
     assert not list((stage / "checkpoints").glob("checkpoint-*")), "every finished checkpoint is published"
     # A checkpoint holds everything resume needs: model, optimizer, scheduler, RNG, trainer state.
@@ -215,7 +217,29 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
 
 def test_status_shows_the_table(finished_run: Path, tmp_path: Path):
     out = r1pipe("status", str(finished_run), cwd=tmp_path).stdout
-    assert "01_cold_start" in out and "complete" in out and "after/pass@1" in out
+    assert "01_cold_start" in out and "complete" in out and "heldout/pass@1=" in out
+    assert f"r1pipe report {finished_run}" in out
+
+
+def test_eval_of_a_run_dir_takes_its_last_complete_stage(finished_run: Path, tmp_path: Path):
+    out = tmp_path / "eval"
+    args = ["eval.num_problems=4", "eval.samples_per_problem=2", "eval.max_new_tokens=48", "--out", str(out)]
+    shown = r1pipe("eval", str(finished_run), *args, cwd=tmp_path).stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == str(finished_run / "02_reasoning_rl" / "model")
+    heldout = summary["benchmarks"]["heldout"]
+    assert (heldout["k"], heldout["problems"], heldout["reward"]) == (2, 4, "toy_accuracy")
+    assert "heldout" in shown and "pass@1 (SE) [95% CI]" in shown
+
+
+def test_eval_gate_stops_a_resumed_pipeline_before_the_next_stage(finished_run: Path, tmp_path: Path):
+    before = tree_snapshot(finished_run / "02_reasoning_rl")
+    args = [f"run_dir={finished_run}", *QUICK, "from_stage=reasoning_rl", "eval.gate.min_value=1.01"]
+    proc = r1pipe("run", *args, cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "eval gate: heldout pass@1 after cold_start is" in proc.stderr
+    assert "below eval.gate.min_value=1.01. Stopping before reasoning_rl" in proc.stderr
+    assert tree_snapshot(finished_run / "02_reasoning_rl") == before
 
 
 def test_help_and_list_and_cfg(tmp_path: Path):

@@ -71,7 +71,7 @@ def test_stage_three_completes_with_its_set_model_and_funnel(stage_dir: Path):
     assert Path(outputs["model"]) == stage_dir / "model" and (stage_dir / "model" / "config.json").is_file()
     assert metrics["rejection/samples"] == PROMPTS * N
     assert metrics["train/final_step"] == 4
-    assert {"eval/before/pass@1", "eval/after/pass@1"} <= set(metrics)
+    assert {"eval/before/heldout/pass@1", "eval/after/heldout/pass@1"} <= set(metrics)
     shards = sorted(p.name for p in (stage_dir / "data" / "generations").glob("shard_*.jsonl"))
     assert len(shards) == math.ceil(PROMPTS / SHARD)
 

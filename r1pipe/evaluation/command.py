@@ -1,0 +1,137 @@
+"""`r1pipe eval TARGET [OVERRIDES]`: evaluate a model on eval.benchmarks, outside a pipeline run.
+
+TARGET is a Hugging Face model dir, a stage dir of a run (its final model), or a run dir (the
+model of its last complete stage). For a run or stage, the run's own data, reward and model
+settings are used (its held-out split, its accuracy reward) unless the command line overrides
+them. Results go to `<stage>/evals/<time>/` (or `runs_root/eval/<model>-<time>/`, or --out):
+summary.json with every benchmark's metrics and <benchmark>.jsonl with one record per problem.
+
+    r1pipe eval runs/x eval.benchmarks=[heldout] eval.samples_per_problem=16
+    r1pipe eval /models/my-r1 eval=paper eval.suite.math500.path=/data/math500.jsonl generation=vllm
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from r1pipe.evaluation.benchmarks import load_benchmark
+from r1pipe.evaluation.loop import evaluate_benchmark
+from r1pipe.evaluation.stage import write_problem_rows
+from r1pipe.generation import open_engine
+from r1pipe.rundir import atomic_write_json, read_manifest
+
+log = logging.getLogger(__name__)
+
+RUN_SECTIONS = ("data", "reward", "model")  # taken from the run's config unless overridden
+
+
+class EvalTargetError(Exception):
+    """TARGET is not a model, stage or run directory; the message says what was found."""
+
+
+@dataclass(frozen=True)
+class Target:
+    model: Path  # the model dir to load
+    stage_dir: Path | None  # the stage it came from (None: an outside model)
+    run_config: Path | None  # the run's config.yaml (None: an outside model)
+
+
+def resolve_target(path: Path) -> Target:
+    path = path.expanduser().resolve()
+    if (path / "plan.json").exists():
+        return _last_complete_stage(path)
+    if (path / "manifest.json").exists():
+        return _stage_model(path)
+    if (path / "config.json").exists():
+        return Target(path, None, None)
+    raise EvalTargetError(
+        f"{path} is not a model dir (no config.json), a stage dir (no manifest.json) or a run dir "
+        "(no plan.json); give one of those"
+    )
+
+
+def _stage_model(stage_dir: Path) -> Target:
+    manifest = read_manifest(stage_dir)
+    if manifest is None or not manifest.complete or "model" not in manifest.outputs:
+        raise EvalTargetError(
+            f"stage {stage_dir} has no final model (status: {manifest.status if manifest else 'unreadable'}); "
+            "finish it with `r1pipe run run_dir=...`, or give its model dir"
+        )
+    return Target(Path(manifest.outputs["model"]), stage_dir, stage_dir.parent / "config.yaml")
+
+
+def _last_complete_stage(run_dir: Path) -> Target:
+    plan = json.loads((run_dir / "plan.json").read_text(encoding="utf-8"))
+    for entry in reversed(plan["stages"]):
+        manifest = read_manifest(run_dir / entry["dir"])
+        if manifest and manifest.complete and "model" in manifest.outputs:
+            return _stage_model(run_dir / entry["dir"])
+    raise EvalTargetError(
+        f"run {run_dir} has no complete stage with a model yet; `r1pipe status {run_dir}` shows why"
+    )
+
+
+def with_run_settings(cfg: DictConfig, target: Target, overrides: list[str]) -> DictConfig:
+    """The run's data/reward/model sections in place of the defaults, unless overridden."""
+    if target.run_config is None or not target.run_config.exists():
+        return cfg
+    run_cfg = OmegaConf.load(target.run_config)
+    assert isinstance(run_cfg, DictConfig), f"{target.run_config} is not a mapping"
+    for section in RUN_SECTIONS:
+        overridden = any(o.lstrip("+~").split("=")[0].split(".")[0] == section for o in overrides)
+        if not overridden and section in run_cfg:
+            cfg[section] = run_cfg[section]
+    return cfg
+
+
+def output_dir(cfg: DictConfig, target: Target, out: Path | None) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    if out is not None:
+        return out.expanduser().resolve()
+    if target.stage_dir is not None:
+        return target.stage_dir / "evals" / stamp
+    return (Path(cfg.runs_root).expanduser() / "eval" / f"{target.model.name}-{stamp}").resolve()
+
+
+def run_eval(cfg: DictConfig, target: Target, out_dir: Path) -> dict:
+    """Every benchmark of eval.benchmarks on the target model; summary.json + per-problem JSONL."""
+    benchmarks = [load_benchmark(cfg, name) for name in cfg.eval.benchmarks]  # fail before loading
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log.info("evaluating %s on %s -> %s", target.model, ", ".join(cfg.eval.benchmarks), out_dir)
+    summary: dict = {"model": str(target.model), "benchmarks": {}}
+    with open_engine(str(target.model), cfg.model, cfg.generation) as engine:
+        summary["engine"] = engine.backend
+        for bench in benchmarks:
+            result = evaluate_benchmark(engine, bench, cfg, out_dir / "reward_failures.jsonl")
+            write_problem_rows(out_dir / f"{bench.name}.jsonl", result.rows)
+            summary["benchmarks"][bench.name] = result.summary
+            atomic_write_json(out_dir / "summary.json", summary)  # after each: a crash keeps the rest
+    return summary
+
+
+def summary_table(summary: dict) -> str:
+    """One line per benchmark: pass@1 with SE and interval, pass@k, cons@k, length, language."""
+    lines = [f"model: {summary['model']} ({summary.get('engine')})"]
+    header = f"{'benchmark':<16}{'k':>4}{'problems':>10}  {'pass@1 (SE) [95% CI]':<30}{'pass@k':>8}{'cons@k':>8}{'length':>8}{'lang':>7}"
+    lines += [header, "-" * len(header)]
+    for name, s in summary["benchmarks"].items():
+        m, k = s["metrics"], s["k"]
+        ci = m.get("pass@1_ci95")
+        p1 = f"{_num(m.get('pass@1'))} ({_num(m.get('pass@1_se'))})" + (
+            f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+        )
+        lines.append(
+            f"{name:<16}{k:>4}{s['problems']:>10}  {p1:<30}{_num(m.get(f'pass@{k}')):>8}"
+            f"{_num(m.get(f'cons@{k}')):>8}{_num(m.get('mean_length'), 1):>8}{_num(m.get('language_consistency'), 2):>7}"
+        )
+    return "\n".join(lines)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"

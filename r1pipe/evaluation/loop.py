@@ -1,0 +1,179 @@
+"""One benchmark, evaluated the paper's way: k sampled answers per problem (temperature 0.6,
+top-p 0.95 by default, never greedy unless asked), judged by the benchmark's registered accuracy
+reward in guarded worker processes, summarized as pass@1, pass@k and cons@k with their
+uncertainty, plus mean response length and language consistency. Any generation engine
+(r1pipe.generation: transformers or vLLM) does the sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+from omegaconf import DictConfig
+
+from r1pipe.evaluation.benchmarks import Benchmark
+from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize
+from r1pipe.generation import Engine, Sample, Sampling
+from r1pipe.rewards import extract_answer, get_reward
+from r1pipe.rewards.build import guard_policy
+from r1pipe.rewards.guard import GuardedReward
+from r1pipe.rewards.language import language_consistency
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = 8  # problems whose first sample is kept in the summary, for a quick look
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    summary: dict[str, Any]  # benchmark, k, problems, sampling, metrics, examples
+    rows: list[dict[str, Any]]  # one per problem: its samples, scores, answers and vote
+
+
+def evaluate_benchmark(
+    engine: Engine, bench: Benchmark, cfg: DictConfig, failure_log: Path | None = None
+) -> BenchmarkResult:
+    e, k, problems = cfg.eval, bench.k, bench.problems
+    sampling = Sampling(
+        n=k, temperature=e.temperature, top_p=e.top_p, max_tokens=bench.max_new_tokens, seed=e.seed
+    )
+    log.info(
+        "eval %s: %d problems x %d samples (temperature %s, top-p %s, %d tokens, %s engine)",
+        bench.name,
+        len(problems),
+        k,
+        e.temperature,
+        e.top_p,
+        bench.max_new_tokens,
+        engine.backend,
+    )
+    t0 = time.time()
+    samples = engine.generate(list(problems["prompt"]), list(problems["id"]), sampling)
+    texts = [s.text for s in samples]
+    reward = GuardedReward(bench.reward, get_reward(bench.reward), guard_policy(cfg.reward, failure_log))
+    scores = reward(texts, **_reward_columns(bench))
+    language = _language(bench, texts)
+    rows = [
+        _problem_row(
+            bench,
+            problems[i],
+            samples[i * k : (i + 1) * k],
+            scores[i * k : (i + 1) * k],
+            language[i * k : (i + 1) * k],
+        )
+        for i in range(len(problems))
+    ]
+    metrics = {
+        **_headline(bench, rows, e),
+        **_sample_stats(samples, texts, language),
+        "unjudged": sum(s is None for s in scores),
+        "seconds": round(time.time() - t0, 1),
+        **reward.metrics(),
+    }
+    log.info("eval %s: %s", bench.name, _shown(metrics, k))
+    summary = {
+        "benchmark": bench.name,
+        "kind": bench.kind,
+        "reward": bench.reward,
+        "k": k,
+        "problems": len(problems),
+        "sampling": {
+            "temperature": e.temperature,
+            "top_p": e.top_p,
+            "max_tokens": bench.max_new_tokens,
+            "seed": e.seed,
+        },
+        "engine": engine.backend,
+        "metrics": metrics,
+        "examples": [
+            {
+                "id": r["id"],
+                "prompt": r["prompt"],
+                "answer": r["answer"],
+                "completion": r["completions"][0],
+                "score": r["scores"][0],
+            }
+            for r in rows[:EXAMPLES]
+        ],
+    }
+    return BenchmarkResult(summary, rows)
+
+
+def _reward_columns(bench: Benchmark) -> dict[str, list]:
+    """The reward's keyword columns, one entry per sample (each problem's row repeated k times)."""
+    repeat = lambda values: [v for v in values for _ in range(bench.k)]  # noqa: E731
+    names = ["answer"] + [c for c in ("tests", "fn_name") if c in bench.problems.column_names]
+    columns = {c: repeat(bench.problems[c]) for c in names}
+    for key, value in bench.reward_kwargs.items():
+        columns[key] = [value] * (len(bench.problems) * bench.k)
+    return columns
+
+
+def _language(bench: Benchmark, texts: list[str]) -> list[float | None]:
+    """Language consistency of each chain of thought with its prompt: the `language` column when
+    the data has one, else the language detected in the prompt. None: nothing to judge."""
+    repeat = lambda values: [v for v in values for _ in range(bench.k)]  # noqa: E731
+    prompts = [[{"role": "user", "content": p}] for p in repeat(bench.problems["prompt"])]
+    targets = repeat(bench.problems["language"]) if "language" in bench.problems.column_names else None
+    return language_consistency(texts, language=targets, prompts=prompts)
+
+
+def _problem_row(
+    bench: Benchmark,
+    problem: dict,
+    samples: list[Sample],
+    scores: list[float | None],
+    language: list[float | None],
+) -> dict[str, Any]:
+    answers = [bench.vote_key(s.text) for s in samples]
+    winner = majority_vote(answers)
+    judged = [s for s in scores if s is not None]
+    return {
+        "id": problem["id"],
+        "prompt": problem["prompt"],
+        "answer": problem["answer"],
+        "k": len(samples),
+        "correct": sum(s >= 1.0 for s in judged),
+        "pass@1": round(fmean(judged), 4) if judged else None,
+        "majority_answer": None if winner is None else answers[winner],
+        "majority_correct": None if winner is None else (scores[winner] or 0.0) >= 1.0,
+        "scores": scores,
+        "answers": answers,
+        "lengths": [s.num_tokens for s in samples],
+        "finish_reasons": [s.finish_reason for s in samples],
+        "language_consistency": language,
+        "completions": [s.text for s in samples],
+    }
+
+
+def _headline(bench: Benchmark, rows: list[dict], e: DictConfig) -> dict[str, Any]:
+    """pass@1, pass@k and (where samples vote) cons@k, each with SE and a bootstrap interval."""
+    per_problem = problem_scores([r["scores"] for r in rows], [r["answers"] for r in rows], bench.k)
+    if bench.kind == "code":
+        del per_problem[f"cons@{bench.k}"]
+    out: dict[str, Any] = {}
+    for name, values in per_problem.items():
+        out |= summarize(name, values, resamples=e.bootstrap_resamples, seed=e.seed)
+    out["judged_problems"] = len(per_problem["pass@1"])
+    return out
+
+
+def _sample_stats(samples: list[Sample], texts: list[str], language: list[float | None]) -> dict[str, Any]:
+    judged_language = [x for x in language if x is not None]
+    return {
+        "mean_length": round(fmean(s.num_tokens for s in samples), 1) if samples else None,
+        "truncated": round(fmean(s.finish_reason == "length" for s in samples), 4) if samples else None,
+        "answered": round(fmean(extract_answer(t) is not None for t in texts), 4) if texts else None,
+        "think_format": round(fmean("</think>" in t for t in texts), 4) if texts else None,
+        "language_consistency": round(fmean(judged_language), 4) if judged_language else None,
+    }
+
+
+def _shown(metrics: dict[str, Any], k: int) -> str:
+    keys = ("pass@1", "pass@1_se", f"pass@{k}", f"cons@{k}", "mean_length", "language_consistency")
+    return ", ".join(f"{key}={metrics[key]}" for key in keys if metrics.get(key) is not None)

@@ -1,0 +1,367 @@
+"""`r1pipe report`: synthetic run directories (finished, partial, legacy eval, two runs) go in;
+a self-contained page and real, non-blank PNGs come out, and each figure holds the series the
+run logged."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from matplotlib.container import BarContainer
+from PIL import Image
+
+from r1pipe.report import ReportError, plots, write_report
+from r1pipe.report.collect import collect_run, read_evals, reward_components, series
+from r1pipe.rundir import write_manifest
+
+STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
+PNGS = (
+    "loss.png",
+    "rl_rewards.png",
+    "rl_accuracy.png",
+    "rl_length.png",
+    "rl_reflection.png",
+    "eval_pass1.png",
+    "eval_language.png",
+    "funnel.png",
+)
+FUNNEL = [
+    {"step": "prompts", "total": 200, "by_language": {"en": 100, "zh": 100}},
+    {"step": "generated", "total": 800, "dropped": {}},
+    {"step": "correct", "total": 500, "dropped": {"incorrect (rules)": 300}},
+    {"step": "sft_set", "total": 180, "by_source": {"rejection_sampling": 150, "non_reasoning": 30}},
+]
+
+
+# ---- synthetic run directories ----------------------------------------------------------------
+
+
+def _sft_log(stage: str, steps: int, start: float) -> list[dict]:
+    rows = [
+        {"stage": stage, "step": s, "max_steps": steps, "loss": start / s, "epoch": s / steps}
+        for s in range(1, steps + 1)
+    ]
+    return [
+        *rows,
+        {"stage": stage, "step": steps, "max_steps": steps, "train_loss": 0.5, "train_runtime": 9.0},
+    ]
+
+
+def _rl_log(stage: str, steps: int, routed: bool = False) -> list[dict]:
+    rows = []
+    for s in range(1, steps + 1):
+        acc = 0.3 + 0.05 * s
+        row = {"stage": stage, "step": s, "max_steps": steps, "reward": 1.5 + acc, "kl": 0.01 * s}
+        row |= {"completions/mean_length": 80.0 + 2 * s, "rewards/reflective_words/mean": 0.1 * s}
+        row |= {"rewards/sample_logger/mean": 0.0, "rewards/sample_logger/std": 0.0}
+        if routed:  # stage 4: one routed TRL column, its components under reward/
+            row |= {
+                "rewards/routed/mean": 1.5 + acc,
+                "reward/toy_accuracy/mean": acc,
+                "reward/helpful/mean": 0.2,
+            }
+        else:
+            row |= {"rewards/toy_accuracy/mean": acc, "rewards/toy_accuracy/std": 0.4}
+            row |= {"rewards/r1_format/mean": 1.0, "rewards/language_consistency/mean": 0.5}
+        rows.append(row)
+    return [*rows, {"stage": stage, "step": steps, "train_loss": 0.0, "train_runtime": 5.0}]
+
+
+def _result(pass1: float, legacy: bool, se: float = 0.02) -> dict:
+    metrics = {"pass@1": pass1, "language_consistency": 0.9 + pass1 / 10, "mean_length": 90.0}
+    if legacy:
+        return {"metrics": metrics, "examples": []}
+    metrics |= {"pass@1_se": se, "pass@1_ci95": [pass1 - 2 * se, pass1 + 2 * se]}
+    return {
+        "heldout": {"benchmark": "heldout", "k": 4, "problems": 200, "metrics": metrics, "examples": []},
+        "math": {
+            "benchmark": "math",
+            "k": 4,
+            "problems": 50,
+            "metrics": {"pass@1": pass1 / 2},
+            "examples": [],
+        },
+    }
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def make_run(root: Path, done: int = 4, running: bool = False, legacy: bool = False) -> Path:
+    """A run of the four R1 stages: the first `done` finished, the next one running if asked."""
+    root.mkdir(parents=True)
+    plan = [{"name": s, "index": i, "dir": f"{i:02d}_{s}"} for i, s in enumerate(STAGES, 1)]
+    (root / "plan.json").write_text(json.dumps({"stages": plan}), encoding="utf-8")
+    for i, entry in enumerate(plan):
+        if i > done or (i == done and not running):
+            break
+        stage, stage_dir = entry["name"], root / entry["dir"]
+        stage_dir.mkdir()
+        (stage_dir / "launch.json").write_text(json.dumps(entry), encoding="utf-8")
+        rl = stage.endswith("_rl")
+        _write_jsonl(
+            stage_dir / "metrics.jsonl",
+            _rl_log(stage, 6, routed=i == 3) if rl else _sft_log(stage, 8, 4.0 - i),
+        )
+        if rl:
+            _write_jsonl(
+                stage_dir / "samples.jsonl",
+                [{"step": s, "completion": f"<think>{s}</think> \\boxed{{4}}"} for s in range(3)],
+            )
+        if i == done:  # running: a log, no eval and no manifest yet
+            continue
+        evals = {"before": _result(0.2 + 0.1 * i, legacy), "after": _result(0.3 + 0.1 * i, legacy)}
+        (stage_dir / "eval.json").write_text(json.dumps(evals), encoding="utf-8")
+        if stage == "rejection_sampling":
+            (stage_dir / "funnel.json").write_text(json.dumps({"funnel": FUNNEL}), encoding="utf-8")
+        write_manifest(
+            stage_dir,
+            stage=stage,
+            status="complete",
+            fingerprint=f"fp{i}",
+            inputs={},
+            outputs={"model": str(stage_dir / "model")},
+            metrics={"eval/after/pass@1": 0.3 + 0.1 * i, "train/final_step": 8},
+            versions={},
+            wall_time_s=12.0 + i,
+        )
+    return root
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(tmp_path_factory.mktemp("report") / "finished")
+
+
+@pytest.fixture(scope="module")
+def finished_report(finished: Path) -> Path:
+    return write_report([finished])
+
+
+def _labels(fig, panel: int = 0) -> list[str]:
+    return fig.axes[panel].get_legend_handles_labels()[1]
+
+
+def _bars(fig, panel: int = 0) -> list:
+    containers = fig.axes[panel].containers
+    return [b for c in containers if isinstance(c, BarContainer) for b in c.patches]
+
+
+def assert_real_png(path: Path) -> None:
+    with Image.open(path) as img:
+        assert img.format == "PNG"
+        width, height = img.size
+        assert width > 300 and height > 200, (path.name, img.size)
+        rgb = img.convert("RGB")
+    colors = rgb.getcolors(maxcolors=1 << 20)
+    assert colors is not None and len(colors) > 20, f"{path.name}: only {colors and len(colors)} colours"
+    non_white = sum(n for n, c in colors if sum(c) < 3 * 240)
+    assert non_white / (width * height) > 0.02, f"{path.name} is almost blank"
+
+
+# ---- a finished run ---------------------------------------------------------------------------
+
+
+def test_finished_run_writes_the_page_and_every_png(finished: Path, finished_report: Path) -> None:
+    assert finished_report == finished / "report" / "index.html"
+    for name in PNGS:
+        assert_real_png(finished_report.parent / name)
+    page = finished_report.read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == len(PNGS)
+    assert "no data yet" not in page
+    # self-contained: nothing fetched, nothing executed
+    for outside in ("<script", "<link", 'src="http', "url("):
+        assert outside not in page
+
+
+def test_finished_run_table_has_every_stage(finished_report: Path) -> None:
+    page = finished_report.read_text(encoding="utf-8")
+    for i, stage in enumerate(STAGES, 1):
+        assert f"{i:02d}_{stage}" in page
+    assert page.count(">complete</td>") == 4
+    assert "heldout pass@1: 0.200 ± 0.020 → 0.300 ± 0.020" in page
+    assert "01_cold_start/model" in page  # outputs, relative to the run
+
+
+def test_loss_figure_has_one_panel_per_sft_stage(finished: Path) -> None:
+    fig = plots.loss_figure([collect_run(finished)])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["cold_start", "rejection_sampling"]
+    (line,) = fig.axes[0].get_lines()
+    assert list(line.get_xdata()) == list(range(1, 9))  # the final summary line has no loss
+
+
+def test_rewards_figure_plots_every_component_but_the_watchers(finished: Path) -> None:
+    fig = plots.rewards_figure([collect_run(finished)])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["reasoning_rl", "all_scenario_rl"]
+    assert sorted(_labels(fig, 0)) == ["language_consistency", "r1_format", "total", "toy_accuracy"]
+    assert sorted(_labels(fig, 1)) == ["helpful", "routed", "total", "toy_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "build, labels",
+    [
+        (plots.accuracy_figure, ["toy_accuracy"]),
+        (plots.length_figure, ["mean length"]),
+        (plots.reflection_figure, ["reflective words"]),
+    ],
+)
+def test_rl_figures_have_a_panel_per_rl_stage(finished: Path, build, labels: list[str]) -> None:
+    fig = build([collect_run(finished)])
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
+    assert _labels(fig, 0) == labels and _labels(fig, 1) == labels
+    assert len(fig.axes[0].get_lines()[0].get_xdata()) == 6
+
+
+def test_pass1_bars_show_base_then_every_stage_with_standard_errors(finished: Path) -> None:
+    fig = plots.pass1_figure([collect_run(finished)])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["heldout", "math"]
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["base", *STAGES]
+    heights = [round(b.get_height(), 3) for b in _bars(fig)]
+    assert heights == [0.2, 0.3, 0.4, 0.5, 0.6]
+    error_bars = [c for c in fig.axes[0].containers if getattr(c, "has_yerr", False)]
+    assert error_bars  # heldout reports pass@1_se
+    assert all(not getattr(c, "has_yerr", False) for c in fig.axes[1].containers)  # math does not
+
+
+def test_funnel_figure_has_a_bar_per_step(finished: Path) -> None:
+    fig = plots.funnel_figure([collect_run(finished)])
+    assert [round(b.get_height()) for b in _bars(fig)] == [s["total"] for s in FUNNEL]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [s["step"] for s in FUNNEL]
+
+
+# ---- partial, legacy, comparison, errors ------------------------------------------------------
+
+
+def test_partial_run_reports_what_exists(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "partial", done=1, running=True)
+    stale = run / "report" / "funnel.png"
+    stale.parent.mkdir()
+    stale.write_bytes(b"from an earlier report")
+    page_path = write_report([run])
+    page = page_path.read_text(encoding="utf-8")
+    assert ">complete</td>" in page and ">running/interrupted</td>" in page
+    assert page.count(">not started</td>") == 2
+    assert page.count("no data yet") == 1  # the funnel: stage 3 has not started
+    assert not stale.exists()
+    for name in ("loss.png", "rl_rewards.png", "eval_pass1.png"):
+        assert_real_png(page_path.parent / name)
+    fig = plots.rewards_figure([collect_run(run)])
+    assert [ax.get_title() for ax in fig.axes] == ["reasoning_rl"]
+    assert len(fig.axes[0].get_lines()[0].get_xdata()) == 6
+
+
+def test_legacy_eval_json_is_the_heldout_benchmark(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "legacy", done=2, legacy=True)
+    fig = plots.pass1_figure([collect_run(run)])
+    assert [ax.get_title() for ax in fig.axes] == ["heldout"]
+    assert [round(b.get_height(), 3) for b in _bars(fig)] == [0.2, 0.3, 0.4]
+    assert not any(getattr(c, "has_yerr", False) for c in fig.axes[0].containers)  # no SE in legacy
+    page = write_report([run]).read_text(encoding="utf-8")
+    assert "heldout pass@1: 0.200 → 0.300" in page
+
+
+def test_comparison_shows_both_runs_in_every_figure(tmp_path: Path) -> None:
+    run_a = make_run(tmp_path / "run_a")
+    run_b = make_run(tmp_path / "run_b", done=2, legacy=True)
+    runs = [collect_run(run_a), collect_run(run_b)]
+    for build in (plots.loss_figure, plots.rewards_figure, plots.accuracy_figure, plots.reflection_figure):
+        labels = _labels(build(runs), 0)
+        assert any(lb.startswith("run_a") for lb in labels) and any(lb.startswith("run_b") for lb in labels)
+    pass1 = plots.pass1_figure(runs)
+    assert _labels(pass1, 0) == ["run_a", "run_b"]
+    assert len(_bars(pass1)) == 5 + 3  # run_b stopped after stage 2
+    assert _labels(plots.funnel_figure(runs)) == ["run_a"]  # run_b has no funnel yet
+    page_path = write_report([run_a, run_b])
+    assert page_path == run_a / "report" / "compare_run_b" / "index.html"
+    page = page_path.read_text(encoding="utf-8")
+    assert "<th>run</th>" in page and page.count("<td>run_b</td>") == 4
+    for name in PNGS:
+        assert_real_png(page_path.parent / name)
+
+
+def test_out_dir_wins(tmp_path: Path, finished: Path) -> None:
+    path = write_report([finished], out_dir=tmp_path / "elsewhere")
+    assert path == tmp_path / "elsewhere" / "index.html" and (tmp_path / "elsewhere" / "loss.png").exists()
+
+
+@pytest.mark.parametrize("make", [lambda p: p / "missing", lambda p: p])
+def test_not_a_run_dir_is_a_user_error(tmp_path: Path, make) -> None:
+    with pytest.raises(ReportError, match=r"not an r1pipe run directory \(no plan.json.*r1pipe run"):
+        write_report([make(tmp_path)])
+
+
+def test_more_than_two_runs_is_a_user_error(finished: Path) -> None:
+    with pytest.raises(ReportError, match="one run directory or two"):
+        write_report([finished] * 3)
+
+
+def test_text_from_the_run_is_escaped(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "escape", done=2)
+    _write_jsonl(
+        run / "02_reasoning_rl" / "samples.jsonl",
+        [{"step": 5, "completion": "<script>alert(1)</script>" + "x" * 3000}],
+    )
+    page = write_report([run]).read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "x" * 3000 not in page and "[...]" in page
+
+
+# ---- reading the files ------------------------------------------------------------------------
+
+
+def test_series_skips_rows_without_the_key_and_keeps_the_last_of_a_replayed_step() -> None:
+    rows = [
+        {"step": 1, "loss": 3.0},
+        {"step": 2, "loss": 2.0},
+        {"step": 2, "loss": 1.5},
+        {"step": 3, "train_loss": 1.0},
+    ]
+    rows += [{"step": 4, "loss": math.nan}, {"step": 5, "loss": True}]
+    assert series(rows, "loss") == ([1, 2], [3.0, 1.5])
+
+
+def test_reward_components() -> None:
+    rows = [
+        {"rewards/a_accuracy/mean": 1, "rewards/a_accuracy/std": 0, "rewards/sample_logger/mean": 0},
+        {"rewards/reflective_words/mean": 2, "reward/b/mean": 1, "reward/b/errors": 0, "rewards/b/mean": 1},
+    ]
+    assert reward_components(rows) == {"a_accuracy": "rewards/a_accuracy/mean", "b": "rewards/b/mean"}
+
+
+@pytest.mark.parametrize(
+    "files, expected",
+    [
+        (
+            {"eval.json": {"before": {"metrics": {"pass@1": 0.1}}, "after": {"metrics": {"pass@1": 0.2}}}},
+            {"before": {"heldout": {"pass@1": 0.1}}, "after": {"heldout": {"pass@1": 0.2}}},
+        ),
+        (
+            {
+                "eval.json": {
+                    "before": {"gsm": {"metrics": {"pass@1": 0.1}}},
+                    "after": {"gsm": {"metrics": {"pass@1": 0.3}}},
+                }
+            },
+            {"before": {"gsm": {"pass@1": 0.1}}, "after": {"gsm": {"pass@1": 0.3}}},
+        ),
+        # a running stage: only its before-eval exists so far
+        (
+            {"eval_before.json": {"metrics": {"pass@1": 0.1}, "examples": []}},
+            {"before": {"heldout": {"pass@1": 0.1}}},
+        ),
+        ({}, {}),
+    ],
+)
+def test_read_evals(tmp_path: Path, files: dict, expected: dict) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_text(json.dumps(content), encoding="utf-8")
+    assert read_evals(tmp_path) == expected
+
+
+def test_torn_files_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "eval.json").write_text('{"before": {"metr', encoding="utf-8")
+    assert read_evals(tmp_path) == {}
