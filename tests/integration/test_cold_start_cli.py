@@ -204,6 +204,9 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
     assert "resume  interrupted; resuming from step_0000" in dry.stdout
     status = r1pipe("status", str(run_dir), cwd=tmp_path)
     assert "running/interrupted" in status.stdout
+    report = r1pipe("report", str(run_dir), cwd=tmp_path)  # a partial run has a report too
+    page = (run_dir / "report" / "index.html").read_text(encoding="utf-8")
+    assert "running/interrupted" in page and str(run_dir / "report" / "index.html") in report.stdout
 
     r1pipe("run", *args, cwd=tmp_path)
     manifest = json.loads((run_dir / "01_cold_start" / "manifest.json").read_text())
@@ -219,6 +222,31 @@ def test_status_shows_the_table(finished_run: Path, tmp_path: Path):
     out = r1pipe("status", str(finished_run), cwd=tmp_path).stdout
     assert "01_cold_start" in out and "complete" in out and "heldout/pass@1=" in out
     assert f"r1pipe report {finished_run}" in out
+
+
+def test_report_of_the_finished_run_has_every_figure_it_has_data_for(finished_run: Path, tmp_path: Path):
+    from PIL import Image
+
+    out = tmp_path / "report"
+    shown = r1pipe("report", str(finished_run), "--out", str(out), cwd=tmp_path).stdout
+    assert f"report: {out / 'index.html'}" in shown
+    pngs = {p.name: p for p in out.glob("*.png")}
+    expected = {
+        "loss",
+        "rl_rewards",
+        "rl_accuracy",
+        "rl_length",
+        "rl_reflection",
+        "eval_pass1",
+        "eval_language",
+    }
+    assert set(pngs) == {f"{name}.png" for name in expected}  # no funnel: stage 3 is not in this run
+    for path in pngs.values():
+        with Image.open(path) as image:
+            assert image.width > 300 and image.height > 200
+            assert len(image.convert("RGB").getcolors(1 << 16) or []) > 20, f"{path.name} looks blank"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(expected) and "02_reasoning_rl" in page
 
 
 def test_eval_of_a_run_dir_takes_its_last_complete_stage(finished_run: Path, tmp_path: Path):
