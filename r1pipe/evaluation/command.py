@@ -86,7 +86,7 @@ def with_run_settings(cfg: DictConfig, target: Target, overrides: list[str]) -> 
     for section in RUN_SECTIONS:
         overridden = any(o.lstrip("+~").split("=")[0].split(".")[0] == section for o in overrides)
         if not overridden and section in run_cfg:
-            cfg[section] = run_cfg[section]
+            cfg.merge_with({section: run_cfg[section]})  # typed: the schema checks the run's values
     return cfg
 
 
