@@ -218,9 +218,9 @@ class BenchmarkConfig:
     reward: str | None = (
         None  # accuracy reward; None: the kind's (math_accuracy, choice_accuracy, code_accuracy)
     )
-    samples_per_problem: int = 0  # k for this benchmark (0: eval.samples_per_problem)
-    num_problems: int = 0  # problems evaluated (0: eval.num_problems)
-    max_new_tokens: int = 0  # generation budget (0: eval.max_new_tokens)
+    samples_per_problem: int | None = None  # k for this benchmark (None: eval.samples_per_problem)
+    num_problems: int | None = None  # problems evaluated (0: all; None: eval.num_problems)
+    max_new_tokens: int | None = None  # generation budget (None: eval.max_new_tokens)
 
 
 @dataclass

@@ -17,8 +17,8 @@ from r1pipe.chat_template import TEMPLATES
 from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.config import RewardModelConfig
 from r1pipe.data import check_local_dataset, is_local_path
-from r1pipe.evaluation.benchmarks import suite_problems
-from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_enabled
+from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
+from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark, gate_enabled
 from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
@@ -251,6 +251,10 @@ def _check_benchmarks(cfg: DictConfig) -> list[ConfigProblem]:
     problems = [ConfigProblem(*p) for p in suite_problems(cfg)]
     if not e.benchmarks:
         problems.append(ConfigProblem("eval.benchmarks", "is empty", f"name one of: {', '.join(e.suite)}"))
+    if e.num_problems < 0:
+        problems.append(
+            ConfigProblem("eval.num_problems", f"must be >= 0, got {e.num_problems}", "0 evaluates all")
+        )
     if e.bootstrap_resamples < 0:
         problems.append(
             ConfigProblem(
@@ -285,7 +289,34 @@ def _check_benchmarks(cfg: DictConfig) -> list[ConfigProblem]:
                     f"use {', '.join(PLAIN_METRICS)}, pass@K or cons@K",
                 )
             )
+        elif SAMPLED_METRIC.match(str(g.metric)) and g.metric != "pass@1":
+            problems += _gate_k_problems(cfg)
     return problems
+
+
+def _gate_k_problems(cfg: DictConfig) -> list[ConfigProblem]:
+    """pass@K / cons@K exist only for the benchmark's own k (and code benchmarks do not vote)."""
+    name = gate_benchmark(cfg)
+    try:
+        spec = benchmark_config(cfg, name)
+    except Exception:  # noqa: BLE001 - reported by _check_benchmarks already
+        return []
+    k, metric = benchmark_k(cfg, spec), str(cfg.eval.gate.metric)
+    if metric.startswith("cons@") and spec.kind == "code":
+        return [
+            ConfigProblem(
+                "eval.gate.metric", f"{name} is a code benchmark: samples do not vote", "use pass@1 or pass@K"
+            )
+        ]
+    if int(metric.split("@")[1]) != k:
+        return [
+            ConfigProblem(
+                "eval.gate.metric",
+                f"{name} samples k={k}, so {metric} is never recorded",
+                f"use {metric.split('@')[0]}@{k}",
+            )
+        ]
+    return []
 
 
 def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:

@@ -107,9 +107,13 @@ def load_benchmark(cfg: DictConfig, name: str) -> Benchmark:
             f"eval.suite.{name}.kind={spec.kind!r} is unknown; use one of {', '.join(KINDS)}"
         )
     problems = _load_rows(cfg, name, spec)
-    limit = spec.num_problems or cfg.eval.num_problems
+    limit = cfg.eval.num_problems if spec.num_problems is None else spec.num_problems
     if limit:
         problems = problems.select(range(min(limit, len(problems))))
+    if len(problems) == 0:
+        raise BenchmarkError(
+            f"eval.suite.{name}: no problems in {spec.path or 'data.heldout'} ({spec.split} split)"
+        )
     reward = spec.reward or (cfg.reward.accuracy if spec.kind == "heldout" else DEFAULT_REWARD[spec.kind])
     return Benchmark(
         name=name,
@@ -117,9 +121,13 @@ def load_benchmark(cfg: DictConfig, name: str) -> Benchmark:
         problems=problems,
         reward=reward,
         reward_kwargs={"mode": "all"} if spec.kind == "code" else {},
-        k=spec.samples_per_problem or cfg.eval.samples_per_problem,
-        max_new_tokens=spec.max_new_tokens or cfg.eval.max_new_tokens,
+        k=benchmark_k(cfg, spec),
+        max_new_tokens=cfg.eval.max_new_tokens if spec.max_new_tokens is None else spec.max_new_tokens,
     )
+
+
+def benchmark_k(cfg: DictConfig, spec: BenchmarkConfig) -> int:
+    return cfg.eval.samples_per_problem if spec.samples_per_problem is None else spec.samples_per_problem
 
 
 def _load_rows(cfg: DictConfig, name: str, spec: BenchmarkConfig) -> Dataset:
@@ -129,7 +137,13 @@ def _load_rows(cfg: DictConfig, name: str, spec: BenchmarkConfig) -> Dataset:
         return Dataset.from_list([{**r, "prompt": _with_instruction(r["prompt"], spec)} for r in rows])
     if not spec.path:
         raise BenchmarkError(f"eval.suite.{name}.path is empty; set it to a local file or a hub dataset id")
-    table = load_table(spec.path, spec.subset, spec.split)
+    try:
+        table = load_table(spec.path, spec.subset, spec.split)
+    except Exception as e:  # hub offline, gated, a script dataset, a corrupt file: say which and why
+        raise BenchmarkError(
+            f"eval.suite.{name}: cannot load {spec.path!r} (subset {spec.subset}, split {spec.split}): "
+            f"{type(e).__name__}: {e}. Point eval.suite.{name}.path at a local .jsonl/.parquet/.csv copy"
+        ) from e
     require_columns(table, _required_columns(spec), spec.path, f"eval.suite.{name} (column keys)")
     build = {"math": _math_row, "multiple_choice": _choice_row, "code": _code_row}[spec.kind]
     return Dataset.from_list([build(row, i, spec) for i, row in enumerate(table)])
@@ -198,14 +212,17 @@ def _options(row: dict, spec: BenchmarkConfig, problem_id: str) -> tuple[list[st
 
 
 def _answer_letter(answer: Any, options: list[str], problem_id: str) -> str:
-    """A letter, a 0-based index or the correct option's text, as the letter."""
+    """An integer is a 0-based index (MMLU's layout); a string is a letter, else the correct
+    option's text, else an index written as text (options may be numbers themselves)."""
+    if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer < len(options):
+        return LETTERS[answer]
     text = str(answer).strip().strip("()")
     if len(text) == 1 and text.upper() in LETTERS[: len(options)]:
         return text.upper()
-    if text.isdigit() and int(text) < len(options):
-        return LETTERS[int(text)]
     if text in options:
         return LETTERS[options.index(text)]
+    if text.isdigit() and int(text) < len(options):
+        return LETTERS[int(text)]
     raise BenchmarkError(
         f"problem {problem_id}: answer {answer!r} is not a letter, an index or one of the options; "
         "set answer_column to the column with the correct option"
@@ -293,6 +310,12 @@ def suite_problems(cfg: DictConfig) -> list[tuple[str, str, str]]:
             problems += check_local_dataset(
                 spec.path, _required_columns(spec), f"{key}.path", f"{key} (column keys)"
             )
+        for size, low in (("samples_per_problem", 1), ("num_problems", 0), ("max_new_tokens", 1)):
+            value = getattr(spec, size)
+            if value is not None and value < low:
+                problems.append(
+                    (f"{key}.{size}", f"must be >= {low} or null, got {value}", f"null uses eval.{size}")
+                )
         if spec.reward is not None:
             from r1pipe.rewards import REWARDS
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.evaluation.benchmarks import load_benchmark
@@ -78,15 +79,20 @@ def _last_complete_stage(run_dir: Path) -> Target:
 
 
 def with_run_settings(cfg: DictConfig, target: Target, overrides: list[str]) -> DictConfig:
-    """The run's data/reward/model sections in place of the defaults, unless overridden."""
+    """The run's data/reward/model sections in place of the defaults; command-line keys in them
+    (`reward.timeout_s=10`) still win. A group override (`data=math`) replaces the run's section."""
     if target.run_config is None or not target.run_config.exists():
         return cfg
     run_cfg = OmegaConf.load(target.run_config)
     assert isinstance(run_cfg, DictConfig), f"{target.run_config} is not a mapping"
+    parsed = OverridesParser.create().parse_overrides(overrides)
     for section in RUN_SECTIONS:
-        overridden = any(o.lstrip("+~").split("=")[0].split(".")[0] == section for o in overrides)
-        if not overridden and section in run_cfg:
-            cfg.merge_with({section: run_cfg[section]})  # typed: the schema checks the run's values
+        if section not in run_cfg or any(o.key_or_group == section for o in parsed):
+            continue
+        cfg.merge_with({section: run_cfg[section]})  # typed: the schema checks the run's values
+        for o in parsed:
+            if o.key_or_group.startswith(f"{section}.") and not o.is_delete():
+                OmegaConf.update(cfg, o.key_or_group, o.value(), merge=True)
     return cfg
 
 
@@ -105,7 +111,9 @@ def run_eval(cfg: DictConfig, target: Target, out_dir: Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("evaluating %s on %s -> %s", target.model, ", ".join(cfg.eval.benchmarks), out_dir)
     summary: dict = {"model": str(target.model), "benchmarks": {}}
-    with open_engine(str(target.model), cfg.model, cfg.generation) as engine:
+    generation = cfg.generation.copy()
+    generation.batch_size = cfg.eval.batch_size  # eval.batch_size, as inside the pipeline
+    with open_engine(str(target.model), cfg.model, generation) as engine:
         summary["engine"] = engine.backend
         for bench in benchmarks:
             result = evaluate_benchmark(engine, bench, cfg, out_dir / "reward_failures.jsonl")

@@ -85,11 +85,18 @@ def problem_scores(
         judged = [s for s in sample_scores if s is not None]
         if not judged:
             continue
-        correct = sum(s >= 1.0 for s in judged)
-        out["pass@1"].append(sum(judged) / len(judged))
+        correct = sum(s >= 1.0 for s in judged)  # a sample is correct or not: partial credit is wrong
+        out["pass@1"].append(correct / len(judged))
         if k > 1:
             out[f"pass@{k}"].append(pass_at_k(len(judged), correct, min(k, len(judged))))
-        winner = majority_vote(sample_answers)
-        won = winner is not None and (sample_scores[winner] or 0.0) >= 1.0
-        out[f"cons@{k}"].append(1.0 if won else 0.0)
+        out[f"cons@{k}"].append(1.0 if vote_is_correct(sample_scores, sample_answers) else 0.0)
     return out
+
+
+def vote_is_correct(scores: Sequence[float | None], answers: Sequence[Hashable | None]) -> bool:
+    """The majority answer is correct when any sample carrying it was judged correct (samples
+    with the same answer share one verdict; one of them may have gone unjudged)."""
+    winner = majority_vote(answers)
+    if winner is None:
+        return False
+    return any(a == answers[winner] and (s or 0.0) >= 1.0 for a, s in zip(answers, scores, strict=True))

@@ -5,9 +5,12 @@ input model (the previous stage's output) by more than a margin. The stage itsel
 
 from __future__ import annotations
 
+import logging
 import re
 
 from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
 
 PLAIN_METRICS = ("pass@1", "language_consistency", "think_format", "answered", "mean_length")
 SAMPLED_METRIC = re.compile(r"^(pass|cons)@\d+$")
@@ -27,6 +30,9 @@ def gate_verdict(cfg: DictConfig, stage: str, metrics: dict) -> str | None:
     if not gate_enabled(cfg):
         return None
     g, bench = cfg.eval.gate, gate_benchmark(cfg)
+    if not any(k.startswith("eval/after/") for k in metrics):
+        log.info("eval gate: stage %s recorded no evaluation (e.g. rejection.sft=false); not checked", stage)
+        return None
     after = metrics.get(f"eval/after/{bench}/{g.metric}")
     before = metrics.get(f"eval/before/{bench}/{g.metric}")
     if after is None:

@@ -7,6 +7,7 @@ uncertainty, plus mean response length and language consistency. Any generation 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -17,11 +18,11 @@ from typing import Any
 from omegaconf import DictConfig
 
 from r1pipe.evaluation.benchmarks import Benchmark
-from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize
+from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize, vote_is_correct
 from r1pipe.generation import Engine, Sample, Sampling
 from r1pipe.rewards import extract_answer, get_reward
 from r1pipe.rewards.build import guard_policy
-from r1pipe.rewards.guard import GuardedReward
+from r1pipe.rewards.guard import GuardedReward, GuardPolicy
 from r1pipe.rewards.language import language_consistency
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def evaluate_benchmark(
     t0 = time.time()
     samples = engine.generate(list(problems["prompt"]), list(problems["id"]), sampling)
     texts = [s.text for s in samples]
-    reward = GuardedReward(bench.reward, get_reward(bench.reward), guard_policy(cfg.reward, failure_log))
+    reward = GuardedReward(bench.reward, get_reward(bench.reward), evaluation_policy(cfg, failure_log))
     scores = reward(texts, **_reward_columns(bench))
     language = _language(bench, texts)
     rows = [
@@ -104,6 +105,13 @@ def evaluate_benchmark(
     return BenchmarkResult(summary, rows)
 
 
+def evaluation_policy(cfg: DictConfig, failure_log: Path | None) -> GuardPolicy:
+    """reward.* guard settings, except that a timed-out or crashed verification counts as wrong:
+    a program too slow for its tests failed them, and dropping such samples (RL's `none`) or
+    penalising them (`penalty`) would bias pass@1. None stays for references the reward cannot read."""
+    return dataclasses.replace(guard_policy(cfg.reward, failure_log), on_failure="zero")
+
+
 def _reward_columns(bench: Benchmark) -> dict[str, list]:
     """The reward's keyword columns, one entry per sample (each problem's row repeated k times)."""
     repeat = lambda values: [v for v in values for _ in range(bench.k)]  # noqa: E731
@@ -132,16 +140,16 @@ def _problem_row(
 ) -> dict[str, Any]:
     answers = [bench.vote_key(s.text) for s in samples]
     winner = majority_vote(answers)
-    judged = [s for s in scores if s is not None]
+    judged = [s >= 1.0 for s in scores if s is not None]
     return {
         "id": problem["id"],
         "prompt": problem["prompt"],
         "answer": problem["answer"],
         "k": len(samples),
-        "correct": sum(s >= 1.0 for s in judged),
+        "correct": sum(judged),
         "pass@1": round(fmean(judged), 4) if judged else None,
         "majority_answer": None if winner is None else answers[winner],
-        "majority_correct": None if winner is None else (scores[winner] or 0.0) >= 1.0,
+        "majority_correct": None if winner is None else vote_is_correct(scores, answers),
         "scores": scores,
         "answers": answers,
         "lengths": [s.num_tokens for s in samples],

@@ -26,7 +26,7 @@ from r1pipe.rundir import atomic_write_json, atomic_write_text
 log = logging.getLogger(__name__)
 
 # Per benchmark into the manifest (pass@k / cons@k under their own k, added below).
-MANIFEST_KEYS = ("pass@1", "pass@1_se", "language_consistency", "mean_length", "think_format")
+MANIFEST_KEYS = ("pass@1", "pass@1_se", "language_consistency", "mean_length", "think_format", "answered")
 
 
 def write_problem_rows(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -42,6 +42,25 @@ def manifest_metrics(when: str, results: dict[str, dict]) -> dict[str, Any]:
         keys = (*MANIFEST_KEYS, f"pass@{k}", f"cons@{k}")
         out |= {f"eval/{when}/{name}/{key}": metrics[key] for key in keys if metrics.get(key) is not None}
     return out
+
+
+def _same_protocol(summary: dict | None, bench: Benchmark, cfg: DictConfig) -> bool:
+    """A recorded result is reusable only for the same problems, k and sampling settings (eval.*
+    are not part of a stage's fingerprint, so they may have changed since)."""
+    if not isinstance(summary, dict) or "metrics" not in summary:
+        return False
+    e = cfg.eval
+    sampling = {
+        "temperature": e.temperature,
+        "top_p": e.top_p,
+        "max_tokens": bench.max_new_tokens,
+        "seed": e.seed,
+    }
+    return (summary.get("k"), summary.get("problems"), summary.get("sampling")) == (
+        bench.k,
+        len(bench.problems),
+        sampling,
+    )
 
 
 class BeforeAfter:
@@ -61,8 +80,9 @@ class BeforeAfter:
         names = [b.name for b in self.benchmarks]
         if when == "before" and cache.exists():
             cached = json.loads(cache.read_text(encoding="utf-8"))
-            if all(n in cached and "metrics" in cached[n] for n in names):
+            if all(_same_protocol(cached.get(b.name), b, self.cfg) for b in self.benchmarks):
                 return {n: cached[n] for n in names}
+            log.info("the recorded 'before' evaluation used other settings; evaluating again")
         engine = TransformersEngine(model, tokenizer, self.cfg.eval.batch_size)
         results = {}
         for bench in self.benchmarks:

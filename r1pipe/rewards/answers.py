@@ -43,22 +43,29 @@ def completion_text(completion) -> str:
 
 
 _CHOICE_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\{([^{}]*)\}")
-_LETTER = re.compile(r"^\W*\(?([A-Z])\)?(?=$|[\s.):,])")
+# A boxed/tagged answer that starts with a letter: "B", "(B)", "B) Photon", "B. Photon".
+_LEADING_LETTER = re.compile(r"^[\s*(\[]*([A-Z])(?:$|[\s.):,\]*])")
+# A bare summary that is only a letter: "B", "(B).", "**B**".
+_ONLY_LETTER = re.compile(r"^[\s*(\[]*([A-Z])[\s.)\]*]*$")
 # The letter must be a capital: "the answer is a prime" names no choice.
-_ANSWER_IS = re.compile(r"[Aa]nswer\s*(?:is|:)\s*\(?([A-Z])\)?(?!\w)")
+_ANSWER_IS = re.compile(r"[Aa]nswer\s*(?:is|:)\s*[*(\[]*([A-Z])(?:$|[\s.):,\]*])")
 
 
 def extract_choice(text: str, letters: str = "ABCDEFGHIJ") -> str | None:
-    """The chosen letter of a multiple-choice answer: the final answer (extract_answer) when it
-    starts with a letter ("B", "(B)", "\\text{B}", "B) 42"), else the last "answer is B" / "Answer: B"
-    after the reasoning. None when no allowed letter is found."""
-    final = extract_answer(text)
-    if final is not None:
-        final = _CHOICE_WRAPPERS.sub(r"\1", final).strip()
-        match = _LETTER.match(final)
-        if match and match.group(1) in letters:
-            return match.group(1)
+    """The chosen letter of a multiple-choice answer: a \\boxed{} or <answer> that starts with a
+    letter ("B", "(B)", "\\text{B}", "B) 42"); else the last "answer is B" / "Answer: **B**" after the
+    reasoning; else a summary that is only a letter. A sentence after the reasoning that merely
+    starts with a capital ("A careful check...") names no choice. None when nothing is found."""
+    tagged = last_boxed(text)
+    if tagged is None:
+        answers = re.findall(r"<answer>(.*?)</answer>", text, flags=re.S)
+        tagged = answers[-1] if answers else None
+    if tagged is not None:
+        match = _LEADING_LETTER.match(_CHOICE_WRAPPERS.sub(r"\1", tagged))
+        return match.group(1) if match and match.group(1) in letters else None
     summary = text.rsplit("</think>", 1)[-1]
-    found = [m.group(1) for m in _ANSWER_IS.finditer(summary)]
-    found = [f for f in found if f in letters]
-    return found[-1] if found else None
+    found = [m.group(1) for m in _ANSWER_IS.finditer(summary) if m.group(1) in letters]
+    if found:
+        return found[-1]
+    only = _ONLY_LETTER.match(summary)
+    return only.group(1) if only and only.group(1) in letters else None

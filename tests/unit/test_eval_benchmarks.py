@@ -152,6 +152,11 @@ def test_math_vote_keys(completion, key):
         ("<think>x</think>the answer is a prime", None),  # a lowercase word names no choice
         ("\\boxed{42}", None),
         ("\\boxed{K}", None),  # outside A-J
+        ("</think>A careful check shows the answer is C.", "C"),  # a leading capital is not a choice
+        ("</think>I believe the answer is (B).", "B"),
+        ("</think>Answer: **B**", "B"),
+        ("</think> (B).", "B"),  # a summary that is only a letter
+        ("</think>A careful check.", None),
     ],
 )
 def test_choice_extraction(completion, letter):
@@ -190,3 +195,19 @@ def test_a_new_benchmark_can_be_added_from_the_command_line():
     bench = load_benchmark(cfg, "mine")
     assert bench.k == 2 and bench.problems[0]["answer"] == "24"
     assert suite_problems(cfg) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "letter"),
+    [(2, "C"), ("B", "B"), ("(d)", "D"), ("3", "B"), ("9", "A"), ("1", "C")],  # "3"/"9"/"1" are option texts
+)
+def test_answer_letter_prefers_an_index_for_ints_and_the_text_for_strings(answer, letter):
+    from r1pipe.evaluation.benchmarks import _answer_letter
+
+    assert _answer_letter(answer, ["9", "3", "1", "7"], "p") == letter
+
+
+def test_a_missing_hub_dataset_is_a_benchmark_error_naming_the_key():
+    cfg = compose_config(["eval.suite.math500.path=nobody/no-such-dataset-r1pipe"])
+    with pytest.raises(BenchmarkError, match=r"eval.suite.math500: cannot load 'nobody/no-such-dataset-r1pipe'"):
+        load_benchmark(cfg, "math500")

@@ -70,9 +70,12 @@ def test_the_runs_data_and_reward_apply_unless_overridden(run: Path):
     target = resolve_target(run)
     cfg = with_run_settings(compose_config([]), target, [])
     assert cfg.data.toy.heldout_examples == 50 and cfg.reward.accuracy == "math_accuracy"
-    overrides = ["reward.accuracy=toy_accuracy"]
+    overrides = ["reward.timeout_s=9"]  # a key in the section: the rest of the run's section stays
     cfg = with_run_settings(compose_config(overrides), target, overrides)
-    assert cfg.reward.accuracy == "toy_accuracy" and cfg.data.toy.heldout_examples == 50
+    assert cfg.reward.timeout_s == 9 and cfg.reward.accuracy == "math_accuracy"
+    overrides = ["reward=math", "data.toy.heldout_examples=20"]  # a group replaces the run's section
+    cfg = with_run_settings(compose_config(overrides), target, overrides)
+    assert cfg.reward.funcs[0] == "math_accuracy" and cfg.data.toy.heldout_examples == 20
 
 
 def test_results_go_next_to_the_stage_or_under_runs_root(run: Path, fake_model_dir: Path, tmp_path: Path):

@@ -89,10 +89,12 @@ def test_problem_scores_table():
         [1.0, None, 1.0, 1.0],  # an unjudged sample is left out of its problem
     ]
     answers = [["5", "3", "3", "5"], ["2", "2", "7", None], ["1", "1", "1", "1"], ["9", None, "9", "9"]]
+    scores.append([None, 1.0, 0.5, 0.0])  # the winner's own sample is unjudged; 0.5 is not correct
+    answers.append(["4", "4", "5", "6"])
     out = problem_scores(scores, answers, k=4)
-    assert out["pass@1"] == [0.5, 0.25, 1.0]
-    assert out["pass@4"] == [1.0, 1.0, 1.0]  # pass@min(k, judged): 3 judged all correct
-    assert out["cons@4"] == [1.0, 0.0, 1.0]
+    assert out["pass@1"] == [0.5, 0.25, 1.0, pytest.approx(1 / 3)]
+    assert out["pass@4"] == [1.0, 1.0, 1.0, 1.0]  # pass@min(k, judged): 3 judged, 1 correct
+    assert out["cons@4"] == [1.0, 0.0, 1.0, 1.0]  # "4" won, and a sample with "4" was correct
 
 
 def test_problem_scores_with_one_sample_has_no_separate_pass_at_k():

@@ -44,6 +44,14 @@ def test_gate_verdicts(overrides, fires):
         assert verdict is not None and fires in verdict
 
 
+def test_a_stage_without_evaluation_is_not_gated():
+    # rejection.sft=false builds only the set: nothing evaluated, nothing to compare
+    assert (
+        gate_verdict(compose_config(["eval.gate.min_value=0.9"]), "rejection_sampling", {"data/examples": 9})
+        is None
+    )
+
+
 def stage_plan(tmp_path: Path, name: str, index: int) -> StagePlan:
     return StagePlan(name, index, tmp_path / f"{index:02d}_{name}", "run", "", "fp", {}, {})
 
@@ -79,6 +87,9 @@ def test_orchestrator_stops_before_the_next_stage_with_the_fix(tmp_path):
         (["eval.gate.max_drop=0.1", "eval.gate.metric=accuracy"], "eval.gate.metric"),
         (["eval.benchmarks=[]"], "eval.benchmarks"),
         (["eval.bootstrap_resamples=-1"], "eval.bootstrap_resamples"),
+        (["eval.num_problems=-1"], "eval.num_problems"),
+        (["eval.gate.min_value=0.5", "eval.gate.metric=cons@8"], "eval.gate.metric"),  # toy k is 4
+        (["eval.suite.heldout.samples_per_problem=0"], "eval.suite.heldout.samples_per_problem"),
     ],
 )
 def test_bad_eval_settings_are_config_errors(overrides, key):
