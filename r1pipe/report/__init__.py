@@ -10,6 +10,7 @@ left out (the page says "no data yet") and a running stage shows what it has log
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from pathlib import Path
@@ -33,7 +34,7 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
             f"report takes one run directory or two to compare, got {len(run_dirs)}; "
             "give RUN_DIR, or RUN_DIR RUN_B"
         )
-    runs = [collect_run(Path(d)) for d in run_dirs]
+    runs = _distinct_names([collect_run(Path(d)) for d in run_dirs])
     out = Path(out_dir) if out_dir is not None else default_out_dir(runs)
     figures = [(name, heading, _write_png(build(runs), out / name)) for name, heading, build in FIGURES]
     index = out / "index.html"
@@ -44,9 +45,16 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     return index
 
 
+def _distinct_names(runs: list[RunData]) -> list[RunData]:
+    """Series are labelled by run name: two runs called the same (a/x, b/x) get their parent too."""
+    if len(runs) == 2 and runs[0].name == runs[1].name:
+        return [dataclasses.replace(r, name=f"{r.path.resolve().parent.name}/{r.name}") for r in runs]
+    return runs
+
+
 def default_out_dir(runs: list[RunData]) -> Path:
     base = runs[0].path / "report"
-    return base / f"compare_{runs[1].name}" if len(runs) > 1 else base
+    return base / f"compare_{runs[1].name.replace('/', '_')}" if len(runs) > 1 else base
 
 
 def _write_png(fig: Figure | None, path: Path) -> bytes | None:

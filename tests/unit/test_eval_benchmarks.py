@@ -209,5 +209,7 @@ def test_answer_letter_prefers_an_index_for_ints_and_the_text_for_strings(answer
 
 def test_a_missing_hub_dataset_is_a_benchmark_error_naming_the_key():
     cfg = compose_config(["eval.suite.math500.path=nobody/no-such-dataset-r1pipe"])
-    with pytest.raises(BenchmarkError, match=r"eval.suite.math500: cannot load 'nobody/no-such-dataset-r1pipe'"):
+    with pytest.raises(
+        BenchmarkError, match=r"eval.suite.math500: cannot load 'nobody/no-such-dataset-r1pipe'"
+    ):
         load_benchmark(cfg, "math500")

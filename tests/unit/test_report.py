@@ -365,3 +365,11 @@ def test_read_evals(tmp_path: Path, files: dict, expected: dict) -> None:
 def test_torn_files_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "eval.json").write_text('{"before": {"metr', encoding="utf-8")
     assert read_evals(tmp_path) == {}
+
+
+def test_two_runs_with_the_same_name_are_told_apart_by_their_parent(tmp_path: Path) -> None:
+    run_a, run_b = make_run(tmp_path / "a" / "x"), make_run(tmp_path / "b" / "x", done=2)
+    page_path = write_report([run_a, run_b])
+    assert page_path == run_a / "report" / "compare_b_x" / "index.html"
+    page = page_path.read_text(encoding="utf-8")
+    assert "<td>a/x</td>" in page and "<td>b/x</td>" in page
