@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 TOY_BASE = Path(r1pipe.__file__).parent / "assets" / "toy_base"
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "benchmarks"
 SMALL = ["eval.num_problems=6", "eval.samples_per_problem=3", "eval.max_new_tokens=40"]
+HUB = ("math500", "gpqa_diamond", "livecodebench")  # these carry the paper's k and 32,768 tokens
 
 
 def r1pipe_eval(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -77,15 +78,13 @@ def test_eval_reads_each_benchmark_format_from_local_files(tmp_path: Path):
         f"eval.suite.math500.path={FIXTURES / 'math500.jsonl'}",
         f"eval.suite.gpqa_diamond.path={FIXTURES / 'gpqa_diamond.csv'}",
         f"eval.suite.livecodebench.path={FIXTURES / 'livecodebench.jsonl'}",
-        "eval.suite.math500.samples_per_problem=2",
-        "eval.suite.gpqa_diamond.samples_per_problem=2",
-        "eval.suite.livecodebench.samples_per_problem=2",
-        "eval.max_new_tokens=24",
+        *(f"eval.suite.{b}.{key}" for b in HUB for key in ("samples_per_problem=2", "max_new_tokens=24")),
         "--out",
         str(out),
         cwd=tmp_path,
     )
     summary = json.loads((out / "summary.json").read_text())["benchmarks"]
+    assert all(s["sampling"]["max_tokens"] == 24 for s in summary.values())
     assert {name: (s["problems"], s["k"], s["reward"]) for name, s in summary.items()} == {
         "math500": (3, 2, "math_accuracy"),
         "gpqa_diamond": (2, 2, "choice_accuracy"),

@@ -207,7 +207,10 @@ def test_answer_letter_prefers_an_index_for_ints_and_the_text_for_strings(answer
     assert _answer_letter(answer, ["9", "3", "1", "7"], "p") == letter
 
 
-def test_a_missing_hub_dataset_is_a_benchmark_error_naming_the_key():
+def test_a_missing_hub_dataset_is_a_benchmark_error_naming_the_key(monkeypatch):
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)  # fail at once, not after retries
     cfg = compose_config(["eval.suite.math500.path=nobody/no-such-dataset-r1pipe"])
     with pytest.raises(
         BenchmarkError, match=r"eval.suite.math500: cannot load 'nobody/no-such-dataset-r1pipe'"
