@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "eval",
         help="evaluate a model dir, a run's stage or a run's last model on eval.benchmarks",
-        description="pass@1 over k samples, pass@k, cons@k (with SE and 95%% bootstrap intervals), "
+        description="pass@1 over k samples, pass@k, cons@k (with SE and 95% bootstrap intervals), "
         "mean length and language consistency, per benchmark; per-problem JSONL next to summary.json.",
         epilog=GRAMMAR,
         formatter_class=argparse.RawDescriptionHelpFormatter,
