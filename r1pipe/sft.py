@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from datasets import Dataset
@@ -28,6 +28,9 @@ from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 from r1pipe.context import StageContext
+from r1pipe.evaluation.stage import BeforeAfter
+from r1pipe.handoff import check_handoff
+from r1pipe.models import torch_dtype
 from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, step_dir_name
 
 log = logging.getLogger(__name__)
@@ -188,3 +191,28 @@ def save_final_model(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, ctx: 
         atomic_publish_dir(tmp, ctx.model_dir)
     trainer.accelerator.wait_for_everyone()
     return ctx.model_dir
+
+
+def train_and_hand_off(
+    section: DictConfig,
+    cfg: DictConfig,
+    ctx: StageContext,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: Dataset,
+    evaluation: BeforeAfter,
+) -> tuple[Path, dict[str, Any]]:
+    """The SFT stages' shared second half (cold start, stage 3, distillation): train or resume with
+    `section`'s hyperparameters, save the final model, check it loads, evaluate it. Returns the
+    model dir and the stage's metrics (training, example count, before/after evaluation)."""
+    trainer, train_metrics = train_sft(
+        section, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
+    )
+    model_dir = save_final_model(trainer, tokenizer, ctx)
+    check_handoff(model_dir, cfg)
+    return model_dir, {
+        **train_metrics,
+        "data/examples": len(dataset),
+        # a PeftModel under LoRA: generates like the model it wraps
+        **evaluation.after(cast(PreTrainedModel, trainer.model), tokenizer),
+    }

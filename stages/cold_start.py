@@ -19,9 +19,8 @@ from omegaconf import DictConfig
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_cold_start
 from r1pipe.evaluation.stage import BeforeAfter
-from r1pipe.handoff import check_handoff
-from r1pipe.models import load_model, load_tokenizer, torch_dtype
-from r1pipe.sft import save_final_model, train_sft
+from r1pipe.models import load_model, load_tokenizer
+from r1pipe.sft import train_and_hand_off
 
 log = logging.getLogger("r1pipe.stages.cold_start")
 
@@ -39,13 +38,7 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     evaluation = BeforeAfter(cfg, ctx.stage_dir)
     evaluation.before(model, tokenizer)
 
-    trainer, train_metrics = train_sft(
-        cfg.cold_start, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
-    )
-    model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_handoff(model_dir, cfg)
-
-    metrics = {**train_metrics, "data/examples": len(dataset), **evaluation.after(trainer.model, tokenizer)}
+    model_dir, metrics = train_and_hand_off(cfg.cold_start, cfg, ctx, model, tokenizer, dataset, evaluation)
     return StageResult(
         outputs={"model": str(model_dir), "data": str(ctx.data_dir / "train.jsonl")}, metrics=metrics
     )

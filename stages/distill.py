@@ -20,10 +20,9 @@ from omegaconf import DictConfig
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import DataError, load_table, require_columns
 from r1pipe.evaluation.stage import BeforeAfter
-from r1pipe.handoff import check_handoff
-from r1pipe.models import load_model, load_tokenizer, torch_dtype
+from r1pipe.models import load_model, load_tokenizer
 from r1pipe.rundir import complete_stage_output
-from r1pipe.sft import save_final_model, train_sft
+from r1pipe.sft import train_and_hand_off
 
 log = logging.getLogger("r1pipe.stages.distill")
 
@@ -40,13 +39,9 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     evaluation = BeforeAfter(cfg, ctx.stage_dir)
     evaluation.before(model, tokenizer)
 
-    s = cfg.distill.train
-    trainer, train_metrics = train_sft(
-        s, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
+    model_dir, metrics = train_and_hand_off(
+        cfg.distill.train, cfg, ctx, model, tokenizer, dataset, evaluation
     )
-    model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_handoff(model_dir, cfg)
-    metrics = {**train_metrics, "data/examples": len(dataset), **evaluation.after(trainer.model, tokenizer)}
     return StageResult(outputs={"model": str(model_dir), "data": source}, metrics=metrics)
 
 

@@ -29,8 +29,7 @@ from r1pipe.data import load_problems, load_table
 from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.fingerprint import select_keys
 from r1pipe.generation import open_engine
-from r1pipe.handoff import check_handoff
-from r1pipe.models import load_model, load_tokenizer, resolve_model_path, torch_dtype
+from r1pipe.models import load_model, load_tokenizer, resolve_model_path
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
 from r1pipe.rejection.sft_set import (
@@ -53,7 +52,7 @@ from r1pipe.rejection.steps import (
 )
 from r1pipe.rejection.store import StepStore, step_key, superseded_attempts
 from r1pipe.rewards.build import build_accuracy
-from r1pipe.sft import save_final_model, train_sft
+from r1pipe.sft import train_and_hand_off
 
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
 
@@ -197,13 +196,4 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path) -> tuple[Any, dict]:
     if evaluation.enabled:  # "before" is the model this stage sampled from: did the stage help?
         sampled = model if init == ctx.inputs["model"] else load_model(ctx.inputs["model"], cfg.model)
         evaluation.before(sampled, load_tokenizer(ctx.inputs["model"], cfg.model))
-    trainer, train_metrics = train_sft(
-        r.train, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
-    )
-    model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_handoff(model_dir, cfg)
-    return model_dir, {
-        **train_metrics,
-        "data/examples": len(dataset),
-        **evaluation.after(trainer.model, tokenizer),
-    }
+    return train_and_hand_off(r.train, cfg, ctx, model, tokenizer, dataset, evaluation)
