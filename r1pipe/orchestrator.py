@@ -78,7 +78,11 @@ def run_pipeline(cfg: DictConfig) -> Plan:
         execute_stage(cfg, stage)
         if n < len(todo):
             check_gate(cfg, stage, todo[n])
-    log.info("pipeline finished; `r1pipe status %s` shows the stages", run_dir)
+    log.info(
+        "pipeline finished; `r1pipe status %s` shows the stages, `r1pipe report %s` draws them",
+        run_dir,
+        run_dir,
+    )
     return plan
 
 
