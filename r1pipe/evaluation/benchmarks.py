@@ -133,8 +133,12 @@ def benchmark_k(cfg: DictConfig, spec: BenchmarkConfig) -> int:
 def _load_rows(cfg: DictConfig, name: str, spec: BenchmarkConfig) -> Dataset:
     if spec.kind == "heldout":
         table = load_heldout(cfg.data)
-        rows = [{**r, "id": str(r.get("id", i))} for i, r in enumerate(table)]
-        return Dataset.from_list([{**r, "prompt": _with_instruction(r["prompt"], spec)} for r in rows])
+        return Dataset.from_list(
+            [
+                {**r, "id": str(r.get("id", i)), "prompt": _with_instruction(r["prompt"], spec)}
+                for i, r in enumerate(table)
+            ]
+        )
     if not spec.path:
         raise BenchmarkError(f"eval.suite.{name}.path is empty; set it to a local file or a hub dataset id")
     try:

@@ -83,12 +83,7 @@ def evaluate_benchmark(
         "reward": bench.reward,
         "k": k,
         "problems": len(problems),
-        "sampling": {
-            "temperature": e.temperature,
-            "top_p": e.top_p,
-            "max_tokens": bench.max_new_tokens,
-            "seed": e.seed,
-        },
+        "sampling": sampling_record(bench, e),
         "engine": engine.backend,
         "metrics": metrics,
         "examples": [
@@ -105,6 +100,21 @@ def evaluate_benchmark(
     return BenchmarkResult(summary, rows)
 
 
+def sampling_record(bench: Benchmark, e: DictConfig) -> dict[str, Any]:
+    """The sampling settings a summary records (and a recorded 'before' is matched against)."""
+    return {
+        "temperature": e.temperature,
+        "top_p": e.top_p,
+        "max_tokens": bench.max_new_tokens,
+        "seed": e.seed,
+    }
+
+
+def _per_sample(values: list, k: int) -> list:
+    """Each problem's value repeated for its k samples (samples are grouped by problem)."""
+    return [v for v in values for _ in range(k)]
+
+
 def evaluation_policy(cfg: DictConfig, failure_log: Path | None) -> GuardPolicy:
     """reward.* guard settings, except that a timed-out or crashed verification counts as wrong:
     a program too slow for its tests failed them, and dropping such samples (RL's `none`) or
@@ -114,9 +124,8 @@ def evaluation_policy(cfg: DictConfig, failure_log: Path | None) -> GuardPolicy:
 
 def _reward_columns(bench: Benchmark) -> dict[str, list]:
     """The reward's keyword columns, one entry per sample (each problem's row repeated k times)."""
-    repeat = lambda values: [v for v in values for _ in range(bench.k)]  # noqa: E731
     names = ["answer"] + [c for c in ("tests", "fn_name") if c in bench.problems.column_names]
-    columns = {c: repeat(bench.problems[c]) for c in names}
+    columns = {c: _per_sample(bench.problems[c], bench.k) for c in names}
     for key, value in bench.reward_kwargs.items():
         columns[key] = [value] * (len(bench.problems) * bench.k)
     return columns
@@ -125,9 +134,9 @@ def _reward_columns(bench: Benchmark) -> dict[str, list]:
 def _language(bench: Benchmark, texts: list[str]) -> list[float | None]:
     """Language consistency of each chain of thought with its prompt: the `language` column when
     the data has one, else the language detected in the prompt. None: nothing to judge."""
-    repeat = lambda values: [v for v in values for _ in range(bench.k)]  # noqa: E731
-    prompts = [[{"role": "user", "content": p}] for p in repeat(bench.problems["prompt"])]
-    targets = repeat(bench.problems["language"]) if "language" in bench.problems.column_names else None
+    prompts = [[{"role": "user", "content": p}] for p in _per_sample(bench.problems["prompt"], bench.k)]
+    has_language = "language" in bench.problems.column_names
+    targets = _per_sample(bench.problems["language"], bench.k) if has_language else None
     return language_consistency(texts, language=targets, prompts=prompts)
 
 

@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from r1pipe.evaluation.benchmarks import Benchmark, load_benchmark
-from r1pipe.evaluation.loop import evaluate_benchmark
+from r1pipe.evaluation.loop import evaluate_benchmark, sampling_record
 from r1pipe.generation import TransformersEngine
 from r1pipe.logs import process_rank
 from r1pipe.rundir import atomic_write_json, atomic_write_text
@@ -49,18 +49,8 @@ def _same_protocol(summary: dict | None, bench: Benchmark, cfg: DictConfig) -> b
     are not part of a stage's fingerprint, so they may have changed since)."""
     if not isinstance(summary, dict) or "metrics" not in summary:
         return False
-    e = cfg.eval
-    sampling = {
-        "temperature": e.temperature,
-        "top_p": e.top_p,
-        "max_tokens": bench.max_new_tokens,
-        "seed": e.seed,
-    }
-    return (summary.get("k"), summary.get("problems"), summary.get("sampling")) == (
-        bench.k,
-        len(bench.problems),
-        sampling,
-    )
+    recorded = (summary.get("k"), summary.get("problems"), summary.get("sampling"))
+    return recorded == (bench.k, len(bench.problems), sampling_record(bench, cfg.eval))
 
 
 class BeforeAfter:

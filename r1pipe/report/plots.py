@@ -71,22 +71,23 @@ def accuracy_figure(runs: list[RunData]) -> Figure | None:
 
 def length_figure(runs: list[RunData]) -> Figure | None:
     """(d) Mean response length: R1-Zero's length grows as it learns to think longer."""
-    return _line_figure(
-        runs,
-        lambda s: _keys(s, {"mean length": "completions/mean_length"}) if s.is_rl else {},
-        "Mean response length",
-        "tokens",
-    )
+    return _rl_metric_figure(runs, "mean length", "completions/mean_length", "Mean response length", "tokens")
 
 
 def reflection_figure(runs: list[RunData]) -> Figure | None:
     """(e) Reflective words per completion ("wait", "verify"...): the paper's "aha moment"."""
-    return _line_figure(
+    return _rl_metric_figure(
         runs,
-        lambda s: _keys(s, {"reflective words": "rewards/reflective_words/mean"}) if s.is_rl else {},
+        "reflective words",
+        "rewards/reflective_words/mean",
         "Reflective-word frequency",
         "reflective words per completion",
     )
+
+
+def _rl_metric_figure(runs: list[RunData], label: str, key: str, title: str, ylabel: str) -> Figure | None:
+    """One logged key of every RL stage over steps."""
+    return _line_figure(runs, lambda s: _keys(s, {label: key}) if s.is_rl else {}, title, ylabel)
 
 
 def _keys(stage: StageData, keys: dict[str, str]) -> Series:
