@@ -354,6 +354,11 @@ class RewardConfig:
     workers: int = 0  # verification worker processes; 0: one per CPU
     on_failure: str = "none"  # score of a timed-out or crashed verification: none | zero | penalty
     failure_penalty: float = -1.0  # the score when on_failure=penalty
+    # Accuracy and code rewards judge only the final answer, the text after the last </think>.
+    # A completion that never closes its reasoning: no_answer (scores 0, as TRL's
+    # reasoning_accuracy_reward) | whole_text (judge all of it: models that answer without a
+    # reasoning block). See r1pipe/rewards/answers.py.
+    without_think_end: str = "no_answer"
     # Reward models usable by name in funcs/routes: {name: RewardModelConfig fields}. Untyped here
     # so entries can be added from the command line (+reward.models.rm={model_dir:...});
     # validate.py checks each entry against RewardModelConfig.

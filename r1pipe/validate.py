@@ -23,6 +23,7 @@ from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
+from r1pipe.rewards.answers import WITHOUT_THINK_END
 from r1pipe.rundir import complete_stage_output
 from r1pipe.toy.preferences import GENERAL_TASK, JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
@@ -384,6 +385,14 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
         problems.append(
             ConfigProblem(
                 "reward.on_failure", f"unknown policy {r.on_failure!r}", "use none, zero or penalty"
+            )
+        )
+    if r.without_think_end not in WITHOUT_THINK_END:
+        problems.append(
+            ConfigProblem(
+                "reward.without_think_end",
+                f"unknown choice {r.without_think_end!r}",
+                f"use {' or '.join(WITHOUT_THINK_END)} (r1pipe/rewards/answers.py)",
             )
         )
     return problems

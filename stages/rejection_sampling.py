@@ -78,7 +78,11 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
         lambda: open_engine(sampled_model, cfg.model, cfg.generation),
     )
     accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl")
-    judge = (lambda records: judge_samples(records, r.judge, cfg.generation)) if r.judge.model else None
+    judge = (
+        (lambda records: judge_samples(records, r.judge, cfg.generation, cfg.reward.without_think_end))
+        if r.judge.model
+        else None
+    )
     correct = store.step(
         "correct", keys["correct"], lambda: verify(generated, lambda t, a: accuracy(t, answer=a), judge)
     )

@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from r1pipe.config import BenchmarkConfig
 from r1pipe.data import load_heldout, load_table, require_columns
 from r1pipe.rewards import extract_answer, extract_choice
+from r1pipe.rewards.answers import WithoutThinkEnd
 
 KINDS = ("heldout", "math", "multiple_choice", "code")
 DEFAULT_REWARD = {"math": "math_accuracy", "multiple_choice": "choice_accuracy", "code": "code_accuracy"}
@@ -49,17 +50,19 @@ class Benchmark:
     reward_kwargs: dict[str, Any]  # constant keyword arguments of the reward (code: mode=all)
     k: int  # samples per problem
     max_new_tokens: int
+    without_think_end: WithoutThinkEnd = "no_answer"  # reward.without_think_end (answers.py)
 
     def vote_key(self, completion: str) -> Hashable | None:
-        """What samples vote with for cons@k (None: no vote; code benchmarks never vote)."""
-        return VOTE_KEYS[self.kind](completion)
+        """What samples vote with for cons@k: the final answer, as the reward reads it (None: no
+        vote; code benchmarks never vote)."""
+        return VOTE_KEYS[self.kind](completion, self.without_think_end)
 
 
-def normalized_answer(completion: str) -> str | None:
+def normalized_answer(completion: str, without_think_end: WithoutThinkEnd = "no_answer") -> str | None:
     """The final answer with spacing and LaTeX sizing removed, so `\\dfrac{1}{2}` and
     `\\frac{1}{2} ` vote together. String equality, not math-verify: voting compares every pair
     of k samples, and a string key keeps that linear."""
-    answer = extract_answer(completion)
+    answer = extract_answer(completion, without_think_end)
     if answer is None:
         return None
     for old, new in (
@@ -74,11 +77,11 @@ def normalized_answer(completion: str) -> str | None:
     return answer or None
 
 
-VOTE_KEYS: dict[str, Callable[[str], Hashable | None]] = {
+VOTE_KEYS: dict[str, Callable[[str, WithoutThinkEnd], Hashable | None]] = {
     "heldout": normalized_answer,
     "math": normalized_answer,
-    "multiple_choice": extract_choice,
-    "code": lambda _: None,
+    "multiple_choice": lambda text, scope: extract_choice(text, without_think_end=scope),
+    "code": lambda _text, _scope: None,
 }
 
 
@@ -123,6 +126,7 @@ def load_benchmark(cfg: DictConfig, name: str) -> Benchmark:
         reward_kwargs={"mode": "all"} if spec.kind == "code" else {},
         k=benchmark_k(cfg, spec),
         max_new_tokens=cfg.eval.max_new_tokens if spec.max_new_tokens is None else spec.max_new_tokens,
+        without_think_end=cfg.reward.without_think_end,
     )
 
 

@@ -79,7 +79,10 @@ def problem_scores(
     scores: Sequence[Sequence[float | None]], answers: Sequence[Sequence[Hashable | None]], k: int
 ) -> dict[str, list[float]]:
     """Per-problem pass@1, pass@k and cons@k from each problem's sample scores (None: not judged,
-    left out) and extracted answers. A problem with no judged sample is left out of all three."""
+    left out) and extracted answers. A problem with no judged sample is left out of all three; one
+    with fewer than k judged samples is left out of pass@k (its pass@k is undefined: computing
+    pass@(judged) and calling it pass@k would overstate nothing and understate k), so pass@k may be
+    over fewer problems than pass@1 (the summary says how many: pass@k_problems)."""
     out: dict[str, list[float]] = {"pass@1": [], f"pass@{k}": [], f"cons@{k}": []}  # k=1: pass@1 once
     for sample_scores, sample_answers in zip(scores, answers, strict=True):
         judged = [s for s in sample_scores if s is not None]
@@ -87,8 +90,8 @@ def problem_scores(
             continue
         correct = sum(s >= 1.0 for s in judged)  # a sample is correct or not: partial credit is wrong
         out["pass@1"].append(correct / len(judged))
-        if k > 1:
-            out[f"pass@{k}"].append(pass_at_k(len(judged), correct, min(k, len(judged))))
+        if k > 1 and len(judged) >= k:
+            out[f"pass@{k}"].append(pass_at_k(len(judged), correct, k))
         out[f"cons@{k}"].append(1.0 if vote_is_correct(sample_scores, sample_answers) else 0.0)
     return out
 

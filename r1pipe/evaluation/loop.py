@@ -21,7 +21,8 @@ from r1pipe.evaluation.benchmarks import Benchmark
 from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize, vote_is_correct
 from r1pipe.generation import Engine, Sample, Sampling
 from r1pipe.rewards import extract_answer, get_reward
-from r1pipe.rewards.build import guard_policy
+from r1pipe.rewards.answers import WithoutThinkEnd
+from r1pipe.rewards.build import guard_policy, reward_settings
 from r1pipe.rewards.guard import GuardedReward, GuardPolicy
 from r1pipe.rewards.language import language_consistency
 
@@ -56,7 +57,12 @@ def evaluate_benchmark(
     t0 = time.time()
     samples = engine.generate(list(problems["prompt"]), list(problems["id"]), sampling)
     texts = [s.text for s in samples]
-    reward = GuardedReward(bench.reward, get_reward(bench.reward), evaluation_policy(cfg, failure_log))
+    reward = GuardedReward(
+        bench.reward,
+        get_reward(bench.reward),
+        evaluation_policy(cfg, failure_log),
+        reward_settings(cfg.reward),
+    )
     scores = reward(texts, **_reward_columns(bench))
     language = _language(bench, texts)
     rows = [
@@ -71,7 +77,7 @@ def evaluate_benchmark(
     ]
     metrics = {
         **_headline(bench, rows, e),
-        **_sample_stats(samples, texts, language),
+        **_sample_stats(samples, texts, language, bench.without_think_end),
         "unjudged": sum(s is None for s in scores),
         "seconds": round(time.time() - t0, 1),
         **reward.metrics(),
@@ -177,15 +183,34 @@ def _headline(bench: Benchmark, rows: list[dict], e: DictConfig) -> dict[str, An
     for name, values in per_problem.items():
         out |= summarize(name, values, resamples=e.bootstrap_resamples, seed=e.seed)
     out["judged_problems"] = len(per_problem["pass@1"])
+    if bench.k > 1:
+        # pass@k is defined only for problems with at least k judged samples (estimators.py)
+        out[f"pass@{bench.k}_problems"] = len(per_problem[f"pass@{bench.k}"])
+        if out[f"pass@{bench.k}_problems"] < out["judged_problems"]:
+            log.warning(
+                "eval %s: pass@%d over %d of %d judged problems (the others have fewer than %d judged samples)",
+                bench.name,
+                bench.k,
+                out[f"pass@{bench.k}_problems"],
+                out["judged_problems"],
+                bench.k,
+            )
     return out
 
 
-def _sample_stats(samples: list[Sample], texts: list[str], language: list[float | None]) -> dict[str, Any]:
+def _sample_stats(
+    samples: list[Sample],
+    texts: list[str],
+    language: list[float | None],
+    without_think_end: WithoutThinkEnd,
+) -> dict[str, Any]:
     judged_language = [x for x in language if x is not None]
     return {
         "mean_length": round(fmean(s.num_tokens for s in samples), 1) if samples else None,
         "truncated": round(fmean(s.finish_reason == "length" for s in samples), 4) if samples else None,
-        "answered": round(fmean(extract_answer(t) is not None for t in texts), 4) if texts else None,
+        "answered": round(fmean(extract_answer(t, without_think_end) is not None for t in texts), 4)
+        if texts
+        else None,
         "think_format": round(fmean("</think>" in t for t in texts), 4) if texts else None,
         "language_consistency": round(fmean(judged_language), 4) if judged_language else None,
     }

@@ -13,8 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.generation import Sampling, open_engine
 from r1pipe.rejection.store import Records
-from r1pipe.rewards.answers import extract_answer
-from r1pipe.rewards.format import split_think
+from r1pipe.rewards.answers import WithoutThinkEnd, extract_answer
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +27,18 @@ JUDGE_PROMPT = (
 _VERDICT = regex.compile(r"\b(INCORRECT|CORRECT)\b", regex.IGNORECASE)
 
 
-def final_answer(text: str) -> str:
-    """What the judge compares: the extracted answer, else the summary after </think>, else the text."""
-    got = extract_answer(text)
-    if got is not None:
-        return got
-    parts = split_think(text)
-    return (parts[1] if parts else text).strip()[-2000:]
+def final_answer(text: str, without_think_end: WithoutThinkEnd = "no_answer") -> str:
+    """What the judge compares: the final answer as the rule rewards read it (answers.py: the
+    region after the last </think>), capped at 2,000 characters; "" when there is none, so an
+    answer that appears only in the reasoning is never judged."""
+    return (extract_answer(text, without_think_end) or "")[-2000:]
 
 
-def judge_prompt(record: dict) -> str:
+def judge_prompt(record: dict, without_think_end: WithoutThinkEnd = "no_answer") -> str:
     return JUDGE_PROMPT.format(
-        question=record["prompt"], reference=record["answer"], answer=final_answer(record["text"])
+        question=record["prompt"],
+        reference=record["answer"],
+        answer=final_answer(record["text"], without_think_end),
     )
 
 
@@ -49,20 +48,27 @@ def parse_verdict(text: str) -> bool | None:
     return None if found is None else found.group(1).upper() == "CORRECT"
 
 
-def judge_samples(records: Records, judge: DictConfig, gen: DictConfig) -> list[bool | None]:
-    """One verdict per record from the judge model (None where its reply names no verdict)."""
+def judge_samples(
+    records: Records, judge: DictConfig, gen: DictConfig, without_think_end: WithoutThinkEnd = "no_answer"
+) -> list[bool | None]:
+    """One verdict per record from the judge model (None where its reply names no verdict; False,
+    without asking, where the record has no final answer)."""
     model_cfg = OmegaConf.create(
         {"dtype": "auto", "chat_template": "model", "trust_remote_code": False, "attn_implementation": None}
     )
     judge_gen = OmegaConf.merge(gen, {"batch_size": judge.batch_size})
     assert isinstance(judge_gen, DictConfig)
-    with open_engine(judge.model, model_cfg, judge_gen) as engine:
-        replies = engine.generate(
-            [judge_prompt(r) for r in records],
-            [f"{r['prompt_id']}#{r['sample_index']}" for r in records],
-            Sampling(n=1, temperature=0.0, max_tokens=judge.max_new_tokens),
-        )
-    verdicts = [parse_verdict(s.text) for s in replies]
+    asked = [i for i, r in enumerate(records) if final_answer(r["text"], without_think_end)]
+    verdicts: list[bool | None] = [False] * len(records)
+    if asked:
+        with open_engine(judge.model, model_cfg, judge_gen) as engine:
+            replies = engine.generate(
+                [judge_prompt(records[i], without_think_end) for i in asked],
+                [f"{records[i]['prompt_id']}#{records[i]['sample_index']}" for i in asked],
+                Sampling(n=1, temperature=0.0, max_tokens=judge.max_new_tokens),
+            )
+        for i, reply in zip(asked, replies, strict=True):
+            verdicts[i] = parse_verdict(reply.text)
     log.info(
         "judge %s: %d samples, %d correct, %d incorrect, %d without a verdict",
         judge.model,

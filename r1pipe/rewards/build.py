@@ -34,6 +34,12 @@ def guard_policy(reward_cfg: DictConfig, failure_log: Path | None) -> GuardPolic
     )
 
 
+def reward_settings(reward_cfg: DictConfig) -> dict[str, Any]:
+    """Keyword arguments every rule reward receives from config (answers.py: where the final
+    answer is when a completion never closes its reasoning)."""
+    return {"without_think_end": reward_cfg.without_think_end}
+
+
 def known_reward_names(reward_cfg: DictConfig) -> list[str]:
     """Registered rule rewards plus the reward models declared in reward.models."""
     return sorted([*REWARDS, *reward_cfg.models])
@@ -49,7 +55,7 @@ def resolve_reward(
         settings = {**asdict(RewardModelConfig()), **given}
         reward: RewardFn = make_reward_model_reward(name, RewardModelScorer(**settings))
         return reward if model_last_steps is None else LastSteps(reward, model_last_steps)
-    return GuardedReward(name, get_reward(name), policy)
+    return GuardedReward(name, get_reward(name), policy, reward_settings(reward_cfg))
 
 
 def build_rewards(
@@ -84,5 +90,8 @@ def build_routed_reward(
 def build_accuracy(reward_cfg: DictConfig, failure_log: Path | None = None) -> GuardedReward:
     """The accuracy judge used by evaluation and rejection sampling (reward.accuracy), guarded."""
     return GuardedReward(
-        reward_cfg.accuracy, get_reward(reward_cfg.accuracy), guard_policy(reward_cfg, failure_log)
+        reward_cfg.accuracy,
+        get_reward(reward_cfg.accuracy),
+        guard_policy(reward_cfg, failure_log),
+        reward_settings(reward_cfg),
     )

@@ -24,7 +24,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
-from r1pipe.rewards.answers import completion_text
+from r1pipe.rewards.answers import WithoutThinkEnd, completion_text, final_region
 from r1pipe.rewards.registry import register
 from r1pipe.sandbox import SandboxLimits, run_python
 
@@ -64,12 +64,15 @@ sys.stdout.write("\n" + req["marker"] + json.dumps(result) + "\n")
 """
 
 
-def extract_code(text: str) -> str | None:
-    """The last ```python block after </think>, else the last fenced block anywhere; None if none."""
-    tail = text.rsplit("</think>", 1)[1] if "</think>" in text else text
-    blocks = [body for tag, body in _FENCE.findall(tail) if tag.lower() in _PYTHON_TAGS]
-    if not blocks:
-        blocks = [body for _, body in _FENCE.findall(text)]
+def extract_code(text: str, without_think_end: WithoutThinkEnd = "no_answer") -> str | None:
+    """The program of the final region (answers.final_region: after the last </think>): its last
+    ```python block, else its last fenced block. A program only inside the reasoning is not the
+    answer and is never run; None when the final region has no code."""
+    region = final_region(text, without_think_end)
+    if region is None:
+        return None
+    fenced = _FENCE.findall(region)
+    blocks = [body for tag, body in fenced if tag.lower() in _PYTHON_TAGS] or [body for _, body in fenced]
     code = blocks[-1] if blocks else ""
     return code if code.strip() else None
 
@@ -146,6 +149,7 @@ def code_accuracy(
     mode: Mode | list = "fraction",
     limits: SandboxLimits | dict | list | None = None,
     workers: int | None = None,
+    without_think_end: WithoutThinkEnd = "no_answer",
     **_: object,
 ) -> list[float | None]:
     """Score each completion's program on its row's tests; None when the tests are unusable.
@@ -167,7 +171,11 @@ def code_accuracy(
         if spec is None:
             return None, Counter(unusable_tests=1)
         return score_solution(
-            extract_code(completion_text(completions[i])), spec, names[i], modes[i], lims[i]
+            extract_code(completion_text(completions[i]), without_think_end),
+            spec,
+            names[i],
+            modes[i],
+            lims[i],
         )
 
     if n <= 1 or workers == 1:

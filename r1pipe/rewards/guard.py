@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from pebble import ProcessPool
 
+from r1pipe.rewards.deadline import VerificationTimeout
 from r1pipe.rewards.registry import REWARDS, RewardFn
 
 log = logging.getLogger(__name__)
@@ -96,10 +97,17 @@ def _rows(n: int, columns: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class GuardedReward:
-    """A registered reward made safe to call from a training step (TRL calls it like the original)."""
+    """A registered reward made safe to call from a training step (TRL calls it like the original).
 
-    def __init__(self, name: str, fn: RewardFn, policy: GuardPolicy):
+    `settings` are keyword arguments every call receives unless a column of the same name is given
+    (from config: reward.without_think_end). The reward also receives `verify_timeout_s`, half the
+    per-sample timeout: a verifier with its own deadline (math_accuracy) stops strictly inside
+    the guard's, so a slow sample gets the same verdict every run (rewards/deadline.py).
+    """
+
+    def __init__(self, name: str, fn: RewardFn, policy: GuardPolicy, settings: dict[str, Any] | None = None):
         self.name, self.fn, self.policy = name, fn, policy
+        self.settings = {"verify_timeout_s": policy.timeout_s / 2, **(settings or {})}
         self.__name__ = name  # TRL logs reward columns by function name
         # unjudged: the reward itself returned None (e.g. a reference math-verify cannot parse)
         self.counts = {"samples": 0, "timeouts": 0, "errors": 0, "unjudged": 0}
@@ -116,6 +124,7 @@ class GuardedReward:
 
     def __call__(self, completions: list, **columns: Any) -> list[float | None]:
         before = dict(self.counts)
+        columns = {**self.settings, **columns}
         scores = self._score(completions, columns)
         log_metric = columns.get("log_metric")  # TRL's GRPOTrainer passes it: per-step counters
         if callable(log_metric):
@@ -127,7 +136,7 @@ class GuardedReward:
         rows = _rows(len(completions), columns)
         self.counts["samples"] += len(completions)
         if not self._picklable or self.policy.workers < 0:
-            return self._judged(self.fn(completions, **columns))
+            return self._in_process(completions, columns, rows)
         # Chunks amortise inter-process overhead (a task costs ~1 ms). A chunk that times out or
         # crashes is retried one sample per task, so only the bad sample loses its score and a
         # call is bounded by about 2 x timeout_s.
@@ -151,6 +160,23 @@ class GuardedReward:
                 scores += self._one_by_one(pool, completions[a:b], rows[a:b])
         return scores
 
+    def _in_process(
+        self, completions: list, columns: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> list[float | None]:
+        """No workers: the whole batch at once; if a sample runs past the verifier's own deadline,
+        the batch again one sample at a time, so only that sample loses its score."""
+        try:
+            return self._judged(self.fn(completions, **columns))
+        except VerificationTimeout:
+            pass
+        scores = []
+        for completion, row in zip(completions, rows, strict=True):
+            try:
+                scores += self._judged(_score_chunk(self.fn, [completion], [row]))
+            except VerificationTimeout as e:
+                scores.append(self._failed("timeouts", completion, row, str(e)))
+        return scores
+
     def _one_by_one(
         self, pool: ProcessPool, completions: list[Any], rows: list[dict[str, Any]]
     ) -> list[float | None]:
@@ -165,6 +191,8 @@ class GuardedReward:
             return self._judged(future.result())[0]
         except FutureTimeout:
             return self._failed("timeouts", completion, row, f"no result within {self.policy.timeout_s}s")
+        except VerificationTimeout as e:  # the verifier's own deadline, inside ours
+            return self._failed("timeouts", completion, row, str(e))
         except Exception as e:  # the sample's fault (a crash in the verifier), never the step's
             return self._failed("errors", completion, row, f"{type(e).__name__}: {e}")
 

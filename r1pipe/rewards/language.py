@@ -98,17 +98,80 @@ _WORD = regex.compile(
     ),
     regex.V1,
 )
-_NOT_LANGUAGE = regex.compile(
-    r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)"  # fenced code; an unclosed fence runs to the end
-    r"|`[^`\n]*`"  # inline code
-    r"|\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]"  # math
-    r"|\\begin\{(?P<env>[^}]*)\}.*?\\end\{(?P=env)\}"  # LaTeX environments
-    r"|\\boxed(?P<braces>\{(?:[^{}]|(?&braces))*\})"  # \boxed{...}, braces balanced
-    r"|\\[A-Za-z]+\*?"  # other LaTeX commands: the name goes, braced arguments stay
-    r"|https?://\S+"
-    r"|</?[A-Za-z_]+>",  # <think>, </answer> ...
+# What may be no language, found in one pass (the earliest match wins; fences before inline code
+# and maths, so a `$` inside code stays code). Only closed regions: an unclosed fence or `$` is text.
+_REGION = regex.compile(
+    r"(?P<fence>```[^\n]*\n.*?```|~~~[^\n]*\n.*?~~~)"
+    r"|(?P<code_env>\\begin\{(?P<cenv>verbatim|Verbatim|lstlisting|minted|code)\}.*?\\end\{(?P=cenv)\})"
+    r"|(?P<math_env>\\begin\{(?P<menv>(?:equation|align|alignat|flalign|gather|multline|eqnarray|displaymath|math"
+    r"|split|cases|array|[pbvBV]?matrix|smallmatrix|aligned|gathered)\*?)\}.*?\\end\{(?P=menv)\})"
+    r"|(?P<inline>`[^`\n]+`)"
+    r"|(?P<math>\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]"
+    r"|\\boxed(?P<braces>\{(?:[^{}]|(?&braces))*\}))",
     regex.S,
 )
+# Markup that is never a word: \begin{itemize}/\end{..} markers (their content is text), other
+# LaTeX command names (braced arguments stay: \textbf{word} is a word), URLs, tags (<think>).
+_MARKUP = regex.compile(r"\\(?:begin|end)\{[^}]*\}|\\[A-Za-z]+\*?|https?://\S+|</?[A-Za-z_]+>")
+# Text inside maths: \text{...} and its kin hold words ("$5 \text{ apples}$").
+_MATH_TEXT = regex.compile(r"\\(?:text|textrm|textit|textbf|textsf|texttt|mbox|intertext)\s*\{([^{}]*)\}")
+_MATH_MIN_WORD = 3  # inside maths, shorter Latin runs are variables and products (ab, xy)
+# A code line: operators/brackets, a trailing colon, or a statement keyword of a common language.
+_CODE_LINE = regex.compile(
+    r"[=(){}\[\];<>]|:\s*$|^\s*(?:def|class|import|from|return|for|while|if|elif|else|try|except|"
+    r"with|pass|break|continue|print|int|void|public|private|static|const|let|var|function|fn|use|"
+    r"package|func|struct|template|#include|#define)\b",
+)
+# A comment: text, not code ("# now add the tens" is language).
+_COMMENT = regex.compile(r"(?:^|(?<=\s))(?:#(?!include|define|!)|//)[ \t]*(.*)$", regex.M)
+MAX_EXCLUDED = 0.5  # at most this share of a CoT's words may be set aside as code
+
+
+def language_view(text: str) -> tuple[str, str]:
+    """(the text as language, the code set aside). Maths is reduced to its words: the content of
+    \\text{} and its kin, and letter runs of 3+ letters ("$This is prose$" keeps This and prose;
+    "$ab + \\sin x$" keeps nothing). A fenced block, code environment or `inline code` is set aside
+    only when it looks like code (half its lines have code syntax; inline: one token or code
+    syntax), and its comments stay as language. Everything else is language: an unclosed fence
+    strips nothing, \\begin{itemize} content is text."""
+    prose: list[str] = []
+    code: list[str] = []
+    last = 0
+    for m in _REGION.finditer(text):
+        prose.append(text[last : m.start()])
+        last = m.end()
+        kind, body = m.lastgroup, m.group()
+        if m.group("math") is not None or m.group("math_env") is not None:
+            prose.append(_math_words(body))
+        elif m.group("inline") is not None:
+            inner = body[1:-1]
+            (code if _CODE_LINE.search(inner) or not inner.strip().count(" ") else prose).append(inner)
+        else:  # fence or code environment
+            inner = body.split("\n", 1)[1] if kind != "code_env" else body
+            comments = [c.group(1) for c in _COMMENT.finditer(inner)]
+            if _looks_like_code(_COMMENT.sub("", inner)):
+                prose.extend(comments)
+                code.append(_COMMENT.sub("", inner))
+            else:
+                prose.append(inner)
+    prose.append(text[last:])
+    return _MARKUP.sub(" ", " ".join(prose)), _MARKUP.sub(" ", " ".join(code))
+
+
+def _math_words(body: str) -> str:
+    texts = _MATH_TEXT.findall(body)
+    rest = _MARKUP.sub(" ", _MATH_TEXT.sub(" ", body))
+    long_runs = [
+        m.group() for m in _WORD.finditer(rest) if m.lastgroup in _CJK or len(m.group()) >= _MATH_MIN_WORD
+    ]
+    return " " + " ".join([*texts, *long_runs]) + " "
+
+
+def _looks_like_code(block: str) -> bool:
+    lines = [line for line in block.splitlines() if line.strip()]
+    return bool(lines) and 2 * sum(bool(_CODE_LINE.search(line)) for line in lines) >= len(lines)
+
+
 _SENTENCE_END = regex.compile(r"[.!?;。！？；\n]+")
 _MIN_CHUNK = 5  # words handed to lingua at once, at least (sentences are merged to reach it)
 # fmt: off
@@ -130,9 +193,15 @@ def reasoning_of(text: str, prefilled: bool = False) -> str:
 
 
 def words(text: str) -> list[tuple[str, str]]:
-    """(script, word) for every countable word of `text` (see the module docstring, 2-3)."""
+    """(script, word) for every countable word of `text` as language (see the module docstring,
+    2-3): code set aside by language_view is not among them."""
+    return _tokens(language_view(text)[0])
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(script, word) for every countable word of text that holds no code or maths any more."""
     found = []
-    for m in _WORD.finditer(_NOT_LANGUAGE.sub(" ", text)):
+    for m in _WORD.finditer(text):
         word, script = m.group(), m.lastgroup or "Other"
         maths = len(word) == 1 or word.lower() in _MATH_WORDS or _is_label(word, script)
         if script in _CJK or not maths:
@@ -173,30 +242,43 @@ def normalize_code(code: object) -> str | None:
     return primary if primary in SCRIPTS else None
 
 
-def consistency(cot: str, target: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> float | None:
-    """Proportion of the words of `cot` in language `target`; None if `target` is unknown."""
+def consistency(
+    cot: str, target: str, languages: Iterable[str] = DEFAULT_LANGUAGES, max_excluded: float = MAX_EXCLUDED
+) -> float | None:
+    """Proportion of the words of `cot` in language `target`; None if `target` is unknown.
+
+    Code set aside by language_view may be at most `max_excluded` of all the words (its own and
+    the language's): past that, the excess is counted too, at the code's own share of target
+    words, so wrapping a whole chain of thought in code-like lines cannot hide its language.
+    """
     code = normalize_code(target)
     if code is None:
         return None
     own = SCRIPTS[code]
     rivals = {c for c in _known(languages) - {code} if set(SCRIPTS[c]) & set(own)}
-    hits = total = 0
-    for tokens in _chunks(cot, own) if rivals else [words(cot)]:
+    prose, set_aside = language_view(cot)
+    hits = total = 0.0
+    for tokens in _chunks(prose, own) if rivals else [_tokens(prose)]:
         mine = [t for t in tokens if t[0] in own]
         total += len(tokens)
         shared = rivals and any(s in SCRIPTS[r] for s, _ in mine for r in rivals)
         if shared and _identify(mine, rivals | {code}) not in (code, None):
             continue  # lingua says these words are a rival language
         hits += len(mine)
+    code_tokens = _tokens(set_aside)
+    excess = max(0.0, len(code_tokens) - max_excluded * (total + len(code_tokens)))
+    if excess:
+        hits += excess * sum(s in own for s, _ in code_tokens) / len(code_tokens)
+        total += excess
     return hits / total if total else 1.0
 
 
-def _chunks(cot: str, own: tuple[str, ...]) -> list[list[tuple[str, str]]]:
-    """Words of `cot` in runs of whole sentences with at least _MIN_CHUNK words in the `own`
+def _chunks(prose: str, own: tuple[str, ...]) -> list[list[tuple[str, str]]]:
+    """Words of `prose` in runs of whole sentences with at least _MIN_CHUNK words in the `own`
     scripts: lingua is unreliable on one or two words ("Ones: 3 + 4 = 7." leaves "Ones")."""
     chunks: list[list[tuple[str, str]]] = [[]]
-    for sentence in _SENTENCE_END.split(cot):
-        chunks[-1].extend(words(sentence))
+    for sentence in _SENTENCE_END.split(prose):
+        chunks[-1].extend(_tokens(sentence))
         if sum(s in own for s, _ in chunks[-1]) >= _MIN_CHUNK:
             chunks.append([])
     if len(chunks) > 1 and sum(s in own for s, _ in chunks[-1]) < _MIN_CHUNK:

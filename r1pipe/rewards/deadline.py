@@ -1,0 +1,60 @@
+"""A verifier's own time bound, strictly inside the guard's (rewards/guard.py), so that the same
+input always gets the same verdict.
+
+math-verify bounds each parse and each comparison with `signal.alarm` (whole seconds, default 5,
+restarted per gold x prediction pair): a pathological answer could take several of those bounds,
+and with the guard's per-sample timeout also 5 s, one run scored it 0.0 (math-verify's alarm
+first) and the next None (the guard killed the worker first). Here one interval timer bounds the
+whole verification of a sample at `seconds` (the guard passes half its own timeout), and running
+out raises `VerificationTimeout`, which the guard counts as a timeout and scores by
+`reward.on_failure`, exactly as if it had killed the worker, but every time.
+
+Considered: math-verify's own `timeout_seconds`/`parsing_timeout` (per call, whole seconds, and
+a timeout inside `verify` is swallowed into False, which would score an unverified answer as
+wrong, silently). It is switched off (None) where this deadline is in force.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+DEFAULT_SECONDS = 2.5  # for direct calls; the guard passes timeout_s / 2
+
+
+class VerificationTimeout(Exception):  # noqa: N818 (a timeout, named like TimeoutError)
+    """The verifier ran past its own deadline (the guard counts it under `timeouts`)."""
+
+
+class _DeadlinePassed(BaseException):
+    """Raised by the timer. A BaseException so that math-verify's and sympy's `except Exception`
+    handlers cannot swallow it on its way out."""
+
+
+@contextlib.contextmanager
+def verification_deadline(seconds: float | None) -> Iterator[bool]:
+    """Bound the body at `seconds` of wall-clock time; yields whether the bound is in force.
+
+    Only the main thread can receive SIGALRM: elsewhere (a reward called from a thread) the body
+    runs unbounded, as TRL does, and the guard's worker processes are the bound.
+    """
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+
+    def on_alarm(_signum: int, _frame: object) -> None:
+        raise _DeadlinePassed
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            yield True
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)  # an alarm arriving before this is caught below
+    except _DeadlinePassed:
+        raise VerificationTimeout(f"verification took longer than its {seconds:g}s deadline") from None
+    finally:
+        signal.signal(signal.SIGALRM, previous)
