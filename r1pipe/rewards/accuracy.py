@@ -34,7 +34,7 @@ from r1pipe.rewards.answers import (
     tagged_answers,
 )
 from r1pipe.rewards.deadline import DEFAULT_SECONDS, verification_deadline
-from r1pipe.rewards.registry import register
+from r1pipe.rewards.registry import per_row, register
 
 MAX_ANSWERS = 3  # distinct marked answers judged in one summary; more is a hedge, scored 0
 MAX_TEXT_REFERENCE_WORDS = 4  # a longer text reference is a sentence: rules cannot judge it
@@ -58,8 +58,9 @@ def toy_accuracy(
 ) -> list[float | None]:
     """1.0 when every answer of the final region (else the bare summary) is the reference integer."""
     scores: list[float | None] = []
-    for completion, ref in zip(completions, answer, strict=True):
-        region = final_region(_normalized(completion), without_think_end)
+    scopes = per_row(without_think_end, len(completions))
+    for completion, ref, scope in zip(completions, answer, scopes, strict=True):
+        region = final_region(_normalized(completion), scope)
         given = (tagged_answers(region) or [region.strip()]) if region is not None else []
         given = [a.replace(",", "").replace(" ", "") for a in given]
         scores.append(1.0 if given and all(a == str(ref).strip() for a in given) else 0.0)
@@ -85,9 +86,11 @@ def math_accuracy(
     VerificationTimeout, counted as a timeout, the same verdict every time.
     """
     scores: list[float | None] = []
-    for completion, ref in zip(completions, answer, strict=True):
-        region = final_region(_normalized(completion), without_think_end)
-        with verification_deadline(verify_timeout_s) as bounded:
+    n = len(completions)
+    rows = zip(completions, answer, per_row(without_think_end, n), per_row(verify_timeout_s, n), strict=True)
+    for completion, ref, scope, seconds in rows:
+        region = final_region(_normalized(completion), scope)
+        with verification_deadline(seconds) as bounded:
             scores.append(_judge_math(region, str(ref), bounded))
     return scores
 
@@ -100,12 +103,13 @@ def choice_accuracy(
     and it is the reference letter. None when the reference is not a single letter A-J (the
     dataset's fault, counted)."""
     scores: list[float | None] = []
-    for completion, ref in zip(completions, answer, strict=True):
+    scopes = per_row(without_think_end, len(completions))
+    for completion, ref, scope in zip(completions, answer, scopes, strict=True):
         gold = str(ref).strip().strip("()").upper()
         if len(gold) != 1 or gold not in "ABCDEFGHIJ":
             scores.append(None)
             continue
-        got = extract_choice(_normalized(completion), without_think_end=without_think_end)
+        got = extract_choice(_normalized(completion), without_think_end=scope)
         scores.append(1.0 if got == gold else 0.0)
     return scores
 

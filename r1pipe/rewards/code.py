@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from r1pipe.rewards.answers import WithoutThinkEnd, completion_text, final_region
-from r1pipe.rewards.registry import register
+from r1pipe.rewards.registry import per_row, register
 from r1pipe.sandbox import SandboxLimits, run_python
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,8 @@ def code_accuracy(
     guard passes every keyword as a column of its batch of one).
     """
     n = len(completions)
-    names, modes = _per_row(fn_name, n), _per_row(mode, n)
-    lims = [_limits(x) for x in _per_row(limits, n)]
+    names, modes, scopes = per_row(fn_name, n), per_row(mode, n), per_row(without_think_end, n)
+    lims = [_limits(x) for x in per_row(limits, n)]
     for m in modes:
         if m not in ("fraction", "all"):
             raise ValueError(
@@ -171,7 +171,7 @@ def code_accuracy(
         if spec is None:
             return None, Counter(unusable_tests=1)
         return score_solution(
-            extract_code(completion_text(completions[i]), without_think_end),
+            extract_code(completion_text(completions[i]), scopes[i]),
             spec,
             names[i],
             modes[i],
@@ -185,10 +185,6 @@ def code_accuracy(
             results = list(pool.map(one, range(n)))
     log.debug("code_accuracy: %s", sum((c for _, c in results), Counter()))
     return [score for score, _ in results]
-
-
-def _per_row(value: Any, n: int) -> list:
-    return list(value) if isinstance(value, list | tuple) and len(value) == n else [value] * n
 
 
 def _limits(value: SandboxLimits | dict | None) -> SandboxLimits:

@@ -30,3 +30,10 @@ def get_reward(name: str) -> RewardFn:
     if name not in REWARDS:
         raise KeyError(f"no reward named {name!r}; registered: {', '.join(sorted(REWARDS))}")
     return REWARDS[name]
+
+
+def per_row(value: object, n: int) -> list:
+    """A keyword argument as one value per row: a list or tuple of n values is used as is, anything
+    else is repeated. Rewards take settings either way: once for the batch from a caller, or as a
+    one-row column from the guard's workers (guard.py passes every keyword as a column)."""
+    return list(value) if isinstance(value, list | tuple) and len(value) == n else [value] * n

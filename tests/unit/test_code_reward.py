@@ -1,4 +1,4 @@
-"""code_accuracy runs the completion's last Python block against the row's tests in the sandbox:
+"""code_accuracy runs the last Python block of the final answer (after </think>) against the row's tests in the sandbox:
 stdin/stdout and function-call tests, fraction or all-or-nothing, tests as lists or JSON."""
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ def fenced(code: str, tag: str = "python") -> str:
     return f"```{tag}\n{code}\n```"
 
 
+THINK = "<think>\nI write the program.\n</think>\n\n"  # the final answer comes after </think>
+
+
 ADD_STDIN = [{"input": "1 2\n", "output": "3\n"}, {"input": "5 7\n", "output": "12"}]
 ADD_FN = [
     {"fn_name": "add", "args": [1, 2], "expected": 3},
@@ -30,20 +33,30 @@ SUM_STDIN = "a, b = map(int, input().split())\nprint(a + b)"
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (fenced("print(1)"), "print(1)\n"),
-        (fenced("print(1)", "py"), "print(1)\n"),
-        (fenced("x = 1") + " then " + fenced("x = 2"), "x = 2\n"),  # the last block
+        (THINK + fenced("print(1)"), "print(1)\n"),
+        (THINK + fenced("print(1)", "py"), "print(1)\n"),
+        (THINK + fenced("x = 1") + " then " + fenced("x = 2"), "x = 2\n"),  # the last block
         ("<think>" + fenced("a = 1") + "</think>" + fenced("b = 2"), "b = 2\n"),  # after </think>
-        ("<think>" + fenced("a = 1") + "</think>no code here", "a = 1\n"),  # fall back to anywhere
+        ("<think>" + fenced("a = 1") + "</think>no code here", None),  # code in the reasoning only
+        (
+            "<think>" + fenced("a = 1") + "</think>" + fenced("echo", "bash"),
+            "echo\n",
+        ),  # never the reasoning's
         ("<think></think>" + fenced("p = 1") + fenced("echo hi", "bash"), "p = 1\n"),  # python over bash
         ("<think></think>" + fenced("echo hi", "bash"), "echo hi\n"),  # any block as a last resort
+        (fenced("print(1)"), None),  # no </think>: no final answer (reward.without_think_end)
         ("no code at all", None),
-        (fenced("   "), None),  # an empty block is no code
-        ("```python\nprint(1)", None),  # unclosed (a truncated generation)
+        (THINK + fenced("   "), None),  # an empty block is no code
+        (THINK + "```python\nprint(1)", None),  # unclosed (a truncated generation)
     ],
 )
 def test_extract_code(text, expected):
     assert extract_code(text) == expected
+
+
+def test_extract_code_from_the_whole_text_when_configured():
+    assert extract_code(fenced("print(1)"), "whole_text") == "print(1)\n"
+    assert extract_code("<think>" + fenced("a = 1") + "</think>", "whole_text") is None
 
 
 @pytest.mark.parametrize(
@@ -77,7 +90,12 @@ def test_same_output(got, expected, same):
         ),
         pytest.param(fenced(SUM_STDIN), json.dumps(ADD_STDIN), None, "fraction", 1.0, id="json-string-tests"),
         pytest.param(
-            [{"role": "assistant", "content": fenced(SUM_STDIN)}], ADD_STDIN, None, "all", 1.0, id="chat"
+            [{"role": "assistant", "content": THINK + fenced(SUM_STDIN)}],
+            ADD_STDIN,
+            None,
+            "all",
+            1.0,
+            id="chat",
         ),
         pytest.param("<think>hmm</think> the answer is 3", ADD_STDIN, None, "fraction", 0.0, id="no-code"),
         pytest.param(fenced("print(a +"), ADD_STDIN, None, "fraction", 0.0, id="syntax-error"),
@@ -154,24 +172,26 @@ def test_same_output(got, expected, same):
     ],
 )
 def test_code_accuracy(completion, tests, fn_name, mode, score):
-    assert code_accuracy([completion], tests=[tests], fn_name=[fn_name], mode=mode, limits=LIMITS) == [score]
+    completion = completion if isinstance(completion, list) else THINK + completion
+    scores = code_accuracy([completion], tests=[tests], fn_name=[fn_name], mode=mode, limits=LIMITS)
+    assert scores == [score]
 
 
 def test_batch_runs_in_parallel_and_keeps_order():
-    completions = [fenced(SUM_STDIN), fenced("print(3)"), "no code", fenced(SUM_STDIN)]
+    completions = [THINK + c for c in (fenced(SUM_STDIN), fenced("print(3)"), "no code", fenced(SUM_STDIN))]
     scores = code_accuracy(completions, tests=[ADD_STDIN] * 4, limits=LIMITS, workers=2, extra_column=[0] * 4)
     assert scores == [1.0, 0.5, 0.0, 1.0]
 
 
 def test_limits_as_a_dict_from_config():
     limits = {"cpu_seconds": 1, "wall_seconds": 2}
-    assert code_accuracy([fenced(SUM_STDIN)], tests=[ADD_STDIN], limits=limits) == [1.0]
+    assert code_accuracy([THINK + fenced(SUM_STDIN)], tests=[ADD_STDIN], limits=limits) == [1.0]
 
 
 def test_keywords_as_columns_of_a_batch_of_one():
     """The reward guard scores one sample at a time and passes every keyword as a one-row column."""
     scores = code_accuracy(
-        [fenced("print(3)")], tests=[ADD_STDIN], mode=["all"], limits=[{"wall_seconds": 2}]
+        [THINK + fenced("print(3)")], tests=[ADD_STDIN], mode=["all"], limits=[{"wall_seconds": 2}]
     )
     assert scores == [0.0]
 

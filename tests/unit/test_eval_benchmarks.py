@@ -33,7 +33,9 @@ def cfg():
 
 
 def judge(bench, completions: list[str], row: int = 0) -> list[float | None]:
-    """The benchmark's own reward on completions for problem `row`."""
+    """The benchmark's own reward on completions for problem `row` (each a summary after a closed
+    reasoning block unless it has its own: rewards judge only the text after </think>)."""
+    completions = [c if "</think>" in c else "<think>\nsolving\n</think>\n\n" + c for c in completions]
     problem = bench.problems[row]
     columns = {c: [problem[c]] * len(completions) for c in ("answer", "tests", "fn_name") if c in problem}
     columns |= {k: [v] * len(completions) for k, v in bench.reward_kwargs.items()}
@@ -107,7 +109,7 @@ def test_code_tests_convert_livecodebench_forms_and_pass_others_through():
     ]
     own = [{"input": "x", "output": "y"}]
     assert code_tests(own, None) == own
-    assert code_accuracy(["```python\nprint(input())\n```"], tests=[code_tests(own, None)]) == [0.0]
+    assert code_accuracy(["</think>```python\nprint(input())\n```"], tests=[code_tests(own, None)]) == [0.0]
 
 
 def test_heldout_is_the_runs_split(cfg):
@@ -127,11 +129,13 @@ def test_problem_caps_per_benchmark_and_global():
 @pytest.mark.parametrize(
     ("completion", "key"),
     [
-        ("\\boxed{\\dfrac{1}{2}}", "\\frac{1}{2}"),
-        ("\\boxed{ \\frac{1}{2} }", "\\frac{1}{2}"),
-        ("\\boxed{\\left(1, 2\\right)}", "(1,2)"),
+        ("</think>\\boxed{\\dfrac{1}{2}}", "\\frac{1}{2}"),
+        ("</think>\\boxed{ \\frac{1}{2} }", "\\frac{1}{2}"),
+        ("</think>\\boxed{\\left(1, 2\\right)}", "(1,2)"),
         ("<think>x</think> The answer is 12.", "Theansweris12"),
-        ("<answer>$7$.</answer>", "7"),
+        ("</think><answer>$7$.</answer>", "7"),
+        ("<think>\\boxed{3}</think> \\boxed{4}", "4"),  # votes with the summary's answer
+        ("\\boxed{4}", None),  # no </think>: no final answer, no vote
         ("no answer", None),
     ],
 )
@@ -142,16 +146,25 @@ def test_math_vote_keys(completion, key):
 @pytest.mark.parametrize(
     ("completion", "letter"),
     [
-        ("\\boxed{B}", "B"),
-        ("\\boxed{(C)}", "C"),
-        ("\\boxed{\\text{D}}", "D"),
-        ("\\boxed{\\textbf{(A)}}", "A"),
-        ("\\boxed{B) Photon}", "B"),
+        ("</think>\\boxed{B}", "B"),
+        ("</think>\\boxed{(C)}", "C"),
+        ("</think>\\boxed{\\text{D}}", "D"),
+        ("</think>\\boxed{\\textbf{(A)}}", "A"),
+        ("</think>\\boxed{B) Photon}", "B"),
+        ("</think>\\boxed{B) A photon}", "B"),  # an article after the letter is no second choice
+        ("\\boxed{B}", None),  # no </think>: no final answer
+        ("<think>\\boxed{A}</think> \\boxed{B}", "B"),  # the reasoning's box is not the answer
+        ("</think>\\boxed{A, B}", None),  # hedges name no single choice
+        ("</think>\\boxed{A or C}", None),
+        ("</think>\\boxed{(A)/(C)}", None),
+        ("</think>\\boxed{A} or \\boxed{B}", None),
+        ("</think>\\boxed{B}. So \\boxed{B}", "B"),  # the same letter twice is one choice
+        ("</think>The answer is A. No, the answer is B.", None),
         ("<think>maybe A? no</think>The answer is C.", "C"),
         ("<think>x</think>Answer: (D)", "D"),
         ("<think>x</think>the answer is a prime", None),  # a lowercase word names no choice
-        ("\\boxed{42}", None),
-        ("\\boxed{K}", None),  # outside A-J
+        ("</think>\\boxed{42}", None),
+        ("</think>\\boxed{K}", None),  # outside A-J
         ("</think>A careful check shows the answer is C.", "C"),  # a leading capital is not a choice
         ("</think>I believe the answer is (B).", "B"),
         ("</think>Answer: **B**", "B"),
@@ -164,7 +177,10 @@ def test_choice_extraction(completion, letter):
 
 
 def test_choice_accuracy_leaves_bad_references_unjudged():
-    assert choice_accuracy(["\\boxed{A}", "\\boxed{A}"], answer=["(a)", "Photon"]) == [1.0, None]
+    assert choice_accuracy(["</think>\\boxed{A}", "</think>\\boxed{A}"], answer=["(a)", "Photon"]) == [
+        1.0,
+        None,
+    ]
 
 
 def test_unknown_benchmark_and_bad_files_are_reported_with_the_key(tmp_path):

@@ -93,8 +93,19 @@ def test_problem_scores_table():
     answers.append(["4", "4", "5", "6"])
     out = problem_scores(scores, answers, k=4)
     assert out["pass@1"] == [0.5, 0.25, 1.0, pytest.approx(1 / 3)]
-    assert out["pass@4"] == [1.0, 1.0, 1.0, 1.0]  # pass@min(k, judged): 3 judged, 1 correct
+    # pass@4 only where 4 samples were judged: problems 4 and 5 (3 judged) have no pass@4
+    assert out["pass@4"] == [1.0, 1.0]
     assert out["cons@4"] == [1.0, 0.0, 1.0, 1.0]  # "4" won, and a sample with "4" was correct
+
+
+def test_pass_at_k_is_never_relabelled_from_fewer_judged_samples():
+    """A problem with 3 judged samples has a pass@3, not a pass@4: computing pass@3 and calling it
+    pass@4 would report a different estimator under the name (issue 12). It is left out of pass@4
+    (and the summary says over how many problems pass@4 is: pass@4_problems)."""
+    out = problem_scores([[1.0, 0.0, 0.0, None], [0.0, 0.0, 1.0, 0.0]], [["1"] * 4, ["2"] * 4], k=4)
+    assert out["pass@1"] == [pytest.approx(1 / 3), 0.25]
+    assert out["pass@4"] == [1.0]
+    assert problem_scores([[1.0, None]], [["1", None]], k=2)["pass@2"] == []
 
 
 def test_problem_scores_with_one_sample_has_no_separate_pass_at_k():

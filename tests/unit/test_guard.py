@@ -80,9 +80,9 @@ def test_math_verify_pathological_input_is_bounded():
     from r1pipe.rewards import math_accuracy
 
     guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=3.0, workers=1))
-    evil = "\\boxed{" + "(" * 2000 + "x" + ")" * 2000 + "^{9^{9^{9^{9}}}}}"
+    evil = "</think>\\boxed{" + "(" * 2000 + "x" + ")" * 2000 + "^{9^{9^{9^{9}}}}}"
     started = time.time()
-    scores = guarded(["\\boxed{\\frac{1}{2}}", evil], answer=["0.5", "1"])
+    scores = guarded(["</think>\\boxed{\\frac{1}{2}}", evil], answer=["0.5", "1"])
     assert scores[0] == 1.0
     assert time.time() - started < 20
 
@@ -103,7 +103,7 @@ def test_an_unparsable_reference_is_counted_as_unjudged_not_wrong():
     from r1pipe.rewards import math_accuracy
 
     guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=10, workers=1))
-    scores = guarded(["\\boxed{2}", "\\boxed{2}"], answer=["\\invalid{{{", "2"])
+    scores = guarded(["</think>\\boxed{2}", "</think>\\boxed{2}"], answer=["\\invalid{{{", "2"])
     assert scores == [None, 1.0]
     assert guarded.metrics()["reward/math_accuracy/unjudged"] == 1
 

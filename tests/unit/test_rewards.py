@@ -1,5 +1,8 @@
-"""Rewards judge final answers: the last \\boxed{} (braces balanced), else <answer> tags, else the
-text after </think>; toy_accuracy compares integers, math_accuracy checks equivalence."""
+"""Rewards judge final answers only: the region after the last </think> (none without it, unless
+reward.without_think_end=whole_text), its \\boxed{} answers (braces balanced), else its <answer>
+tags, else the bare summary; toy_accuracy compares integers, math_accuracy checks equivalence.
+The adversarial tables (answers in the reasoning, hedges, text references, agreement with TRL)
+are in test_reward_attacks.py."""
 
 from __future__ import annotations
 
@@ -14,6 +17,15 @@ from r1pipe.rewards import (
     math_accuracy,
     toy_accuracy,
 )
+
+THINK = "<think>\nreasoning\n</think>\n\n"
+
+
+def after_think(completion):
+    """The completion as a summary after a closed reasoning block (unless it has its own)."""
+    if isinstance(completion, list):
+        return [{**m, "content": after_think(m["content"])} for m in completion]
+    return completion if "</think>" in completion else THINK + completion
 
 
 @pytest.mark.parametrize(
@@ -39,13 +51,16 @@ def test_last_boxed(text, expected):
     ("text", "expected"),
     [
         ("<think>a</think>\n\nSo \\boxed{7}.", "7"),  # boxed
-        ("<answer>7</answer>", "7"),  # tags
-        ("<answer>1</answer> then <answer> 2 </answer>", "2"),  # last tag, stripped
-        ("<answer>\nmulti\nline\n</answer>", "multi\nline"),
+        ("<think>a</think> <answer>7</answer>", "7"),  # tags
+        ("<think>a</think> <answer>1</answer> then <answer> 2 </answer>", "2"),  # last tag, stripped
+        ("<think>a</think><answer>\nmulti\nline\n</answer>", "multi\nline"),
         ("<think>reasoning</think>\n\n  7  ", "7"),  # text after </think>
         ("<think>a</think>x<think>b</think> final", "final"),  # after the last </think>
-        ("\\boxed{3} <answer>4</answer>", "3"),  # boxed beats tags
+        ("<think>a</think> \\boxed{3} <answer>4</answer>", "3"),  # boxed beats tags
+        ("<think>\\boxed{3}</think> 4", "4"),  # a box in the reasoning is not the answer
         ("<think>only thinking</think>   ", None),  # nothing after </think>
+        ("\\boxed{7}", None),  # no </think>: no final answer
+        ("<answer>7</answer>", None),
         ("just some text", None),
         ("", None),
     ],
@@ -55,11 +70,25 @@ def test_extract_answer(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\\boxed{7}", "7"),
+        ("<answer>7</answer>", "7"),
+        ("just some text", "just some text"),
+        ("<think>\\boxed{3}</think> 4", "4"),  # with </think>, still only the summary
+        ("", None),
+    ],
+)
+def test_extract_answer_from_the_whole_text_when_configured(text, expected):
+    assert extract_answer(text, "whole_text") == expected
+
+
+@pytest.mark.parametrize(
     ("completion", "answer", "score"),
     [
         ("<think>9 + 9 = 18</think>\n\nThe sum is \\boxed{198}.", "198", 1.0),
         ("\\boxed{197}", "198", 0.0),  # wrong
-        ("The sum is 198.", "198", 0.0),  # no box, no tags, no </think>
+        ("The sum is 198.", "198", 0.0),  # a sentence, not the answer
         ("\\boxed{1,234}", "1234", 1.0),  # thousands separator
         ("\\boxed{1 234}", "1234", 1.0),  # spaces
         ("\\boxed{ 12 }", " 12 ", 1.0),  # reference is stripped too
@@ -70,11 +99,12 @@ def test_extract_answer(text, expected):
     ],
 )
 def test_toy_accuracy(completion, answer, score):
-    assert toy_accuracy([completion], answer=[answer]) == [score]
+    assert toy_accuracy([after_think(completion)], answer=[answer]) == [score]
 
 
 def test_toy_accuracy_ignores_extra_columns_and_checks_lengths():
-    assert toy_accuracy(["\\boxed{1}", "\\boxed{2}"], answer=["1", "3"], language=["en", "zh"]) == [1.0, 0.0]
+    got = toy_accuracy([THINK + "\\boxed{1}", THINK + "\\boxed{2}"], answer=["1", "3"], language=["en", "zh"])
+    assert got == [1.0, 0.0]
     with pytest.raises(ValueError):
         toy_accuracy(["\\boxed{1}"], answer=["1", "2"])
 
@@ -85,6 +115,7 @@ def test_toy_accuracy_ignores_extra_columns_and_checks_lengths():
         ("\\boxed{\\frac{1}{2}}", "0.5", 1.0),
         ("\\boxed{0.5}", "\\frac{1}{2}", 1.0),
         ("<think>x</think> \\boxed{2}", "2", 1.0),
+        ("<think>\\boxed{2}</think> \\boxed{3}", "2", 0.0),  # the summary's answer counts
         ("\\boxed{3}", "0.5", 0.0),  # wrong
         ("no answer at all", "0.5", 0.0),
         ("\\boxed{\\{1,2,3\\}}", "\\{3,2,1\\}", 1.0),  # sets, any order
@@ -100,7 +131,7 @@ def test_toy_accuracy_ignores_extra_columns_and_checks_lengths():
     ],
 )
 def test_math_accuracy(completion, answer, score):
-    assert math_accuracy([completion], answer=[answer]) == [score]
+    assert math_accuracy([after_think(completion)], answer=[answer]) == [score]
 
 
 def test_registry():

@@ -118,7 +118,7 @@ def test_unknown_task_raises_naming_value_column_and_routes():
 
 def test_default_route_catches_unknown_and_missing_tasks(caplog):
     routed = RoutedReward(ROUTES, default="general")
-    assert routed(["please", "\\boxed{1}"], task=["poetry", "toy"], answer=["", "1"]) == [1.0, 1.0]
+    assert routed(["please", "</think>\\boxed{1}"], task=["poetry", "toy"], answer=["", "1"]) == [1.0, 1.5]
     assert routed.last_routes == ["general", "toy"]
     with caplog.at_level(logging.WARNING, logger="r1pipe.rewards.routing"):
         assert routed(["please"], answer=[""]) == [1.0]  # no task column at all: everything to the default
@@ -160,6 +160,6 @@ def test_build_from_config_names():
     routed = build_routed_reward(
         {"toy": {"toy_accuracy": 1.0}, "general": {"politeness": 1.0}}, extra={"politeness": politeness}
     )
-    assert routed(["\\boxed{3}", "please"], task=["toy", "general"], answer=["3", ""]) == [1.0, 1.0]
+    assert routed(["</think>\\boxed{3}", "please"], task=["toy", "general"], answer=["3", ""]) == [1.0, 1.0]
     with pytest.raises(KeyError, match="no reward named 'missing'"):
         build_routed_reward({"toy": {"missing": 1.0}})
