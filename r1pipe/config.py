@@ -344,6 +344,15 @@ class RoutingConfig:
 
 
 @dataclass
+class CodeRewardConfig:
+    # Code rewards run model-written programs only inside the sandbox's network, IPC and PID
+    # namespaces (r1pipe/sandbox.py). Where this machine cannot make them, they refuse to run
+    # unless this is true: then programs run under an audit hook in their own interpreter, which
+    # is not a sandbox (only for trusted completions, e.g. testing a dataset's reference code).
+    allow_unsandboxed: bool = False
+
+
+@dataclass
 class RewardConfig:
     accuracy: str = (
         "toy_accuracy"  # registered accuracy reward used to judge answers (eval, rejection sampling)
@@ -359,6 +368,7 @@ class RewardConfig:
     # reasoning_accuracy_reward) | whole_text (judge all of it: models that answer without a
     # reasoning block). See r1pipe/rewards/answers.py.
     without_think_end: str = "no_answer"
+    code: CodeRewardConfig = field(default_factory=CodeRewardConfig)  # code_accuracy's sandbox policy
     # Reward models usable by name in funcs/routes: {name: RewardModelConfig fields}. Untyped here
     # so entries can be added from the command line (+reward.models.rm={model_dir:...});
     # validate.py checks each entry against RewardModelConfig.

@@ -62,6 +62,10 @@ _UID_BASE = 2_000_000_000  # private uids: base + pid; far above real users and 
 _PID_LIMIT = 1 << 22  # the kernel's largest possible pid (PID_MAX_LIMIT)
 _NOBODY = 65534
 _MEMORY_EXIT = 86  # the bootstrap's exit code when the program raised MemoryError
+_UNAVAILABLE_EXIT = 87  # the bootstrap's exit code when required namespaces could not be made
+# Without these a program's processes, sockets or shared memory can outlive or escape its run.
+REQUIRED_NAMESPACES = ("netns", "ipcns", "pidns")
+ALLOW_FLAG = "reward.code.allow_unsandboxed"
 _COVERED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # world-writable on Linux hosts
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 _RUN_TAG = "R1PIPE_SANDBOX_RUN"
@@ -89,19 +93,26 @@ class SandboxResult:
 
 
 # Runs first in the child, as the parent's user, in a fresh single-threaded interpreter: reads
-# the program, applies namespaces and limits, drops privileges, then execs the program in-process
-# (so an audit hook, when used, stays in force). Kept to syntax any Python 3.8+ accepts.
+# the program, applies namespaces and limits, drops privileges, then runs the program in-process
+# (so an audit hook, when used, stays in force). With a PID namespace it forks twice first: the
+# bootstrap (outside) waits for the namespace's init (pid 1, which reaps orphans and dies with the
+# bootstrap), which waits for the program (pid 2); when init exits the kernel kills every process
+# left in the namespace, setsid children included, and the IPC namespace's System V segments go
+# with its last process. Kept to syntax any Python 3.8+ accepts.
 _BOOTSTRAP = r"""
-import ctypes, json, os, resource, sys
+import ctypes, json, os, resource, signal, sys
 cfg = json.loads(sys.argv[1])
 with open(cfg["file"], encoding="utf-8") as f:
     source = f.read()
 libc = ctypes.CDLL(None, use_errno=True)
-applied = {"uid": os.getuid(), "netns": False, "mountns": False, "audit_hook": False, "no_new_privs": False}
+applied = {"uid": os.getuid(), "netns": False, "ipcns": False, "utsns": False, "pidns": False,
+           "mountns": False, "audit_hook": False, "no_new_privs": False}
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x20000, 0x10000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUSER = 0x20000, 0x10000000
+NAMESPACES = (("netns", 0x40000000), ("ipcns", 0x08000000), ("utsns", 0x04000000), ("pidns", 0x20000000))
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+EXTRA_PROCESSES = 2  # the bootstrap and the namespace's init, besides the program's own
 
 def cover_shared_dirs():
     here = os.getcwd()
@@ -125,6 +136,12 @@ def cover_shared_dirs():
     os.close(fd)
     return covered
 
+def new_namespaces():
+    # each on its own, so that one the kernel refuses does not cost the others
+    applied["mountns"] = cover_shared_dirs()
+    for name, flag in NAMESPACES:
+        applied[name] = libc.unshare(flag) == 0
+
 def set_limits(nproc):
     cpu = cfg["cpu"]
     for res, soft, hard in ((resource.RLIMIT_CPU, cpu, cpu + 1), (resource.RLIMIT_AS, cfg["mem"], None),
@@ -145,28 +162,88 @@ def own_processes():
 
 def drop_root(uid):
     if cfg["namespaces"]:
-        applied["mountns"] = cover_shared_dirs()
-        applied["netns"] = libc.unshare(CLONE_NEWNET) == 0
+        new_namespaces()
     os.chown(".", uid, uid)
-    set_limits(cfg["nproc"])
+    set_limits(cfg["nproc"] + EXTRA_PROCESSES)
     applied["no_new_privs"] = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0  # setuid binaries stay unprivileged
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
 
 def confine_user():
-    set_limits(own_processes() + cfg["nproc"])
-    if cfg["namespaces"]:  # a user namespace lets an unprivileged user make a network namespace
-        applied["netns"] = libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0
+    set_limits(own_processes() + cfg["nproc"] + EXTRA_PROCESSES)
+    # an unprivileged user namespace gives this user the right to make the others
+    if cfg["namespaces"] and libc.unshare(CLONE_NEWUSER) == 0:
+        new_namespaces()
     applied["no_new_privs"] = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 
-BLOCKED = {"socket.__new__", "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg",
-           "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "subprocess.Popen",
-           "os.exec", "os.posix_spawn", "os.spawn", "os.system"}
+def install_audit_hook():
+    # best effort, not a sandbox: it lives in the program's own interpreter (kept out of the
+    # program's globals, the block list immutable, but ctypes-free escapes remain thinkable)
+    blocked = frozenset(("socket.__new__", "socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg",
+                         "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function", "subprocess.Popen",
+                         "os.exec", "os.posix_spawn", "os.spawn", "os.system", "os.fork", "os.forkpty"))
+    def audit(event, args, blocked=blocked):
+        if event in blocked:
+            raise PermissionError("sandbox: %s is not allowed" % event)
+    sys.addaudithook(audit)
 
-def audit(event, args):
-    if event in BLOCKED:
-        raise PermissionError("sandbox: %s is not allowed" % event)
+def run_program():
+    os.umask(0o077)
+    if not applied["netns"]:
+        applied["audit_hook"] = True
+        install_audit_hook()
+    sys.argv = [cfg["file"]]
+    scope = {"__name__": "__main__", "__file__": cfg["file"], "__builtins__": __builtins__, "__sandbox__": dict(applied)}
+    code = compile(source, cfg["file"], "exec")
+    for name in list(globals()):  # the bootstrap's own names stay out of the program's reach
+        if not name.startswith("__") and name not in ("os", "sys", "code", "scope"):
+            del globals()[name]
+    try:
+        exec(code, scope)
+    except MemoryError:
+        sys.stderr.write("MemoryError\n")
+        for s in (sys.stdout, sys.stderr):
+            try:
+                s.flush()
+            except Exception:
+                pass
+        os._exit(MEMORY_EXIT)
+
+def relay(status):
+    # end this process as the program ended: its exit code, or killed by the same signal
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+def init_of_namespace(report):
+    # pid 1: the program runs as pid 2; orphans are reaped until it ends, then its status goes
+    # to the bootstrap and init exits, which kills whatever is left in the namespace
+    libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    program = os.fork()
+    if program == 0:
+        os.close(report)
+        run_program()
+        sys.exit(0)  # a normal interpreter exit (threads joined, buffers flushed), not back to init's loop
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == program:
+            os.write(report, b"%d" % status)
+            os._exit(0)
+
+def in_pid_namespace():
+    read, write = os.pipe()
+    init = os.fork()
+    if init == 0:
+        os.close(read)
+        init_of_namespace(write)
+    os.close(write)
+    os.waitpid(init, 0)
+    reported = os.read(read, 32)
+    relay(int(reported) if reported else 9)  # no report: init was killed, so was the program
 
 uid = cfg["uid"] if cfg["uid"] is not None else (cfg["uid_base"] + os.getpid() if cfg["uid_base"] else None)
 if uid is not None:
@@ -177,28 +254,51 @@ applied["uid"] = os.getuid() if uid is not None else applied["uid"]  # a user na
 libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # die with the parent (the uid change cleared this)
 if os.getppid() != cfg["parent"]:
     os._exit(1)
-os.umask(0o077)
-if not applied["netns"]:
-    applied["audit_hook"] = True
-    sys.addaudithook(audit)
-sys.argv = [cfg["file"]]
-scope = {"__name__": "__main__", "__file__": cfg["file"], "__builtins__": __builtins__, "__sandbox__": applied}
-try:
-    exec(compile(source, cfg["file"], "exec"), scope)
-except MemoryError:
-    sys.stderr.write("MemoryError\n")
-    for s in (sys.stdout, sys.stderr):
-        try:
-            s.flush()
-        except Exception:
-            pass
-    os._exit(MEMORY_EXIT)
-""".replace("MEMORY_EXIT", str(_MEMORY_EXIT))
+missing = [n for n in cfg["required"] if not applied[n]]
+if missing:
+    sys.stderr.write("sandbox: namespaces not available: %s\n" % ", ".join(missing))
+    os._exit(UNAVAILABLE_EXIT)
+if applied["pidns"]:
+    in_pid_namespace()
+run_program()
+""".replace("MEMORY_EXIT", str(_MEMORY_EXIT)).replace("UNAVAILABLE_EXIT", str(_UNAVAILABLE_EXIT))
 
 
-def run_python(code: str, stdin: str = "", limits: SandboxLimits | None = None) -> SandboxResult:
-    """Run `code` with `stdin` in a fresh sandboxed process; the working directory is deleted after."""
-    return _run(_setup().python, code, stdin, limits or SandboxLimits())
+class SandboxUnavailable(RuntimeError):  # noqa: N818 (a condition, named as the user reads it)
+    """This machine cannot contain a program (no network, IPC or PID namespace) and running it
+    anyway was not allowed."""
+
+
+def run_python(
+    code: str, stdin: str = "", limits: SandboxLimits | None = None, allow_unsandboxed: bool = False
+) -> SandboxResult:
+    """Run `code` with `stdin` in a fresh sandboxed process; the working directory is deleted after.
+
+    Raises SandboxUnavailable where this machine cannot make the network, IPC and PID namespaces
+    (sandbox_info), unless `allow_unsandboxed` (config: reward.code.allow_unsandboxed=true): the
+    fallback, an audit hook in the program's own interpreter, is not a sandbox.
+    """
+    setup = _setup()
+    if not allow_unsandboxed:
+        check_contained(setup.info)
+    required = () if allow_unsandboxed else REQUIRED_NAMESPACES
+    return _run(setup.python, code, stdin, limits or SandboxLimits(), required)
+
+
+def check_contained(info: dict[str, Any] | None = None) -> None:
+    """Raise SandboxUnavailable (naming the namespaces and the config key) unless this machine's
+    sandbox applies every namespace in REQUIRED_NAMESPACES."""
+    info = sandbox_info() if info is None else info
+    missing = [n for n in REQUIRED_NAMESPACES if not (_USE_NAMESPACES and info.get(n))]
+    if missing:
+        where = "on this machine" if _USE_NAMESPACES else "(namespaces switched off: sandbox._USE_NAMESPACES)"
+        raise SandboxUnavailable(
+            f"the code sandbox cannot make {', '.join(missing)} namespace(s) {where} "
+            f"(sandbox_info: {info}), so a model's program could leave processes, sockets or shared "
+            "memory behind. Run where namespaces are allowed (root, or unprivileged user namespaces: "
+            f"sysctl kernel.unprivileged_userns_clone=1), or set {ALLOW_FLAG}=true to run programs "
+            "under the audit-hook fallback, which is not a sandbox."
+        )
 
 
 def sandbox_info() -> dict[str, Any]:
@@ -220,11 +320,12 @@ def _setup() -> _Setup:
     _remove_stale_workdirs()
     tried = []
     for python in _candidates():
-        result = _run(python, probe, "", SandboxLimits(cpu_seconds=5, wall_seconds=15))
+        result = _run(python, probe, "", SandboxLimits(cpu_seconds=5, wall_seconds=15), ())
         if result.status == "ok":
             info = {"python": python, "uid_scheme": _uid_scheme()[0], **json.loads(result.stdout)}
             log.info("sandbox: %s", info)
-            if not (info["netns"] and info["mountns"] and info["uid_scheme"] == "per-run"):
+            contained = all(info.get(n) for n in REQUIRED_NAMESPACES)
+            if not (contained and info["mountns"] and info["uid_scheme"] == "per-run"):
                 log.warning("sandbox: weaker containment on this machine (%s); see r1pipe/sandbox.py", info)
             return _Setup(python, info)
         tried.append(f"{python}: {result.status} {result.stderr.strip()[-300:]}")
@@ -264,25 +365,29 @@ def _mapped(lo: int, hi: int) -> bool:
     return covered("/proc/self/uid_map") and covered("/proc/self/gid_map")
 
 
-def _run(python: str, code: str, stdin: str, limits: SandboxLimits) -> SandboxResult:
+def _run(
+    python: str, code: str, stdin: str, limits: SandboxLimits, required: tuple[str, ...]
+) -> SandboxResult:
     workdir = tempfile.mkdtemp(prefix="r1pipe-sandbox-")
     try:
         Path(workdir, "solution.py").write_text(code, encoding="utf-8")
         os.chmod(Path(workdir, "solution.py"), 0o644)
         start = time.monotonic()
-        proc = _spawn(python, workdir, limits)
+        proc = _spawn(python, workdir, limits, required)
         try:
             out, err, why, cpu = _communicate(proc, stdin.encode(), limits)
         finally:
             _kill_leftovers(proc, python, os.path.basename(workdir))
         rc = proc.returncode
+        if rc == _UNAVAILABLE_EXIT and err.startswith(b"sandbox: namespaces not available"):
+            raise SandboxUnavailable(f"{_text(err).strip()}; set {ALLOW_FLAG}=true to run without them")
         status = _status(why, rc, cpu, err, limits)
         return SandboxResult(status, _text(out), _text(err), rc, time.monotonic() - start)
     finally:
         _remove_tree(workdir)
 
 
-def _spawn(python: str, workdir: str, limits: SandboxLimits) -> subprocess.Popen:
+def _spawn(python: str, workdir: str, limits: SandboxLimits, required: tuple[str, ...]) -> subprocess.Popen:
     _, uid, base = _uid_scheme()
     cfg = {
         "file": "solution.py",
@@ -296,6 +401,7 @@ def _spawn(python: str, workdir: str, limits: SandboxLimits) -> subprocess.Popen
         "uid_base": base,
         "parent": os.getpid(),
         "namespaces": _USE_NAMESPACES,
+        "required": list(required),
     }
     env = {"PATH": _PATH, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
     env[_RUN_TAG] = os.path.basename(workdir)  # finds the run's processes when there is no private uid
@@ -409,9 +515,25 @@ def _kill_leftovers(proc: subprocess.Popen, python: str, run: str) -> None:
     if name != "per-run" or base is None:
         _kill_tagged(run)  # a shared uid: killing by uid would hit concurrent runs
         return
-    own, orphans = base + proc.pid, False
+    _kill_runs(base, python, own=base + proc.pid)
+
+
+def reap_orphans() -> None:
+    """Kill every process of sandbox runs whose runner died (a reward worker the guard killed at
+    its timeout) and return once they are gone. Those runs die on their own within moments (the
+    bootstrap dies with its runner, the namespace's init with the bootstrap, the namespace with
+    its init); this makes it certain, and immediate, before a guarded reward call returns.
+    Without private uids it does nothing: there PDEATHSIG and the PID namespace are the mechanism."""
+    name, _, base = _uid_scheme()
+    if name == "per-run" and base is not None:
+        _kill_runs(base, None, own=None)
+
+
+def _kill_runs(base: int, python: str | None, own: int | None) -> None:
+    """Kill the processes of uid `own` (a finished run) and of orphaned runs until none is left."""
+    orphans = False
     for attempt in range(5):
-        doomed = {u for u in _sandbox_uids(base) if u == own or not _alive_as(u - base, u)}
+        doomed = {u for u in _sandbox_uids(base) if u == own or _orphaned(u, base)}
         orphans |= bool(doomed - {own})
         if not doomed:
             if orphans:
@@ -419,8 +541,32 @@ def _kill_leftovers(proc: subprocess.Popen, python: str, run: str) -> None:
             return
         time.sleep(0.01 * attempt)  # killed processes take a moment to exit
         for u in doomed:
-            _kill_uid(u, python)
-    log.warning("sandbox: processes of uid %s survived five kills", own)
+            _kill_uid(u, python or _setup().python)
+    log.warning("sandbox: processes of uid(s) %s survived five kills", sorted(doomed))
+
+
+def _orphaned(uid: int, base: int) -> bool:
+    """A run whose bootstrap (pid = uid - base) is gone, or no longer a child of the runner that
+    started it (the runner died: the bootstrap was reparented). The runner's pid is the "parent"
+    of the bootstrap's own config, its last command-line argument."""
+    bootstrap = uid - base
+    if not _alive_as(bootstrap, uid):
+        return True
+    try:
+        args = Path(f"/proc/{bootstrap}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+        runner = json.loads(args[-1])["parent"]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return False  # not a bootstrap we can read: leave it
+    return _parent_of(bootstrap) != runner
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(fields["PPid"].split()[0])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
 
 
 def _kill_tagged(run: str) -> None:

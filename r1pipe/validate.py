@@ -25,6 +25,7 @@ from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.answers import WITHOUT_THINK_END
 from r1pipe.rundir import complete_stage_output
+from r1pipe.sandbox import SandboxUnavailable, check_contained
 from r1pipe.toy.preferences import GENERAL_TASK, JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
@@ -322,7 +323,7 @@ def _gate_k_problems(cfg: DictConfig) -> list[ConfigProblem]:
 
 def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
     r = cfg.reward
-    problems = _check_reward_models(r)
+    problems = _check_reward_models(r) + _check_sandbox(cfg)
     names = set(REWARDS) | set(r.models)
     known = ", ".join(sorted(names))
     if r.accuracy not in REWARDS:
@@ -396,6 +397,22 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
             )
         )
     return problems
+
+
+def _check_sandbox(cfg: DictConfig) -> list[ConfigProblem]:
+    """Code rewards refuse to run where the sandbox has no namespaces: say so before any work."""
+    r = cfg.reward
+    used = {r.accuracy, *r.funcs, *(name for route in r.routing.routes.values() for name in route)}
+    code_benchmarks = [
+        b for b in cfg.eval.benchmarks if b in cfg.eval.suite and cfg.eval.suite[b].get("kind") == "code"
+    ]
+    if r.code.allow_unsandboxed or ("code_accuracy" not in used and not code_benchmarks):
+        return []
+    try:
+        check_contained()
+    except SandboxUnavailable as e:
+        return [ConfigProblem("reward.code.allow_unsandboxed", str(e), "see r1pipe/sandbox.py")]
+    return []
 
 
 def reward_model_dir_problem(model_dir: str) -> str | None:

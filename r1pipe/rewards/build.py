@@ -36,8 +36,12 @@ def guard_policy(reward_cfg: DictConfig, failure_log: Path | None) -> GuardPolic
 
 def reward_settings(reward_cfg: DictConfig) -> dict[str, Any]:
     """Keyword arguments every rule reward receives from config (answers.py: where the final
-    answer is when a completion never closes its reasoning)."""
-    return {"without_think_end": reward_cfg.without_think_end}
+    answer is when a completion never closes its reasoning; code.py: whether programs may run
+    without the sandbox's namespaces). Rewards ignore the ones they do not take."""
+    return {
+        "without_think_end": reward_cfg.without_think_end,
+        "allow_unsandboxed": bool(reward_cfg.code.allow_unsandboxed),
+    }
 
 
 def known_reward_names(reward_cfg: DictConfig) -> list[str]:

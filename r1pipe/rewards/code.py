@@ -1,4 +1,6 @@
-"""Code accuracy: run the completion's Python program against test cases in the sandbox.
+"""Code accuracy: run the Python program of the completion's final answer (after the last
+</think>, answers.py; a program only inside the reasoning is never run) against test cases in the
+sandbox.
 
 Two forms of test case (R1_RECIPE.md, Rewards: compile and run against test cases):
 - stdin/stdout: {"input": str, "output": str}; outputs compared after stripping trailing
@@ -104,10 +106,12 @@ def same_output(got: str, expected: str) -> bool:
     return norm(got) == norm(expected)
 
 
-def run_test(code: str, test: dict, fn_name: str | None, limits: SandboxLimits) -> tuple[bool | None, str]:
+def run_test(
+    code: str, test: dict, fn_name: str | None, limits: SandboxLimits, allow_unsandboxed: bool = False
+) -> tuple[bool | None, str]:
     """(passed, sandbox status); passed is None when the test case itself is malformed."""
     if "input" in test and "output" in test:
-        result = run_python(code, _text(test["input"]), limits)
+        result = run_python(code, _text(test["input"]), limits, allow_unsandboxed)
         return result.status == "ok" and same_output(result.stdout, _text(test["output"])), result.status
     name = test.get("fn_name") or fn_name
     if not name or "args" not in test or "expected" not in test:
@@ -115,14 +119,19 @@ def run_test(code: str, test: dict, fn_name: str | None, limits: SandboxLimits) 
     args = test["args"] if isinstance(test["args"], list) else [test["args"]]
     marker = f"@@r1pipe-result-{secrets.token_hex(8)}@@"
     request = json.dumps({"code": code, "fn_name": name, "args": args, "marker": marker})
-    result = run_python(_HARNESS, request, limits)
+    result = run_python(_HARNESS, request, limits, allow_unsandboxed)
     if result.status != "ok":
         return False, result.status
     return _returned(result.stdout, marker) == _json_roundtrip(test["expected"]), result.status
 
 
 def score_solution(
-    code: str | None, tests: list[dict], fn_name: str | None, mode: Mode, limits: SandboxLimits
+    code: str | None,
+    tests: list[dict],
+    fn_name: str | None,
+    mode: Mode,
+    limits: SandboxLimits,
+    allow_unsandboxed: bool = False,
 ) -> tuple[float | None, Counter]:
     """Fraction of tests passed, or 1.0/0.0 for all-or-nothing (stops at the first failure)."""
     statuses: Counter = Counter()
@@ -131,7 +140,7 @@ def score_solution(
         return 0.0, statuses
     passed = 0
     for test in tests:
-        ok, status = run_test(code, test, fn_name, limits)
+        ok, status = run_test(code, test, fn_name, limits, allow_unsandboxed)
         statuses[status] += 1
         if ok is None:
             return None, statuses
@@ -150,15 +159,19 @@ def code_accuracy(
     limits: SandboxLimits | dict | list | None = None,
     workers: int | None = None,
     without_think_end: WithoutThinkEnd = "no_answer",
+    allow_unsandboxed: bool | list = False,
     **_: object,
 ) -> list[float | None]:
-    """Score each completion's program on its row's tests; None when the tests are unusable.
+    """Score the program of each completion's final answer (extract_code) on its row's tests; None
+    when the tests are unusable. Programs run only where the sandbox has its namespaces, unless
+    allow_unsandboxed (reward.code.allow_unsandboxed): else SandboxUnavailable is raised.
 
     fn_name, mode and limits are one value for the batch or a list with one per row (the reward
     guard passes every keyword as a column of its batch of one).
     """
     n = len(completions)
     names, modes, scopes = per_row(fn_name, n), per_row(mode, n), per_row(without_think_end, n)
+    unsandboxed = [bool(x) for x in per_row(allow_unsandboxed, n)]
     lims = [_limits(x) for x in per_row(limits, n)]
     for m in modes:
         if m not in ("fraction", "all"):
@@ -176,6 +189,7 @@ def code_accuracy(
             names[i],
             modes[i],
             lims[i],
+            unsandboxed[i],
         )
 
     if n <= 1 or workers == 1:

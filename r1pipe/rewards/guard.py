@@ -190,6 +190,7 @@ class GuardedReward:
         try:
             return self._judged(future.result())[0]
         except FutureTimeout:
+            _after_a_killed_worker()
             return self._failed("timeouts", completion, row, f"no result within {self.policy.timeout_s}s")
         except VerificationTimeout as e:  # the verifier's own deadline, inside ours
             return self._failed("timeouts", completion, row, str(e))
@@ -220,6 +221,15 @@ class GuardedReward:
     def metrics(self) -> dict[str, int]:
         """Counters as `reward/<name>/timeouts`, `.../errors`, `.../unjudged` (cumulative)."""
         return {f"reward/{self.name}/{k}": v for k, v in self.counts.items() if k != "samples"}
+
+
+def _after_a_killed_worker() -> None:
+    """The worker that ran past the timeout was killed mid-sample; if it was running a program in
+    the code sandbox, that program's processes (setsid children included) are ended here, so none
+    outlives the reward call (sandbox.reap_orphans; cheap when there are none)."""
+    from r1pipe.sandbox import reap_orphans
+
+    reap_orphans()
 
 
 def _is_picklable(fn: RewardFn) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from r1pipe import sandbox
-from r1pipe.rewards.code import same_output
+from r1pipe.rewards.code import code_accuracy, same_output
 from r1pipe.sandbox import SandboxLimits, run_python, sandbox_info
 
 LIMITS = SandboxLimits(
@@ -149,10 +149,12 @@ def _processes_of(uid: int) -> list[str]:
 
 
 @pytest.mark.skipif(INFO["uid_scheme"] != "per-run", reason="the sweep needs a private uid per run")
-def test_runs_of_a_killed_parent_are_swept():
-    """A reward worker killed mid-run (the guard's timeout) leaves no sandbox processes behind:
-    the run's main process dies with its parent, the next run anywhere kills the rest."""
-    code = "import os, time\nif os.fork() == 0:\n    os.setsid()\ntime.sleep(60)"
+def test_runs_of_a_killed_parent_are_reaped():
+    """A reward worker killed mid-run (the guard's timeout) leaves no sandbox process behind: the
+    bootstrap dies with its runner, the namespace's init with the bootstrap, and with init every
+    process of the namespace; reap_orphans (the guard calls it after a timeout) makes that certain
+    before it returns, and the next run removes the working directory the runner could not."""
+    code = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\ntime.sleep(60)"
     driver = subprocess.Popen(
         [
             sys.executable,
@@ -161,24 +163,24 @@ def test_runs_of_a_killed_parent_are_swept():
         ]
     )
     try:
-        uid = _wait_for_child_uid(driver.pid)
+        uid = _wait_for_run(driver.pid, processes=4)  # bootstrap, init, program, setsid child
     finally:
         driver.kill()
         driver.wait()
-    assert _processes_of(uid)  # the setsid child outlived the driver
-    workdirs = [p for p in Path(tempfile.gettempdir()).glob("r1pipe-sandbox-*") if p.lstat().st_uid == uid]
-    assert workdirs  # and the driver could not remove the working directory
-    run_python("pass", "", LIMITS)
+    sandbox.reap_orphans()
     assert not _processes_of(uid)
+    workdirs = [p for p in Path(tempfile.gettempdir()).glob("r1pipe-sandbox-*") if p.lstat().st_uid == uid]
+    run_python("pass", "", LIMITS)
     assert not any(p.exists() for p in workdirs)
 
 
-def _wait_for_child_uid(pid: int) -> int:
+def _wait_for_run(pid: int, processes: int) -> int:
+    """The private uid of the run started by process `pid`, once it has `processes` processes."""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         for p in os.listdir("/proc"):
             uid = sandbox._real_uid(p) if p.isdigit() else None
-            if uid and uid >= sandbox._UID_BASE and _ppid(p) == pid and len(_processes_of(uid)) == 2:
+            if uid and uid >= sandbox._UID_BASE and _ppid(p) == pid and len(_processes_of(uid)) >= processes:
                 return uid
         time.sleep(0.05)
     raise AssertionError("the sandboxed run did not start")
@@ -264,10 +266,12 @@ def tcp_server():
 )
 @pytest.mark.parametrize("namespaces", [True, False], ids=["namespace", "audit-hook"])
 def test_network_is_unreachable(code, namespaces, tcp_server, monkeypatch):
-    """With a network namespace when the machine allows one; the audit hook is the fallback."""
+    """With a network namespace when the machine allows one; the audit hook is the fallback, used
+    only when allowed explicitly (reward.code.allow_unsandboxed)."""
     monkeypatch.setattr(sandbox, "_USE_NAMESPACES", namespaces)
     port, accepted = tcp_server
-    result = run_python(code.replace("PORT", str(port)) + "\nprint('CONNECTED')", "", LIMITS)
+    program = code.replace("PORT", str(port)) + "\nprint('CONNECTED')"
+    result = run_python(program, "", LIMITS, allow_unsandboxed=not namespaces)
     assert "CONNECTED" not in result.stdout, result
     time.sleep(0.2)
     assert not accepted
@@ -333,3 +337,108 @@ def test_sandbox_info_names_the_interpreter():
     assert INFO["uid_scheme"] in {"per-run", "nobody", "same-user"}
     assert INFO["netns"] or INFO["audit_hook"]  # some network containment is always applied
     assert sys.version_info >= (3, 11)
+
+
+def test_without_namespaces_programs_refuse_to_run_unless_allowed(monkeypatch):
+    """The audit-hook fallback is not a sandbox: without the namespaces nothing runs, and the error
+    names the config key that allows it anyway."""
+    monkeypatch.setattr(sandbox, "_USE_NAMESPACES", False)
+    with pytest.raises(sandbox.SandboxUnavailable, match=r"reward\.code\.allow_unsandboxed=true"):
+        run_python("print(1)", "", LIMITS)
+    with pytest.raises(sandbox.SandboxUnavailable, match="allow_unsandboxed"):
+        code_accuracy(["</think>```python\nprint(3)\n```"], tests=[[{"input": "", "output": "3"}]])
+    assert run_python("print(1)", "", LIMITS, allow_unsandboxed=True).stdout == "1\n"
+    scores = code_accuracy(
+        ["</think>```python\nprint(3)\n```"], tests=[[{"input": "", "output": "3"}]], allow_unsandboxed=True
+    )
+    assert scores == [1.0]
+
+
+def test_a_run_that_cannot_make_its_namespaces_is_refused_by_the_bootstrap(monkeypatch):
+    """The runner checks the machine once (sandbox_info); the bootstrap checks again on every run
+    and refuses when a required namespace could not be made."""
+    monkeypatch.setattr(sandbox, "_USE_NAMESPACES", False)
+    with pytest.raises(sandbox.SandboxUnavailable, match="netns"):
+        sandbox._run(INFO["python"], "print('ran')", "", LIMITS, ("netns",))
+
+
+@pytest.mark.skipif(not INFO.get("pidns"), reason=f"no PID namespace here: {INFO}")
+def test_the_program_runs_under_its_own_init():
+    result = run_python("import os\nprint(os.getpid(), os.getppid())", "", LIMITS)
+    assert result.stdout.split() == ["2", "1"]
+
+
+def test_the_audit_hook_cannot_be_cleared_from_inside(monkeypatch, tcp_server):
+    """Where the hook is used (allowed explicitly), the program cannot reach its block list: it is
+    not in the program's globals nor in __main__'s, and it is immutable."""
+    monkeypatch.setattr(sandbox, "_USE_NAMESPACES", False)
+    port, accepted = tcp_server
+    program = (
+        "import sys\nm = sys.modules['__main__']\n"
+        "for name in ('BLOCKED', 'blocked', 'audit'):\n"
+        "    print(name, hasattr(m, name))\n"
+        f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=1)\nprint('CONNECTED')"
+    )
+    result = run_python(program, "", LIMITS, allow_unsandboxed=True)
+    assert result.stdout.split()[:6] == ["BLOCKED", "False", "blocked", "False", "audit", "False"]
+    assert "CONNECTED" not in result.stdout and "PermissionError" in result.stderr
+    assert not accepted
+
+
+SHM_LEAK = (
+    "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.shmat.restype = ctypes.c_void_p\n"
+    "for _ in range(3):\n"
+    "    sid = libc.shmget(0, 200 << 20, 0o1000 | 0o600)\n"  # IPC_PRIVATE, IPC_CREAT
+    "    assert sid >= 0, ctypes.get_errno()\n"
+    "    addr = libc.shmat(sid, None, 0)\n"
+    "    ctypes.memset(addr, 1, 200 << 20)\n"
+    "    libc.shmdt(ctypes.c_void_p(addr))\n"
+    "print('made', flush=True)\n"
+)
+
+
+def _shared_memory_mb() -> int:
+    return int(Path("/proc/meminfo").read_text().split("Shmem:")[1].split()[0]) // 1024
+
+
+def _wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.mark.skipif(not INFO.get("ipcns"), reason=f"no IPC namespace here: {INFO}")
+def test_system_v_shared_memory_does_not_outlive_the_run():
+    """3 x 200 MB SysV segments made and left by a program: without an IPC namespace they stayed
+    resident, owned by nobody alive (issue 12). The namespace dies with the run's last process and
+    the kernel frees its segments (asynchronously, within moments)."""
+    before = _shared_memory_mb()
+    result = run_python(SHM_LEAK, "", SandboxLimits(cpu_seconds=5, wall_seconds=10, memory_mb=1024))
+    assert result.stdout == "made\n", result
+    assert _wait_until(lambda: _shared_memory_mb() < before + 100), _shared_memory_mb()
+
+
+@pytest.mark.skipif(INFO["uid_scheme"] != "per-run", reason="finds the run's processes by its private uid")
+def test_a_guard_timeout_leaves_no_process_and_no_shared_memory(monkeypatch):
+    """The guard kills a worker whose program outlives the reward's timeout; the program's setsid
+    child and its shared memory go with it, and no process of the run is alive when the call
+    returns."""
+    from r1pipe.rewards.guard import GuardedReward, GuardPolicy
+
+    program = SHM_LEAK + "import os, time\nif os.fork() == 0:\n    os.setsid()\ntime.sleep(60)\n"
+    completion = f"</think>```python\n{program}```"
+    guarded = GuardedReward("code_accuracy", code_accuracy, GuardPolicy(timeout_s=3, workers=1))
+    guarded(["warm up"], tests=[[{"input": "", "output": ""}]])  # the worker starts outside the timeout
+    before, shm_before = _live_sandbox_uids(), _shared_memory_mb()
+    limits = [{"cpu_seconds": 5, "wall_seconds": 30, "memory_mb": 1024}]
+    assert guarded([completion], tests=[[{"input": "", "output": ""}]], limits=limits) == [None]
+    assert guarded.counts["timeouts"] == 1
+    assert _live_sandbox_uids() <= before
+    assert _wait_until(lambda: _shared_memory_mb() < shm_before + 100), _shared_memory_mb()
+
+
+def _live_sandbox_uids() -> set[int]:
+    return sandbox._sandbox_uids(sandbox._UID_BASE)
