@@ -7,8 +7,9 @@ that hedges ("\\boxed{41} or \\boxed{42}", "\\boxed{41 \\lor 42}", "\\boxed{A, B
 
 Agreement with TRL (trl.rewards.reasoning_accuracy_reward, math-verify under the hood), checked
 case by case in tests/unit/test_reward_attacks.py: the same final region (after the last
-`</think>`, 0 without one) and the same math-verify equivalence. Deliberate differences:
-- several different boxed answers: TRL judges the first, r1pipe requires all to be right;
+`</think>`, 0 without one), the same math-verify equivalence, and hedges unpaid in both (TRL's
+math-verify reads several boxes as one set; r1pipe requires every box to be right and rejects
+`\\lor`/"or" inside one). Deliberate differences:
 - a reference math-verify reads only inside `$...$` ("x^2+1", "(1,2]"): TRL skips it (None),
   r1pipe judges it;
 - a short text reference ("Monday", "\\text{east}", "no"): TRL skips it (None), r1pipe compares

@@ -4,14 +4,27 @@ words that are in the target language.
 Method, exact and ML-free wherever scripts tell languages apart:
 1. The chain of thought is the reasoning inside `<think>` (format.split_think); when the format is
    broken, the text before the last `</think>`, else the whole completion.
-2. What is no language is removed first: fenced and inline code, `$..$`, `$$..$$`, `\\(..\\)`,
-   `\\[..\\]`, `\\begin{env}..\\end{env}`, `\\boxed{..}`, other LaTeX command names, URLs and
-   tags such as `<think>`. Digits, operators, punctuation and emoji are never words.
+2. Code and maths are not language, but only what really is code or maths is set aside, or
+   wrapping English in a fence or in `$\\text{..}$` would hide it (language_view):
+   - maths (`$..$`, `$$..$$`, `\\(..\\)`, `\\[..\\]`, math environments such as align or cases,
+     `\\boxed{..}`) keeps its words: the content of `\\text{}` and its kin, and letter runs of 3+
+     letters ("$This is prose$" keeps This and prose); variables and products (x, ab) go;
+   - a closed fence, a code environment (verbatim, lstlisting, minted) or `inline code` is set
+     aside only when it looks like code (half its lines have code syntax: operators, brackets, a
+     trailing colon, a statement keyword; inline: one token or code syntax), and its comments
+     stay as language; otherwise its content is text. An unclosed fence is text;
+   - other environments (itemize...) are text, only their \\begin/\\end markers go;
+   - set-aside code may be at most half of a CoT's words (MAX_EXCLUDED): past that the excess
+     counts too, at the code's own share of target words, so a CoT written as code-like lines
+     cannot hide its language.
+   LaTeX command names, URLs and tags such as `<think>` are removed. Digits, operators,
+   punctuation and emoji are never words.
 3. Words: each Han, kana or Hangul character is one word (those scripts do not separate words
    with spaces); in other scripts a word is a maximal run of letters of one script (an inner
    apostrophe kept: "don't" is one word). Not counted, as maths rather than language: single
-   letters outside CJK (x, n, alpha), math function names (sin, log, max...) and all-capital
-   Latin words of up to 4 letters (points and segments AB, ABCD; acronyms OK, GCD).
+   letters outside CJK (x, n, alpha), math function names (sin, log, max...), unit symbols (cm,
+   kg, Hz) and all-capital Latin words of up to 4 letters (points and segments AB, ABCD;
+   acronyms OK, GCD).
 4. A word's script is its Unicode script. Words of a script no other candidate language uses
    are the target's if the script is the target's, else not: Chinese in an English CoT, English
    in a Chinese CoT, and kana in a Chinese CoT (kana is Japanese, not Chinese) are non-target
@@ -179,6 +192,10 @@ _MATH_WORDS = frozenset([
     "sin", "cos", "tan", "cot", "sec", "csc", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan",
     "log", "ln", "lg", "exp", "lim", "max", "min", "argmax", "argmin", "mod", "gcd", "lcm",
     "det", "deg", "dx", "dy", "dz", "dt",
+    # unit symbols, in any language's maths ("$5\\text{ cm}$", "3 kg"): no language
+    "mm", "cm", "dm", "km", "mg", "kg", "ml", "dl", "hz", "khz", "mhz", "ghz", "mol", "kj", "kw",
+    "kwh", "db", "ms", "ns", "mph", "kph", "rpm", "hr", "hrs", "ft", "yd", "lb", "lbs", "oz", "gal",
+    "rad", "ev", "kev", "mev", "pa", "kpa", "atm", "kcal", "mah",
 ])
 # fmt: on
 
