@@ -170,10 +170,18 @@ def drop_root(uid):
     os.setgid(uid)
     os.setuid(uid)
 
+def map_own_ids(uid, gid):
+    # inside the user namespace this user stays itself (files it makes are its own)
+    for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (uid, uid)), ("gid_map", "%d %d 1" % (gid, gid))):
+        with open("/proc/self/" + name, "w") as f:
+            f.write(text)
+
 def confine_user():
     set_limits(own_processes() + cfg["nproc"] + EXTRA_PROCESSES)
+    uid, gid = os.getuid(), os.getgid()
     # an unprivileged user namespace gives this user the right to make the others
     if cfg["namespaces"] and libc.unshare(CLONE_NEWUSER) == 0:
+        map_own_ids(uid, gid)
         new_namespaces()
     applied["no_new_privs"] = libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
 
@@ -250,7 +258,7 @@ if uid is not None:
     drop_root(uid)
 else:
     confine_user()
-applied["uid"] = os.getuid() if uid is not None else applied["uid"]  # a user namespace shows 65534
+applied["uid"] = os.getuid()
 libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)  # die with the parent (the uid change cleared this)
 if os.getppid() != cfg["parent"]:
     os._exit(1)

@@ -5,6 +5,7 @@ at most a few seconds."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -442,3 +443,51 @@ def test_a_guard_timeout_leaves_no_process_and_no_shared_memory(monkeypatch):
 
 def _live_sandbox_uids() -> set[int]:
     return sandbox._sandbox_uids(sandbox._UID_BASE)
+
+
+UNPRIVILEGED = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from r1pipe import sandbox
+info = sandbox.sandbox_info()
+try:
+    result = sandbox.run_python("import os\\nprint(os.getpid(), os.getppid(), os.getuid())")
+    print(json.dumps({"info": info, "stdout": result.stdout}))
+except sandbox.SandboxUnavailable as e:
+    print(json.dumps({"info": info, "refused": str(e)}))
+"""
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to become an unprivileged user"
+)
+def test_an_unprivileged_user_gets_the_namespaces_or_a_refusal(tmp_path):
+    """Not root: the bootstrap makes a user namespace (mapping the user to itself) and the other
+    namespaces inside it; where the kernel forbids that, programs are refused, never run bare."""
+    repo = Path(sandbox.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/env",
+            "HOME=/",
+            INFO["python"],
+            "-c",
+            UNPRIVILEGED,
+            str(repo),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd="/",
+    )
+    if "PermissionError" in done.stderr or "ModuleNotFoundError" in done.stderr:
+        pytest.skip(f"the checkout is not readable by an unprivileged user: {done.stderr[-300:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if all(report["info"][n] for n in sandbox.REQUIRED_NAMESPACES):
+        assert report["stdout"].split() == ["2", "1", "65534"], report
+        assert report["info"]["mountns"], report
+    else:
+        assert "reward.code.allow_unsandboxed" in report["refused"], report
