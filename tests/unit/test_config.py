@@ -320,6 +320,7 @@ def test_several_semantic_problems_are_all_reported(tmp_path):
         (["reward.funcs=[toy_accuracy]", "reward.weights=[1,1]"], "reward.weights"),
         (["reward.on_failure=ignore"], "reward.on_failure"),
         (["reward.timeout_s=0"], "reward.timeout_s"),
+        (["reward.without_think_end=anywhere"], "reward.without_think_end"),
     ],
 )
 def test_reward_config_problems_name_the_key(overrides, key):
@@ -329,6 +330,19 @@ def test_reward_config_problems_name_the_key(overrides, key):
         assert "toy_accuracy" in next(p.fix for p in problems if p.key == key), (
             "the fix lists registered names"
         )
+
+
+def test_code_rewards_without_sandbox_namespaces_are_reported_before_any_work(monkeypatch):
+    """Where the sandbox cannot make its namespaces, a config that runs model code is a problem
+    naming reward.code.allow_unsandboxed; a config without code rewards is not."""
+    from r1pipe import sandbox
+
+    monkeypatch.setattr(sandbox, "_USE_NAMESPACES", False)
+    code = ["reward.funcs=[code_accuracy]", "reward.weights=[1]"]
+    assert "reward.code.allow_unsandboxed" in [p.key for p in config_problems(compose_config(code))]
+    allowed = compose_config([*code, "reward.code.allow_unsandboxed=true"])
+    assert "reward.code.allow_unsandboxed" not in [p.key for p in config_problems(allowed)]
+    assert "reward.code.allow_unsandboxed" not in [p.key for p in config_problems(compose_config([]))]
 
 
 def test_stage_four_checks_only_apply_when_it_is_in_the_pipeline():
