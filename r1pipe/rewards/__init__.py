@@ -1,6 +1,8 @@
 """Rewards and verifiers. Importing this package registers every built-in reward.
 
+answers.py       where the final answer is (after the last </think>): shared by every judge
 accuracy.py      toy_accuracy, math_accuracy (math-verify), choice_accuracy (multiple choice)
+deadline.py      a verifier's own time bound, strictly inside the guard's (same verdict every run)
 format.py        r1_format, r1_zero_format (and split_think for other code)
 language.py      language_consistency
 length.py        soft_overlong (DAPO), repetition_penalty

@@ -17,8 +17,10 @@ Method, exact and ML-free wherever scripts tell languages apart:
    - set-aside code may be at most half of a CoT's words (MAX_EXCLUDED): past that the excess
      counts too, at the code's own share of target words, so a CoT written as code-like lines
      cannot hide its language.
-   LaTeX command names, URLs and tags such as `<think>` are removed. Digits, operators,
-   punctuation and emoji are never words.
+   Known LaTeX command names (\\frac, \\alpha, \\text...: _LATEX_COMMANDS) and tags such as
+   `<think>` are removed; an unknown command name ("\\First \\add") counts. URLs are set aside
+   with code (under its cap).
+   Digits, operators, punctuation and emoji are never words.
 3. Words: each Han, kana or Hangul character is one word (those scripts do not separate words
    with spaces); in other scripts a word is a maximal run of letters of one script (an inner
    apostrophe kept: "don't" is one word). Not counted, as maths rather than language: single
@@ -119,13 +121,18 @@ _REGION = regex.compile(
     r"|(?P<math_env>\\begin\{(?P<menv>(?:equation|align|alignat|flalign|gather|multline|eqnarray|displaymath|math"
     r"|split|cases|array|[pbvBV]?matrix|smallmatrix|aligned|gathered)\*?)\}.*?\\end\{(?P=menv)\})"
     r"|(?P<inline>`[^`\n]+`)"
+    r"|(?P<url>https?://\S+)"
     r"|(?P<math>\$\$.+?\$\$|\$[^$\n]+\$|\\\(.+?\\\)|\\\[.+?\\\]"
     r"|\\boxed(?P<braces>\{(?:[^{}]|(?&braces))*\}))",
     regex.S,
 )
-# Markup that is never a word: \begin{itemize}/\end{..} markers (their content is text), other
-# LaTeX command names (braced arguments stay: \textbf{word} is a word), URLs, tags (<think>).
-_MARKUP = regex.compile(r"\\(?:begin|end)\{[^}]*\}|\\[A-Za-z]+\*?|https?://\S+|</?[A-Za-z_]+>")
+# Markup that is never a word: \begin{itemize}/\end{..} markers (their content is text), LaTeX
+# command names (braced arguments stay: \textbf{word} is a word) and tags (<think>). Only known
+# command names go: "\First \I \add \the \ones" is English written as commands, and counts.
+_MARKUP = regex.compile(r"\\(?:begin|end)\{[^}]*\}|\\(?P<command>[A-Za-z]+)\*?|</?[A-Za-z_]+>")
+# fmt: off
+_LATEX_COMMANDS = frozenset(["frac", "dfrac", "tfrac", "cfrac", "sqrt", "cdot", "cdots", "ldots", "dots", "vdots", "ddots", "times", "div", "pm", "mp", "le", "leq", "ge", "geq", "neq", "ne", "approx", "equiv", "sim", "simeq", "cong", "propto", "to", "rightarrow", "Rightarrow", "leftarrow", "Leftarrow", "leftrightarrow", "Leftrightarrow", "implies", "iff", "mapsto", "infty", "sum", "prod", "int", "iint", "oint", "lim", "limsup", "liminf", "log", "ln", "lg", "exp", "sin", "cos", "tan", "sec", "csc", "cot", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "max", "min", "sup", "inf", "gcd", "lcm", "det", "dim", "ker", "deg", "arg", "binom", "choose", "mod", "pmod", "bmod", "text", "textbf", "textit", "textrm", "textsf", "texttt", "mathrm", "mathbf", "mathbb", "mathcal", "mathit", "mathsf", "mathfrak", "boldsymbol", "operatorname", "emph", "mbox", "boxed", "fbox", "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "middle", "quad", "qquad", "hline", "cline", "item", "label", "ref", "eqref", "cite", "tag", "nonumber", "notag", "displaystyle", "textstyle", "scriptstyle", "limits", "nolimits", "alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta", "iota", "kappa", "lambda", "mu", "nu", "xi", "pi", "varpi", "rho", "varrho", "sigma", "varsigma", "tau", "upsilon", "phi", "varphi", "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega", "partial", "nabla", "forall", "exists", "nexists", "in", "notin", "ni", "subset", "subseteq", "supset", "supseteq", "subsetneq", "cup", "cap", "bigcup", "bigcap", "setminus", "emptyset", "varnothing", "angle", "measuredangle", "triangle", "square", "circ", "degree", "perp", "parallel", "mid", "nmid", "overline", "underline", "hat", "widehat", "bar", "vec", "dot", "ddot", "tilde", "widetilde", "overrightarrow", "overleftarrow", "lfloor", "rfloor", "lceil", "rceil", "langle", "rangle", "vert", "Vert", "lvert", "rvert", "land", "lor", "lnot", "neg", "wedge", "vee", "oplus", "otimes", "odot", "star", "ast", "bullet", "prime", "therefore", "because", "colon", "Re", "Im", "ell", "hbar", "ll", "gg", "leqslant", "geqslant", "not", "stackrel", "overset", "underset", "xrightarrow", "cases", "hspace", "vspace", "newline", "par", "noindent", "centering", "color", "textcolor", "phantom", "underbrace", "overbrace", "checkmark", "dagger"])
+# fmt: on
 # Text inside maths: \text{...} and its kin hold words ("$5 \text{ apples}$").
 _MATH_TEXT = regex.compile(r"\\(?:text|textrm|textit|textbf|textsf|texttt|mbox|intertext)\s*\{([^{}]*)\}")
 _MATH_MIN_WORD = 3  # inside maths, shorter Latin runs are variables and products (ab, xy)
@@ -156,6 +163,8 @@ def language_view(text: str) -> tuple[str, str]:
         kind, body = m.lastgroup, m.group()
         if m.group("math") is not None or m.group("math_env") is not None:
             prose.append(_math_words(body))
+        elif m.group("url") is not None:
+            code.append(body)  # set aside like code, under the same cap: a CoT cannot be all URL
         elif m.group("inline") is not None:
             inner = body[1:-1]
             (code if _CODE_LINE.search(inner) or not inner.strip().count(" ") else prose).append(inner)
@@ -168,12 +177,22 @@ def language_view(text: str) -> tuple[str, str]:
             else:
                 prose.append(inner)
     prose.append(text[last:])
-    return _MARKUP.sub(" ", " ".join(prose)), _MARKUP.sub(" ", " ".join(code))
+    return _without_markup(" ".join(prose)), _without_markup(" ".join(code))
+
+
+def _without_markup(text: str) -> str:
+    return _MARKUP.sub(_markup_gap, text)
+
+
+def _markup_gap(m: regex.Match) -> str:
+    """A known command name, a marker or a tag becomes a space; an unknown command keeps its name."""
+    command = m.group("command")
+    return f" {command} " if command is not None and command not in _LATEX_COMMANDS else " "
 
 
 def _math_words(body: str) -> str:
     texts = _MATH_TEXT.findall(body)
-    rest = _MARKUP.sub(" ", _MATH_TEXT.sub(" ", body))
+    rest = _without_markup(_MATH_TEXT.sub(" ", body))
     long_runs = [
         m.group() for m in _WORD.finditer(rest) if m.lastgroup in _CJK or len(m.group()) >= _MATH_MIN_WORD
     ]

@@ -381,6 +381,16 @@ LANGUAGE_ATTACKS = [
         "real maths is no language",
     ),
     (ZH + " $5\\text{ cm}$ 和 3 kg", "zh", 1.0, "unit symbols are no language"),
+    ("\\" + " \\".join(EN.split()), "zh", 0.0, "English written as LaTeX commands"),
+    ("https://" + "/".join(EN.split()), "zh", 0.0, "English written as a URL"),
+    ("<" + EN + ">", "zh", 0.0, "English inside angle brackets is no tag"),
+    (ZH + " 1 + 2 = 3", "zh", 1.0, "digits and operators are no language"),
+    (
+        "1 + 2 = 3",
+        "zh",
+        1.0,
+        "no countable word: nothing inconsistent (by definition; format pays for reasoning)",
+    ),
     (EN, "en", 1.0, "the honest English case"),
 ]
 
