@@ -16,7 +16,9 @@ from r1pipe.evaluation.benchmarks import (
     normalized_answer,
     suite_problems,
 )
-from r1pipe.rewards import choice_accuracy, code_accuracy, extract_choice, get_reward
+from r1pipe.evaluation.loop import evaluate_benchmark
+from r1pipe.generation import Sample
+from r1pipe.rewards import REWARDS, choice_accuracy, code_accuracy, extract_choice, get_reward, math_accuracy
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "benchmarks"
 LOCAL = [
@@ -232,3 +234,50 @@ def test_a_missing_hub_dataset_is_a_benchmark_error_naming_the_key(monkeypatch):
         BenchmarkError, match=r"eval.suite.math500: cannot load 'nobody/no-such-dataset-r1pipe'"
     ):
         load_benchmark(cfg, "math500")
+
+
+class ScriptedEngine:
+    """Returns the given completions, one list per prompt, in order (no model)."""
+
+    backend = "scripted"
+
+    def __init__(self, per_prompt: list[list[str]]):
+        self.per_prompt = per_prompt
+
+    def generate(self, prompts, prompt_ids, sampling):
+        return [
+            Sample(pid, i, text, num_tokens=len(text), finish_reason="stop")
+            for pid, texts in zip(prompt_ids, self.per_prompt, strict=True)
+            for i, text in enumerate(texts)
+        ]
+
+    def close(self):
+        pass
+
+
+def unjudged_when_asked(completions, answer, **_):
+    """math_accuracy, except that a completion saying 'unjudged' cannot be judged (None)."""
+    return [
+        None if "unjudged" in c else math_accuracy([c], answer=[a])[0]
+        for c, a in zip(completions, answer, strict=True)
+    ]
+
+
+def test_pass_at_k_summary_names_the_problems_it_is_over(monkeypatch):
+    """A problem with fewer than k judged samples has no pass@k: the summary's pass@4 is over the
+    problems that have one, and pass@4_problems says how many (never pass@3 called pass@4)."""
+    monkeypatch.setitem(REWARDS, "unjudged_when_asked", unjudged_when_asked)
+    mini = (
+        f"{{kind:math,path:'{FIXTURES / 'math500.jsonl'}',reward:unjudged_when_asked,samples_per_problem:4}}"
+    )
+    cfg = compose_config(["eval.num_problems=0", "reward.workers=-1", f"+eval.suite.mini={mini}"])
+    bench = load_benchmark(cfg, "mini")
+    right, wrong = "<think>r</think> \\boxed{\\frac{3}{4}}", "<think>r</think> \\boxed{1}"
+    seven = "<think>r</think> \\boxed{7}"
+    engine = ScriptedEngine(
+        [[right, "<think>r</think> unjudged", wrong, wrong], ["<think>r</think> \\boxed{4}"] * 4, [seven] * 4]
+    )
+    metrics = evaluate_benchmark(engine, bench, cfg).summary["metrics"]
+    assert len(bench.problems) == 3 and metrics["judged_problems"] == 3
+    assert metrics["pass@4_problems"] == 2 and metrics["pass@4"] == 1.0  # problems 2 and 3 only
+    assert metrics["pass@1"] == pytest.approx((1 / 3 + 1.0 + 1.0) / 3, abs=1e-4)  # rounded to 4 places
