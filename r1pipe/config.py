@@ -360,7 +360,10 @@ class RewardConfig:
     funcs: list[str] = field(default_factory=lambda: ["toy_accuracy"])  # summed for RL (stage 2, Zero)
     weights: list[float] = field(default_factory=lambda: [1.0])  # one weight per reward (paper: equal)
     timeout_s: float = 5.0  # per-sample verification bound (worker processes)
-    workers: int = 0  # verification worker processes; 0: one per CPU
+    # verification worker processes per training process; 0: its share of the node's CPUs (CPUs
+    # it may use / LOCAL_WORLD_SIZE, at most max_workers); -1: none (in-process, no timeout)
+    workers: int = 0
+    max_workers: int = 16  # cap on the automatic worker count (workers=0)
     on_failure: str = "none"  # score of a timed-out or crashed verification: none | zero | penalty
     failure_penalty: float = -1.0  # the score when on_failure=penalty
     # Accuracy and code rewards judge only the final answer, the text after the last </think>.

@@ -388,6 +388,14 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
                 "reward.on_failure", f"unknown policy {r.on_failure!r}", "use none, zero or penalty"
             )
         )
+    if r.workers < -1:
+        problems.append(
+            ConfigProblem("reward.workers", f"must be >= -1, got {r.workers}", "0: automatic, -1: in-process")
+        )
+    if r.max_workers < 1:
+        problems.append(
+            ConfigProblem("reward.max_workers", f"must be >= 1, got {r.max_workers}", "16 is the default")
+        )
     if r.without_think_end not in WITHOUT_THINK_END:
         problems.append(
             ConfigProblem(

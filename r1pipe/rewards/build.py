@@ -28,6 +28,7 @@ def guard_policy(reward_cfg: DictConfig, failure_log: Path | None) -> GuardPolic
     return GuardPolicy(
         timeout_s=reward_cfg.timeout_s,
         workers=reward_cfg.workers,
+        max_workers=reward_cfg.max_workers,
         on_failure=reward_cfg.on_failure,
         penalty=reward_cfg.failure_penalty,
         failure_log=failure_log,

@@ -34,10 +34,14 @@ log = logging.getLogger(__name__)
 FailurePolicy = Literal["none", "zero", "penalty"]
 
 
+DEFAULT_MAX_WORKERS = 16
+
+
 @dataclass(frozen=True)
 class GuardPolicy:
     timeout_s: float = 5.0  # per-sample wall-clock bound
-    workers: int = 0  # worker processes; 0: one per CPU
+    workers: int = 0  # worker processes; 0: this process's share of the node's CPUs (pool_size); -1: none
+    max_workers: int = DEFAULT_MAX_WORKERS  # cap on the automatic count (workers=0)
     on_failure: FailurePolicy = "none"  # score of a timed-out or crashed sample: None, 0.0, or `penalty`
     penalty: float = -1.0  # used when on_failure == "penalty"
     failure_log: Path | None = None  # JSONL of offending samples (name, kind, completion, columns)
@@ -47,18 +51,30 @@ _POOLS: dict[int, ProcessPool] = {}
 _POOL_LOCK = threading.Lock()
 
 
-def shared_pool(workers: int) -> ProcessPool:
+def shared_pool(workers: int, cap: int = DEFAULT_MAX_WORKERS) -> ProcessPool:
     """One pool per size per process. 'spawn' because forking a process that holds torch threads
-    (the trainer) can deadlock."""
-    n = pool_size(workers)
+    (the trainer) can deadlock. Workers import no torch (the reward package keeps it out), so a
+    worker costs tens of MB, not hundreds."""
+    n = pool_size(workers, cap)
     with _POOL_LOCK:
         if n not in _POOLS:
             _POOLS[n] = ProcessPool(max_workers=n, context=multiprocessing.get_context("spawn"))
         return _POOLS[n]
 
 
-def pool_size(workers: int) -> int:
-    return workers or os.cpu_count() or 1
+def pool_size(workers: int, cap: int = DEFAULT_MAX_WORKERS) -> int:
+    """`workers` when > 0. When 0, this process's share of the node: the CPUs it may run on
+    (its affinity, which Slurm and containers narrow) divided by the training processes on this
+    node (LOCAL_WORLD_SIZE, set by torchrun and accelerate), at least 1 and at most `cap`. Eight
+    ranks on a 96-core node get 12 workers each, not 96 (768 in all)."""
+    if workers > 0:
+        return workers
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        local_processes = max(1, int(os.environ.get("LOCAL_WORLD_SIZE") or 1))
+    except ValueError:
+        local_processes = 1
+    return max(1, min(cap, cpus // local_processes))
 
 
 def shutdown_pools() -> None:
@@ -140,8 +156,9 @@ class GuardedReward:
         # Chunks amortise inter-process overhead (a task costs ~1 ms). A chunk that times out or
         # crashes is retried one sample per task, so only the bad sample loses its score and a
         # call is bounded by about 2 x timeout_s.
-        pool = shared_pool(self.policy.workers)
-        size = max(1, min(MAX_CHUNK, len(completions) // (4 * pool_size(self.policy.workers))))
+        pool = shared_pool(self.policy.workers, self.policy.max_workers)
+        n_workers = pool_size(self.policy.workers, self.policy.max_workers)
+        size = max(1, min(MAX_CHUNK, len(completions) // (4 * n_workers)))
         spans = [(i, min(i + size, len(completions))) for i in range(0, len(completions), size)]
         futures = [
             pool.schedule(

@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal, get_args
 
-import torch
-
 from r1pipe.rewards.answers import completion_text
 
 log = logging.getLogger(__name__)
@@ -66,6 +64,8 @@ def normalize_scores(raw: list[float], mode: Normalize) -> list[float]:
     """sigmoid: squashed into (0, 1); batch_zscore: mean 0, std 1 over this call (all 0.0 if constant)."""
     if mode == "none" or not raw:
         return list(raw)
+    import torch  # here, not at the top: the reward package loads in every reward worker
+
     values = torch.tensor(raw, dtype=torch.float64)
     if mode == "sigmoid":
         return torch.sigmoid(values).tolist()
@@ -76,7 +76,11 @@ def normalize_scores(raw: list[float], mode: Normalize) -> list[float]:
 
 
 def resolve_device(device: str) -> str:
-    return ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class RewardModelScorer:
@@ -146,6 +150,8 @@ class RewardModelScorer:
         ids = self.encode(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         scores = [0.0] * len(ids)
+        import torch
+
         with torch.no_grad():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]

@@ -4,11 +4,14 @@ counted, logged with the offending sample, and scored by the configured policy."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
 
-from r1pipe.rewards.guard import GuardedReward, GuardPolicy, shutdown_pools
+from r1pipe.rewards.guard import GuardedReward, GuardPolicy, pool_size, shutdown_pools
 
 
 # Module-level so that spawned workers can import them by name.
@@ -127,3 +130,46 @@ def test_trl_callbacks_stay_in_process_and_receive_the_counters():
     scores = guarded(["boom", "ok"], answer=["boom", "ok"], log_metric=log_metric, log_extra=lambda *a: None)
     assert scores == [None, 1.0]
     assert logged == {"reward/crash/timeouts": 0.0, "reward/crash/errors": 1.0, "reward/crash/unjudged": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("workers", "cpus", "local_world_size", "cap", "expected"),
+    [
+        (3, 96, "8", 16, 3),  # given explicitly
+        (0, 96, "8", 16, 12),  # 8 ranks on a 96-core node: 12 each, not 96 each
+        (0, 96, None, 16, 16),  # one process: all CPUs, capped
+        (0, 96, None, 64, 64),
+        (0, 2, "8", 16, 1),  # more ranks than CPUs: at least one worker
+        (0, 4, "2", 16, 2),
+        (0, 4, "junk", 16, 4),  # an unreadable LOCAL_WORLD_SIZE counts as one process
+    ],
+)
+def test_pool_size_is_this_process_share_of_the_node(
+    monkeypatch, workers, cpus, local_world_size, cap, expected
+):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(cpus)))
+    if local_world_size is None:
+        monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", local_world_size)
+    assert pool_size(workers, cap) == expected
+
+
+WORKER_IMPORTS = r"""
+import sys
+import r1pipe.stage  # a spawned worker imports the stage process's main module (python -m r1pipe.stage)
+from r1pipe.rewards.guard import _score_chunk
+assert _score_chunk("math_accuracy", ["</think>\\boxed{2}"], [{"answer": "2"}]) == [1.0]
+assert _score_chunk("language_consistency", ["<think>ok</think>2"], [{"language": "en"}]) == [1.0]
+code = ["</think>```python\nprint(2)\n```"]
+assert _score_chunk("code_accuracy", code, [{"tests": [{"input": "", "output": "2"}]}]) == [1.0]
+print(sorted(m for m in ("torch", "transformers", "trl", "datasets") if m in sys.modules))
+"""
+
+
+def test_reward_workers_import_no_torch():
+    """A worker loads the reward package and the stage's main module: without torch, transformers,
+    trl or datasets (hundreds of MB and a second or more each, times the workers of every rank)."""
+    done = subprocess.run([sys.executable, "-c", WORKER_IMPORTS], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
