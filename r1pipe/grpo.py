@@ -79,6 +79,7 @@ def build_grpo_config(
         seed=seed,
         bf16=on_gpu and dtype == torch.bfloat16,
         fp16=on_gpu and dtype == torch.float16,
+        use_cpu=not on_gpu,  # on CPU under accelerate --multi_gpu: gloo DDP, one process per core set
         disable_tqdm=False,
         **vllm_arguments(r),
     )

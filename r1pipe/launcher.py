@@ -21,6 +21,10 @@ class Launcher(Protocol):
 
     def environment(self) -> dict[str, str]: ...
 
+    def world(self) -> dict[str, int]:
+        """The world the stage's processes must find themselves in: {processes, machines}."""
+        ...
+
 
 def _stage_args(run_dir: Path, stage_dir: Path) -> list[str]:
     return ["-m", "r1pipe.stage", "--run-dir", str(run_dir), "--stage-dir", str(stage_dir)]
@@ -37,6 +41,9 @@ class LocalLauncher:
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
+
+    def world(self) -> dict[str, int]:
+        return {"processes": 1, "machines": 1}
 
 
 @dataclass(frozen=True)
@@ -59,17 +66,17 @@ class AccelerateLauncher:
         if self.main_process_port:
             cmd += ["--main_process_port", str(self.main_process_port)]
         if self.num_processes > 1 and not self.config_file:
-            cmd += ["--multi_gpu"] if _has_cuda() else []
+            # DDP across the processes: NCCL on GPUs; on CPU the trainers' use_cpu=True makes it
+            # gloo (without --multi_gpu accelerate would start one process, silently)
+            cmd += ["--multi_gpu"]
         return cmd + _stage_args(run_dir, stage_dir)
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
 
-
-def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
+    def world(self) -> dict[str, int]:
+        # accelerate's --num_processes is the total over all machines
+        return {"processes": self.num_processes, "machines": self.num_machines}
 
 
 def build_launcher(cfg: DictConfig, single_process: bool = False) -> Launcher:

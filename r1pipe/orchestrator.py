@@ -109,7 +109,7 @@ def current_inputs(stage: StagePlan) -> dict:
     return inputs
 
 
-def write_stage_launch(cfg: DictConfig, stage: StagePlan) -> None:
+def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, int] | None = None) -> None:
     if stage.action == "run" and stage.dir.exists():
         moved = set_aside(stage.dir, stage.dir.parent)
         log.info("previous %s set aside in %s", stage.dir.name, moved)
@@ -126,13 +126,13 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan) -> None:
             "resume_from": stage.resume_from,
             "action": stage.action,
             "reason": stage.reason,
+            "world": world or {"processes": 1, "machines": 1},  # what the stage process must join
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
     )
 
 
 def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
-    write_stage_launch(cfg, stage)
     single = stage_spec(stage.name).single_process
     if single and cfg.launcher.kind != "local":
         log.info(
@@ -141,6 +141,7 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
             cfg.launcher.kind,
         )
     launcher = build_launcher(cfg, single_process=single)
+    write_stage_launch(cfg, stage, launcher.world())
     command = launcher.command(stage.dir.parent, stage.dir)
     log.debug("launch: %s", " ".join(command))
     started = time.time()

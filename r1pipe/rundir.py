@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,7 @@ class Manifest:
     versions: dict[str, str]
     wall_time_s: float
     finished_at: str
+    topology: dict[str, Any] = field(default_factory=dict)  # processes, machines, backend... (topology.py)
 
     @property
     def complete(self) -> bool:

@@ -118,6 +118,7 @@ def build_sft_config(s: DictConfig, ctx: StageContext, seed: int, dtype: torch.d
         seed=seed,
         bf16=on_gpu and dtype == torch.bfloat16,
         fp16=on_gpu and dtype == torch.float16,
+        use_cpu=not on_gpu,  # on CPU under accelerate --multi_gpu: gloo DDP, one process per core set
         dataloader_num_workers=0,
         disable_tqdm=False,
     )

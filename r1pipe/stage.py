@@ -22,6 +22,7 @@ from r1pipe.logs import process_rank, setup_logging
 from r1pipe.registry import stage_spec
 from r1pipe.rewards.guard import shutdown_pools
 from r1pipe.rundir import write_manifest
+from r1pipe.topology import check_world, recorded_topology
 
 log = logging.getLogger("r1pipe.stage")
 PACKAGES = ("r1pipe", "torch", "transformers", "trl", "peft", "datasets", "accelerate", "vllm")
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         inputs=launch["inputs"],
         resume_from=launch.get("resume_from"),
     )
+    check_world(launch.get("world"), ctx.name)  # before any work: no silent fallback to one process
     module = importlib.import_module(stage_spec(ctx.name).module)
     started = time.time()
     try:
@@ -72,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             metrics=result.metrics,
             versions=package_versions(),
             wall_time_s=round(time.time() - started, 1),
+            topology=recorded_topology(),
         )
         log.info("stage %s complete: %s", ctx.name, json.dumps(result.metrics, default=str))
 

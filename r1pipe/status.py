@@ -7,6 +7,7 @@ from pathlib import Path
 
 from r1pipe.plan import read_launch
 from r1pipe.rundir import latest_checkpoint, read_manifest
+from r1pipe.topology import describe
 
 TRAIN_METRICS = ("train/final_step", "train/loss")
 EVAL_METRICS = ("pass@1", "language_consistency")  # of each benchmark, before -> after
@@ -40,6 +41,7 @@ def stage_rows(run_dir: Path) -> list[dict]:
                 "stage": entry["dir"],
                 "status": status,
                 "wall": f"{manifest.wall_time_s:.0f}s" if manifest else "-",
+                "processes": describe(manifest.topology) if manifest else "-",
                 "metrics": key_metrics(metrics) or metrics.get("failure", "-"),
                 "output": (manifest.outputs.get("model", "-") if manifest else "-"),
             }
@@ -77,7 +79,7 @@ def report_line(run_dir: Path) -> str:
 
 def status_table(run_dir: Path) -> str:
     rows = stage_rows(run_dir)
-    cols = ("stage", "status", "wall", "metrics", "output")
+    cols = ("stage", "status", "wall", "processes", "metrics", "output")
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in cols}
     line = "  ".join(f"{c:<{widths[c]}}" for c in cols)
     out = [f"run: {run_dir}", line, "  ".join("-" * widths[c] for c in cols)]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe import launcher as launcher_mod
 from r1pipe.compose import compose_config
 from r1pipe.launcher import AccelerateLauncher, LocalLauncher, build_launcher
 
@@ -31,12 +30,6 @@ def accelerate(**over) -> AccelerateLauncher:
 def option(cmd: list[str], flag: str) -> str | None:
     """The value after `flag`, or None when the flag is absent."""
     return cmd[cmd.index(flag) + 1] if flag in cmd else None
-
-
-@pytest.fixture(autouse=True)
-def no_cuda(monkeypatch):
-    # Whether --multi_gpu is added depends on CUDA; pin it so results do not depend on the machine.
-    monkeypatch.setattr(launcher_mod, "_has_cuda", lambda: False)
 
 
 def test_local_command():
@@ -78,11 +71,17 @@ def test_accelerate_command(fields, expected, absent):
         assert flag not in cmd
 
 
-@pytest.mark.parametrize(("cuda", "multi_gpu"), [(True, True), (False, False)])
-def test_multi_gpu_only_with_cuda_and_no_config_file(monkeypatch, cuda, multi_gpu):
-    monkeypatch.setattr(launcher_mod, "_has_cuda", lambda: cuda)
-    assert ("--multi_gpu" in accelerate(num_processes=2).command(RUN, STAGE)) is multi_gpu
+def test_multi_gpu_for_several_processes_without_a_config_file():
+    """--multi_gpu on GPUs and on CPU alike (the trainers' use_cpu=True makes it gloo DDP there):
+    without it accelerate starts one process and says nothing."""
+    assert "--multi_gpu" in accelerate(num_processes=2).command(RUN, STAGE)
     assert "--multi_gpu" not in accelerate(num_processes=1).command(RUN, STAGE)
+    assert "--multi_gpu" not in accelerate(num_processes=2, config_file="/cfg/zero3.yaml").command(RUN, STAGE)
+
+
+def test_the_world_each_launcher_asks_for():
+    assert LocalLauncher({}).world() == {"processes": 1, "machines": 1}
+    assert accelerate(num_processes=16, num_machines=2).world() == {"processes": 16, "machines": 2}
 
 
 @pytest.mark.parametrize(
