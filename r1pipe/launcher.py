@@ -8,6 +8,7 @@ on one CPU (`python -m r1pipe.stage`) or many GPUs (`accelerate launch -m r1pipe
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +64,11 @@ class AccelerateLauncher:
             cmd += ["--config_file", self.config_file]
         cmd += ["--num_processes", str(self.num_processes), "--num_machines", str(self.num_machines)]
         cmd += ["--mixed_precision", self.mixed_precision]
-        if self.main_process_port:
-            cmd += ["--main_process_port", str(self.main_process_port)]
+        port = self.main_process_port
+        if port is None and self.num_machines == 1 and self.num_processes > 1:
+            port = free_port()  # two runs on one machine must not meet at accelerate's 29500
+        if port:
+            cmd += ["--main_process_port", str(port)]
         if self.num_processes > 1 and not self.config_file:
             # DDP across the processes: NCCL on GPUs; on CPU the trainers' use_cpu=True makes it
             # gloo (without --multi_gpu accelerate would start one process, silently)
@@ -77,6 +81,13 @@ class AccelerateLauncher:
     def world(self) -> dict[str, int]:
         # accelerate's --num_processes is the total over all machines
         return {"processes": self.num_processes, "machines": self.num_machines}
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def build_launcher(cfg: DictConfig, single_process: bool = False) -> Launcher:

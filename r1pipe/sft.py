@@ -36,6 +36,14 @@ from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, st
 log = logging.getLogger(__name__)
 
 
+def barrier() -> None:
+    """Wait for every process of the stage (a no-op in one process)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 class PublishCheckpoints(TrainerCallback):
     """Rename `checkpoint-N` to `step_00000N` once the trainer has fully written it, and keep the
     newest `keep` published checkpoints. (Trainer's own `save_total_limit` would also rotate, but
@@ -49,6 +57,7 @@ class PublishCheckpoints(TrainerCallback):
         self.dir, self.keep, self.add_to_checkpoint = checkpoints_dir, keep, add_to_checkpoint
 
     def on_save(self, args, state, control, **kwargs):
+        barrier()  # every rank has written its share (its RNG state) before the rename
         if not state.is_world_process_zero:
             return
         written = self.dir / f"checkpoint-{state.global_step}"
@@ -183,9 +192,9 @@ def save_final_model(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, ctx: 
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()  # LoRA: fold the adapters into plain weights
     tmp = ctx.stage_dir / "model.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    if trainer.accelerator.is_main_process:
+    if trainer.accelerator.is_main_process:  # one writer: another rank's cleanup would delete its files
+        if tmp.exists():
+            shutil.rmtree(tmp)
         model.save_pretrained(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         os.sync()

@@ -79,6 +79,14 @@ def test_multi_gpu_for_several_processes_without_a_config_file():
     assert "--multi_gpu" not in accelerate(num_processes=2, config_file="/cfg/zero3.yaml").command(RUN, STAGE)
 
 
+def test_a_single_machine_run_gets_a_free_rendezvous_port():
+    """Unset, accelerate uses 29500 for every run: two runs on one machine would meet there."""
+    port = int(option(accelerate(num_processes=2).command(RUN, STAGE), "--main_process_port"))
+    assert 1024 <= port < 65536
+    assert "--main_process_port" not in accelerate(num_processes=1).command(RUN, STAGE)
+    assert "--main_process_port" not in accelerate(num_processes=4, num_machines=2).command(RUN, STAGE)
+
+
 def test_the_world_each_launcher_asks_for():
     assert LocalLauncher({}).world() == {"processes": 1, "machines": 1}
     assert accelerate(num_processes=16, num_machines=2).world() == {"processes": 16, "machines": 2}
