@@ -18,7 +18,7 @@ from r1pipe.grpo import train_grpo
 from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.rewards.registry import RewardFn
-from r1pipe.sft import save_final_model
+from r1pipe.sft import ranks_in_sync, save_final_model
 
 
 def run_rl_stage(
@@ -50,9 +50,10 @@ def run_rl_stage(
         torch_dtype(cfg.model.dtype),
         world_size,
     )
+    synced = ranks_in_sync(trainer)
     model_dir = save_final_model(trainer, tokenizer, ctx)
     check_handoff(model_dir, cfg)
 
     trained = cast(PreTrainedModel, trainer.model)
-    metrics = {**train_metrics, **(metrics or {}), **evaluation.after(trained, tokenizer)}
+    metrics = {**train_metrics, **synced, **(metrics or {}), **evaluation.after(trained, tokenizer)}
     return StageResult(outputs={"model": str(model_dir)}, metrics=metrics)

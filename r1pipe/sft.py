@@ -203,6 +203,34 @@ def save_final_model(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, ctx: 
     return ctx.model_dir
 
 
+def ranks_in_sync(trainer: Trainer) -> dict[str, Any]:
+    """Under DDP every rank must hold the same parameters after training: a SHA-256 of each rank's
+    parameters, all-gathered and compared. A difference (a rank that skipped a step, a collective
+    that silently diverged) stops the stage before its model is handed on. {} when not DDP (one
+    process, or FSDP/ZeRO, whose ranks hold different shards by design)."""
+    from accelerate.utils import DistributedType
+
+    if trainer.accelerator.distributed_type not in (DistributedType.MULTI_CPU, DistributedType.MULTI_GPU):
+        return {}
+    import hashlib
+
+    import torch.distributed as dist
+
+    digest = hashlib.sha256()
+    for tensor in trainer.accelerator.unwrap_model(trainer.model).state_dict().values():
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    digests: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(digests, digest.hexdigest())
+    if len(set(digests)) != 1:
+        raise RuntimeError(
+            f"the {len(digests)} training processes ended with different parameters "
+            f"(parameter digests {digests}); the model is not handed on. Rerun the stage; if it recurs, "
+            "report it with the run's r1pipe.log."
+        )
+    log.info("parameters identical on all %d processes", len(digests))
+    return {"train/ranks_in_sync": len(digests)}
+
+
 def train_and_hand_off(
     section: DictConfig,
     cfg: DictConfig,
@@ -218,10 +246,12 @@ def train_and_hand_off(
     trainer, train_metrics = train_sft(
         section, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
     )
+    synced = ranks_in_sync(trainer)
     model_dir = save_final_model(trainer, tokenizer, ctx)
     check_handoff(model_dir, cfg)
     return model_dir, {
         **train_metrics,
+        **synced,
         "data/examples": len(dataset),
         # a PeftModel under LoRA: generates like the model it wraps
         **evaluation.after(cast(PreTrainedModel, trainer.model), tokenizer),

@@ -63,10 +63,28 @@ def test_sft_on_two_processes_follows_the_one_process_loss(runs):
     assert max((a[k] - b[k]).abs().max().item() for k in a) < WEIGHT_TOLERANCE
 
 
+def test_grpo_on_two_processes_keeps_the_ranks_in_sync(tmp_path):
+    """Reasoning RL (GRPO, TRL's transformers generation) on 2 processes: each rank generates
+    for its share of the prompts, rewards are gathered, and every rank ends with the same
+    parameters (checked by an all-gathered digest before the model is handed on)."""
+    run_dir = tmp_path / "rl"
+    steps = ["pipeline.stages=[cold_start,reasoning_rl]", "eval.after_stage=false", "cold_start.max_steps=2"]
+    r1pipe("run", *QUICK_STEPS, *steps, *TWO_PROCESSES, f"run_dir={run_dir}", cwd=tmp_path)
+    manifest = json.loads((run_dir / "02_reasoning_rl" / "manifest.json").read_text())
+    assert manifest["metrics"]["train/final_step"] == 2
+    assert manifest["metrics"]["train/ranks_in_sync"] == 2
+    assert (manifest["topology"]["processes"], manifest["topology"]["backend"]) == (2, "gloo")
+    logged = [
+        json.loads(line) for line in (run_dir / "02_reasoning_rl" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert [r["step"] for r in logged if "reward" in r] == [1, 2]
+
+
 def test_the_manifest_records_the_world_it_ran_in(runs):
     one = json.loads((runs["one"] / "manifest.json").read_text())["topology"]
     two = json.loads((runs["two"] / "manifest.json").read_text())["topology"]
     assert one["processes"] == 1
+    assert json.loads((runs["two"] / "manifest.json").read_text())["metrics"]["train/ranks_in_sync"] == 2
     assert (two["processes"], two["machines"], two["distributed_type"], two["backend"]) == (
         2,
         1,
