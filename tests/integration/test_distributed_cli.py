@@ -4,6 +4,11 @@ launcher.num_processes=2` on this CPU is gloo DDP (issue 13). Tiny steps: each r
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +106,53 @@ def test_two_processes_write_one_loadable_model_and_every_rank_state(runs):
     AutoModelForCausalLM.from_pretrained(model_dir)  # loads with plain transformers
     checkpoint = runs["two"] / "checkpoints" / "step_000006"
     assert {p.name for p in checkpoint.glob("rng_state*.pth")} == {"rng_state_0.pth", "rng_state_1.pth"}
+
+
+def stage_process(rank: int) -> int | None:
+    """The pid of the stage process of `rank` (under accelerate launch), or None."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environment = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if (
+            b"r1pipe.stage" in command
+            and b"accelerate" not in command
+            and f"\0RANK={rank}\0".encode() in environment
+        ):
+            return int(pid)
+    return None
+
+
+def test_a_killed_rank_stops_the_stage_and_the_rerun_resumes(tmp_path):
+    """SIGKILL of rank 1 mid-stage: the launcher stops rank 0 (no hang on its next collective),
+    the orchestrator records the stage as failed and says how to resume; the rerun resumes from
+    the last checkpoint and ends where an uninterrupted 2-process run ends, with its loss."""
+    run_dir = tmp_path / "killed"
+    args = [*COLD_START, "cold_start.max_steps=12", "cold_start.save_steps=4", *TWO_PROCESSES]
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "run", *args, f"run_dir={run_dir}"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    checkpoint = run_dir / "01_cold_start" / "checkpoints" / "step_000004"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() or stage_process(1) is None:
+        assert orchestrator.poll() is None and time.monotonic() < deadline, "no checkpoint to kill after"
+        time.sleep(0.1)
+    os.kill(stage_process(1), signal.SIGKILL)
+    output, _ = orchestrator.communicate(timeout=120)  # no hang: the other rank is stopped too
+    assert orchestrator.returncode != 0 and "rerun `r1pipe run run_dir=" in output
+    assert stage_process(0) is None
+    assert json.loads((run_dir / "01_cold_start" / "manifest.json").read_text())["status"] == "failed"
+
+    rerun = r1pipe("run", *args, f"run_dir={run_dir}", cwd=tmp_path)
+    assert "resuming from step_" in rerun.stdout + rerun.stderr
+    straight = tmp_path / "straight"
+    r1pipe("run", *args, f"run_dir={straight}", cwd=tmp_path)
+    resumed, uninterrupted = losses(run_dir / "01_cold_start"), losses(straight / "01_cold_start")
+    assert max(resumed) == max(uninterrupted) == 12
+    assert resumed[12] == pytest.approx(uninterrupted[12], rel=LOSS_TOLERANCE)
