@@ -535,6 +535,7 @@ def reap_orphans() -> None:
     name, _, base = _uid_scheme()
     if name == "per-run" and base is not None:
         _kill_runs(base, None, own=None)
+        _remove_stale_workdirs()  # the runner died before it could remove them
 
 
 def _kill_runs(base: int, python: str | None, own: int | None) -> None:
