@@ -15,6 +15,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from r1pipe.logs import process_rank
+
 log = logging.getLogger(__name__)
 
 
@@ -71,7 +73,11 @@ def check_loads_with_vllm(
 
 
 def check_handoff(model_dir: Path, cfg: DictConfig) -> None:
-    """Both halves of the hand-off check, as the config asks."""
+    """Both halves of the hand-off check, as the config asks; on the main process only (the saved
+    directory is the same for every rank, and N engines beside N trainers would only cost
+    memory). Called after the final save's barrier, so the directory is complete."""
+    if process_rank() != 0:
+        return
     check_loads_and_generates(model_dir)
     if wants_vllm_check(str(cfg.generation.handoff_check_vllm)):
         check_loads_with_vllm(model_dir, cfg.model, cfg.generation)
