@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
+from accelerate import PartialState
 from datasets import Dataset
 from omegaconf import DictConfig
 from peft import LoraConfig
@@ -36,14 +37,6 @@ from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, st
 log = logging.getLogger(__name__)
 
 
-def barrier() -> None:
-    """Wait for every process of the stage (a no-op in one process)."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-
-
 class PublishCheckpoints(TrainerCallback):
     """Rename `checkpoint-N` to `step_00000N` once the trainer has fully written it, and keep the
     newest `keep` published checkpoints. (Trainer's own `save_total_limit` would also rotate, but
@@ -57,7 +50,7 @@ class PublishCheckpoints(TrainerCallback):
         self.dir, self.keep, self.add_to_checkpoint = checkpoints_dir, keep, add_to_checkpoint
 
     def on_save(self, args, state, control, **kwargs):
-        barrier()  # every rank has written its share (its RNG state) before the rename
+        PartialState().wait_for_everyone()  # every rank has written its RNG state before the rename
         if not state.is_world_process_zero:
             return
         written = self.dir / f"checkpoint-{state.global_step}"
@@ -214,13 +207,12 @@ def ranks_in_sync(trainer: Trainer) -> dict[str, Any]:
         return {}
     import hashlib
 
-    import torch.distributed as dist
+    from accelerate.utils import gather_object
 
     digest = hashlib.sha256()
     for tensor in trainer.accelerator.unwrap_model(trainer.model).state_dict().values():
         digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    digests: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(digests, digest.hexdigest())
+    digests = gather_object([digest.hexdigest()])  # one per process, in rank order
     if len(set(digests)) != 1:
         raise RuntimeError(
             f"the {len(digests)} training processes ended with different parameters "

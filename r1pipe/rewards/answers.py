@@ -20,10 +20,10 @@ wrong summary is wrong. So:
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 WithoutThinkEnd = Literal["no_answer", "whole_text"]
-WITHOUT_THINK_END: tuple[str, ...] = ("no_answer", "whole_text")
+WITHOUT_THINK_END: tuple[str, ...] = get_args(WithoutThinkEnd)
 THINK_END = "</think>"
 _TAGGED = re.compile(r"<answer>(.*?)</answer>", flags=re.S)
 

@@ -83,7 +83,7 @@ FINAL_ANSWER_ATTACKS = [
         R + "\\boxed{41} or \\boxed{42}",
         "42",
         0.0,
-        "a hedge: TRL judges the first box, r1pipe all",
+        "a hedge: two different boxes (0 in TRL too)",
     ),
     (math_accuracy, R + "\\boxed{42} or \\boxed{41}", "42", 0.0, "a hedge, right answer first"),
     (math_accuracy, R + "\\boxed{41 \\lor 42}", "42", 0.0, "math-verify alone reads 42 and pays"),
