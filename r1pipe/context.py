@@ -16,6 +16,8 @@ class StageContext:
     fingerprint: str
     inputs: dict[str, Any]  # {"model": path, "model_fingerprint": ..., "from_stage": name | None}
     resume_from: str | None  # a checkpoint dir to resume from, decided by the plan
+    # What the stage's one-process `prepare` step produced (stage 3: its SFT set), for training.
+    prepared: StageResult | None = None
 
     @property
     def checkpoints_dir(self) -> Path:

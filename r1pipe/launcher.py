@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 
 class Launcher(Protocol):
-    def command(self, run_dir: Path, stage_dir: Path) -> list[str]: ...
+    def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]: ...
 
     def environment(self) -> dict[str, str]: ...
 
@@ -27,8 +27,8 @@ class Launcher(Protocol):
         ...
 
 
-def _stage_args(run_dir: Path, stage_dir: Path) -> list[str]:
-    return ["-m", "r1pipe.stage", "--run-dir", str(run_dir), "--stage-dir", str(stage_dir)]
+def _stage_args(run_dir: Path, stage_dir: Path, phase: str) -> list[str]:
+    return ["-m", "r1pipe.stage", "--run-dir", str(run_dir), "--stage-dir", str(stage_dir), "--phase", phase]
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class LocalLauncher:
 
     env: dict[str, str]
 
-    def command(self, run_dir: Path, stage_dir: Path) -> list[str]:
-        return [sys.executable, *_stage_args(run_dir, stage_dir)]
+    def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
+        return [sys.executable, *_stage_args(run_dir, stage_dir, phase)]
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
@@ -58,7 +58,7 @@ class AccelerateLauncher:
     main_process_port: int | None
     env: dict[str, str]
 
-    def command(self, run_dir: Path, stage_dir: Path) -> list[str]:
+    def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
         cmd = [sys.executable, "-m", "accelerate.commands.launch"]
         if self.config_file:
             cmd += ["--config_file", self.config_file]
@@ -73,7 +73,7 @@ class AccelerateLauncher:
             # DDP across the processes: NCCL on GPUs; on CPU the trainers' use_cpu=True makes it
             # gloo (without --multi_gpu accelerate would start one process, silently)
             cmd += ["--multi_gpu"]
-        return cmd + _stage_args(run_dir, stage_dir)
+        return cmd + _stage_args(run_dir, stage_dir, phase)
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
@@ -90,18 +90,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_launcher(cfg: DictConfig, single_process: bool = False) -> Launcher:
-    """The configured launcher; a stage that must run in one process (stage 3: vLLM spreads the
-    model over GPUs itself) gets the local launcher whatever `launcher.kind` says."""
+def build_launcher(cfg: DictConfig) -> Launcher:
+    """The configured launcher, for a stage's training processes."""
     lc = cfg.launcher
-    env = {str(k): str(v) for k, v in lc.env.items()}
-    if lc.kind == "accelerate" and not single_process:
+    if lc.kind == "accelerate":
         return AccelerateLauncher(
             lc.num_processes,
             lc.num_machines,
             lc.mixed_precision,
             lc.accelerate_config,
             lc.main_process_port,
-            env,
+            launcher_env(cfg),
         )
-    return LocalLauncher(env)
+    return LocalLauncher(launcher_env(cfg))
+
+
+def one_process_launcher(cfg: DictConfig) -> Launcher:
+    """For a stage's one-process steps (stage 3's sampling, the hand-off check and evaluation),
+    whatever launcher trains: they generate, and vLLM spreads a model over the GPUs itself."""
+    return LocalLauncher(launcher_env(cfg))
+
+
+def launcher_env(cfg: DictConfig) -> dict[str, str]:
+    return {str(k): str(v) for k, v in cfg.launcher.env.items()}

@@ -17,11 +17,19 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.evaluation.gate import gate_verdict
-from r1pipe.launcher import build_launcher
+from r1pipe.launcher import Launcher, build_launcher, one_process_launcher
 from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.registry import stage_spec
-from r1pipe.rundir import atomic_write_json, atomic_write_text, read_manifest, set_aside, write_manifest
+from r1pipe.rundir import (
+    TRAINED,
+    atomic_write_json,
+    atomic_write_text,
+    read_manifest,
+    set_aside,
+    trained_model_kept,
+    write_manifest,
+)
 from r1pipe.validate import validate_config
 from r1pipe.vllm_server import SERVER_LOG, ManagedServer, ServerError, plan_server, visible_gpus
 
@@ -133,35 +141,57 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, int] 
 
 
 def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
-    single = stage_spec(stage.name).single_process
-    if single and cfg.launcher.kind != "local":
-        log.info(
-            "stage %s runs in one process (launcher=%s applies to the other stages)",
-            stage.name,
-            cfg.launcher.kind,
-        )
-    launcher = build_launcher(cfg, single_process=single)
+    """The stage's steps as child processes (r1pipe/stage.py): prepare (if the stage has one) and
+    train under the launcher's processes, then finish (hand-off check, evaluation, manifest) in
+    one process. A stage whose training finished in an earlier attempt goes straight to finish."""
+    launcher = build_launcher(cfg)
     write_stage_launch(cfg, stage, launcher.world())
-    command = launcher.command(stage.dir.parent, stage.dir)
-    log.debug("launch: %s", " ".join(command))
     started = time.time()
+    if not trained_model_kept(stage.dir, stage.fingerprint):
+        (stage.dir / TRAINED).unlink(missing_ok=True)  # another attempt's result is never finished
+        if stage_spec(stage.name).prepare:
+            _run_phase(cfg, stage, "prepare", one_process_launcher(cfg), started)
+        _run_phase(cfg, stage, "train", launcher, started)
+    else:
+        log.info(
+            "stage %s: training finished in an earlier attempt; checking and evaluating its model", stage.name
+        )
+    _run_phase(cfg, stage, "finish", one_process_launcher(cfg), started)
+    manifest = read_manifest(stage.dir)
+    if manifest is None or not manifest.complete:
+        _failed(stage, "finish", "no complete manifest", started)
+    assert manifest is not None
+    log.info(
+        "stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics)
+    )
+
+
+def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher, started: float) -> None:
+    command = launcher.command(stage.dir.parent, stage.dir, phase)
+    log.debug("%s: %s", phase, " ".join(command))
+    server = generation_server(cfg, stage) if phase == "train" else None
     try:
-        server = generation_server(cfg, stage)
         with server or contextlib.nullcontext():
             env = launcher.environment() | (server.training_env if server else {})
             returncode = _run_child(command, env, stage, started)
     except ServerError as error:
         _record_failure(stage, f"generation server: {error}", time.time() - started)
         raise StageFailed(f"stage {stage.name}: {error}") from error
-    manifest = read_manifest(stage.dir)
-    if returncode != 0 or manifest is None or not manifest.complete:
-        _record_failure(stage, f"exit code {returncode}", time.time() - started)
-        raise StageFailed(
-            f"stage {stage.name} failed (exit code {returncode}); see {stage.dir.parent / RUN_LOG}. "
-            f"Fix the cause and rerun `r1pipe run run_dir={stage.dir.parent}`: it resumes from the latest checkpoint."
-        )
-    log.info(
-        "stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics)
+    if returncode != 0:
+        _failed(stage, phase, f"exit code {returncode}", started)
+
+
+def _failed(stage: StagePlan, phase: str, why: str, started: float) -> None:
+    _record_failure(stage, f"{phase}: {why}", time.time() - started)
+    rerun = f"r1pipe run run_dir={stage.dir.parent}"
+    after = (
+        "it resumes from the latest checkpoint"
+        if phase != "finish"
+        else "the training is kept, only the hand-off check and evaluation run again"
+    )
+    raise StageFailed(
+        f"stage {stage.name} failed in its {phase} step ({why}); see {stage.dir.parent / RUN_LOG}. "
+        f"Fix the cause and rerun `{rerun}`: {after}."
     )
 
 

@@ -4,6 +4,7 @@ Decided from the config and what the run directory holds, before anything is cha
 - complete manifest, same fingerprint, input unchanged            -> skip
 - complete manifest, different fingerprint                        -> run (names the changed keys)
 - checkpoints from a launch with the same fingerprint             -> resume from the latest
+- training finished (trained.json, same fingerprint, model kept)  -> resume (check and evaluate)
 - no checkpoint, but finished steps of stage 3 (same fingerprint)  -> resume (reuse those steps)
 - an earlier stage runs in this invocation                        -> run (its input changes)
 - force=true, or at/after from_stage                              -> run
@@ -24,7 +25,7 @@ from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
 from r1pipe.models import model_fingerprint, resolve_model_path
 from r1pipe.registry import stage_spec
 from r1pipe.rejection.store import has_persisted_steps
-from r1pipe.rundir import latest_checkpoint, read_manifest, stage_dir_name
+from r1pipe.rundir import latest_checkpoint, read_manifest, stage_dir_name, trained_model_kept
 
 Action = Literal["run", "resume", "skip"]
 LAUNCH = "launch.json"
@@ -154,6 +155,8 @@ def _decide(
     resume_cfg = str(OmegaConf.select(cfg, stage_spec(name).resume_key, default="auto"))
     if resume_cfg not in ("auto", "false", "False"):
         return "resume", f"resume={resume_cfg}", resume_cfg, []
+    if resume_cfg == "auto" and trained_model_kept(stage_dir, fp):
+        return "resume", "trained; its hand-off check and evaluation are left", None, []
     checkpoint = latest_checkpoint(stage_dir / "checkpoints")
     same_launch = bool(launch and launch.get("fingerprint") == fp)
     if checkpoint is None and same_launch and resume_cfg == "auto" and has_persisted_steps(stage_dir):

@@ -25,9 +25,10 @@ class StageSpec:
     operational_keys: tuple[str, ...] = ()
     # The config key of the stage's `resume` setting (auto | false | PATH); default `<name>.resume`.
     resume_key: str = ""
-    # Started as one local process even under launcher=accelerate (stage 3: its generation and
-    # steps are not split across processes; vLLM's tensor parallelism spreads the model instead).
-    single_process: bool = False
+    # The module also has `prepare(cfg, ctx) -> StageResult`, run in one process before the
+    # training processes start (stage 3: sampling and its SFT set; vLLM spreads the model over
+    # the GPUs itself). Training then finds its result as ctx.prepared.
+    prepare: bool = False
 
     def __post_init__(self) -> None:
         if not self.resume_key:
@@ -89,7 +90,7 @@ STAGES: dict[str, StageSpec] = {
             + ("reward.workers", "reward.timeout_s", "reward.routing", "reward.models")
             + ("generation.handoff_check_vllm",),
             resume_key="rejection.train.resume",
-            single_process=True,
+            prepare=True,
             summary="stage 3: rejection sampling from the stage-2 model (vLLM or transformers), filters, SFT set, SFT",
         ),
         StageSpec(

@@ -1,21 +1,17 @@
-"""The lifecycle the RL stages share, from the policy's loading to the hand-off: load the input
-model, evaluate it, train (or resume) with GRPO, save, check the hand-off, evaluate the result.
-Stages 2 and 4 (and R1-Zero) differ only in their prompts and rewards, which they pass in.
+"""The lifecycle the RL stages share: load the input model, train (or resume) with GRPO, save.
+Stages 2 and 4 (and R1-Zero) differ only in their prompts and rewards, which they pass in; the
+hand-off check and evaluation follow in the stage's finish step (r1pipe/stage.py).
 """
 
 from __future__ import annotations
 
 import os
-from typing import cast
 
 from datasets import Dataset
 from omegaconf import DictConfig
-from transformers import PreTrainedModel
 
 from r1pipe.context import StageContext, StageResult
-from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.grpo import train_grpo
-from r1pipe.handoff import check_handoff
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import ranks_in_sync, save_final_model
@@ -34,8 +30,6 @@ def run_rl_stage(
     (cfg.reasoning_rl, cfg.all_scenario_rl); its final model is the stage's output."""
     tokenizer = load_tokenizer(ctx.inputs["model"], cfg.model)
     model = load_model(ctx.inputs["model"], cfg.model)
-    evaluation = BeforeAfter(cfg, ctx.stage_dir)
-    evaluation.before(model, tokenizer)
 
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     trainer, train_metrics = train_grpo(
@@ -52,8 +46,6 @@ def run_rl_stage(
     )
     synced = ranks_in_sync(trainer)
     model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_handoff(model_dir, cfg)
-
-    trained = cast(PreTrainedModel, trainer.model)
-    metrics = {**train_metrics, **synced, **(metrics or {}), **evaluation.after(trained, tokenizer)}
-    return StageResult(outputs={"model": str(model_dir)}, metrics=metrics)
+    return StageResult(
+        outputs={"model": str(model_dir)}, metrics={**train_metrics, **synced, **(metrics or {})}
+    )

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
+# What a stage's prepare and train steps leave for the next step (r1pipe/stage.py).
+PREPARED, TRAINED = "prepared.json", "trained.json"
 STEP_DIR = re.compile(r"^step_(\d{6,})$")
 
 
@@ -168,3 +170,20 @@ def complete_stage_output(run_dir: Path, stage: str, key: str) -> str | None:
         if manifest and manifest.complete and key in manifest.outputs:
             return str(manifest.outputs[key])
     return None
+
+
+def read_phase_result(stage_dir: Path, name: str, fingerprint: str) -> dict[str, Any] | None:
+    """prepared.json / trained.json if written for this fingerprint (else None: not done, or
+    left by an attempt with another config)."""
+    path = stage_dir / name
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return found if isinstance(found, dict) and found.get("fingerprint") == fingerprint else None
+
+
+def trained_model_kept(stage_dir: Path, fingerprint: str) -> bool:
+    """The stage's training finished for this fingerprint and its outputs are still on disk."""
+    trained = read_phase_result(stage_dir, TRAINED, fingerprint)
+    return trained is not None and all(Path(p).exists() for p in trained["outputs"].values())

@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 from accelerate import PartialState
@@ -29,8 +29,6 @@ from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 from r1pipe.context import StageContext
-from r1pipe.evaluation.stage import BeforeAfter
-from r1pipe.handoff import check_handoff
 from r1pipe.models import torch_dtype
 from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, step_dir_name
 
@@ -179,20 +177,28 @@ def train_sft(
 
 
 def save_final_model(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, ctx: StageContext) -> Path:
-    """Merge LoRA adapters if any, save a plain HF model dir (weights, tokenizer, chat template,
-    generation config) to model.tmp, then rename it to model/."""
+    """Save a plain HF model dir (weights, tokenizer, chat template, generation config) to
+    model.tmp, then rename it to model/. Called on every rank: `trainer.save_model` gathers the
+    full weights under ZeRO-3 / FSDP (as TRL's and open-r1's scripts do) and writes them from the
+    main process only. LoRA adapters are folded into the weights first."""
+    tmp, accelerator = ctx.stage_dir / "model.tmp", trainer.accelerator
+    if (
+        accelerator.is_main_process and tmp.exists()
+    ):  # one writer: another rank's cleanup would delete its files
+        shutil.rmtree(tmp)
+    accelerator.wait_for_everyone()
     model: Any = trainer.model
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()  # LoRA: fold the adapters into plain weights
-    tmp = ctx.stage_dir / "model.tmp"
-    if trainer.accelerator.is_main_process:  # one writer: another rank's cleanup would delete its files
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        model.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
+    if hasattr(model, "merge_and_unload"):  # LoRA (PEFT): save_model would write only the adapters
+        if accelerator.is_main_process:
+            model.merge_and_unload().save_pretrained(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+    else:
+        trainer.save_model(str(tmp))  # the tokenizer too (the trainer's processing_class)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
         os.sync()
         atomic_publish_dir(tmp, ctx.model_dir)
-    trainer.accelerator.wait_for_everyone()
+    accelerator.wait_for_everyone()
     return ctx.model_dir
 
 
@@ -223,28 +229,20 @@ def ranks_in_sync(trainer: Trainer) -> dict[str, Any]:
     return {"train/ranks_in_sync": len(digests)}
 
 
-def train_and_hand_off(
+def train_and_save(
     section: DictConfig,
     cfg: DictConfig,
     ctx: StageContext,
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     dataset: Dataset,
-    evaluation: BeforeAfter,
 ) -> tuple[Path, dict[str, Any]]:
     """The SFT stages' shared second half (cold start, stage 3, distillation): train or resume with
-    `section`'s hyperparameters, save the final model, check it loads, evaluate it. Returns the
-    model dir and the stage's metrics (training, example count, before/after evaluation)."""
+    `section`'s hyperparameters and save the final model. Returns the model dir and the training
+    metrics; the hand-off check and evaluation follow in the stage's finish step."""
     trainer, train_metrics = train_sft(
         section, ctx, model, tokenizer, dataset, cfg.seed, torch_dtype(cfg.model.dtype)
     )
     synced = ranks_in_sync(trainer)
     model_dir = save_final_model(trainer, tokenizer, ctx)
-    check_handoff(model_dir, cfg)
-    return model_dir, {
-        **train_metrics,
-        **synced,
-        "data/examples": len(dataset),
-        # a PeftModel under LoRA: generates like the model it wraps
-        **evaluation.after(cast(PreTrainedModel, trainer.model), tokenizer),
-    }
+    return model_dir, {**train_metrics, **synced, "data/examples": len(dataset)}

@@ -1,8 +1,13 @@
-"""The stage process: `python -m r1pipe.stage --run-dir R --stage-dir R/01_cold_start`.
+"""The stage process: `python -m r1pipe.stage --run-dir R --stage-dir R/01_cold_start --phase P`.
 
-Started by a launcher (directly, or under `accelerate launch`). Reads the resolved config and
-the launch record the orchestrator wrote into the stage dir, runs the stage's `run(cfg, ctx)`,
-and on success writes the manifest, last and atomically (rank 0 only).
+The orchestrator runs a stage as up to three child processes, one after another:
+  prepare  one process, stages that have it (stage 3: sampling and its SFT set), -> prepared.json
+  train    the launcher's N processes (accelerate, Slurm): the stage's `run(cfg, ctx)`, which
+           only loads, trains and saves -> trained.json (main process)
+  finish   one process, on the saved model with every GPU free: the hand-off check and the
+           before/after evaluation -> manifest.json, written last and atomically
+so a crash in evaluation never costs the training, and N training processes never wait on one
+rank's generation.
 """
 
 from __future__ import annotations
@@ -14,18 +19,20 @@ import logging
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.context import StageContext
+from r1pipe.context import StageContext, StageResult
 from r1pipe.logs import process_rank, setup_logging
 from r1pipe.registry import stage_spec
 from r1pipe.rewards.guard import shutdown_pools
-from r1pipe.rundir import write_manifest
+from r1pipe.rundir import PREPARED, TRAINED, atomic_write_json, read_phase_result, write_manifest
 from r1pipe.topology import check_world, recorded_topology
 
 log = logging.getLogger("r1pipe.stage")
 PACKAGES = ("r1pipe", "torch", "transformers", "trl", "peft", "datasets", "accelerate", "vllm")
+PHASES = ("prepare", "train", "finish")
 
 
 def package_versions() -> dict[str, str]:
@@ -38,13 +45,84 @@ def package_versions() -> dict[str, str]:
     return found
 
 
+def _result(recorded: dict[str, Any] | None) -> StageResult | None:
+    return StageResult(recorded["outputs"], recorded["metrics"]) if recorded else None
+
+
+def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
+    started = time.time()
+    result: StageResult = module.prepare(cfg, ctx)
+    atomic_write_json(
+        ctx.stage_dir / PREPARED,
+        {
+            "fingerprint": ctx.fingerprint,
+            "outputs": result.outputs,
+            "metrics": result.metrics,
+            "wall_time_s": round(time.time() - started, 1),
+        },
+    )
+
+
+def train(cfg: DictConfig, ctx: StageContext, module: Any, launch: dict) -> None:
+    check_world(launch.get("world"), ctx.name)  # before any work: no silent fallback to one process
+    started = time.time()
+    result: StageResult = module.run(cfg, ctx)
+    if process_rank() == 0:
+        atomic_write_json(
+            ctx.stage_dir / TRAINED,
+            {
+                "fingerprint": ctx.fingerprint,
+                "outputs": result.outputs,
+                "metrics": result.metrics,
+                "wall_time_s": round(time.time() - started, 1),
+                "topology": recorded_topology(),
+                "versions": package_versions(),
+            },
+        )
+        log.info("stage %s trained: %s", ctx.name, json.dumps(result.metrics, default=str))
+
+
+def finish(cfg: DictConfig, ctx: StageContext) -> None:
+    """Hand-off check and evaluation on the saved model, then the manifest (complete)."""
+    from r1pipe.evaluation.stage import evaluate_stage
+    from r1pipe.handoff import check_handoff
+
+    trained = read_phase_result(ctx.stage_dir, TRAINED, ctx.fingerprint)
+    if trained is None:
+        raise RuntimeError(f"{ctx.stage_dir / TRAINED} is missing: the stage's training did not finish")
+    started = time.time()
+    metrics = dict(trained["metrics"])
+    if "model" in trained["outputs"]:
+        model_dir = Path(trained["outputs"]["model"])
+        check_handoff(model_dir, cfg)
+        metrics |= evaluate_stage(cfg, ctx, model_dir)
+    prepared = read_phase_result(ctx.stage_dir, PREPARED, ctx.fingerprint) or {}
+    write_manifest(
+        ctx.stage_dir,
+        stage=ctx.name,
+        status="complete",
+        fingerprint=ctx.fingerprint,
+        inputs=ctx.inputs,
+        outputs=trained["outputs"],
+        metrics=metrics,
+        versions=trained["versions"],
+        wall_time_s=round(prepared.get("wall_time_s", 0) + trained["wall_time_s"] + time.time() - started, 1),
+        topology=trained["topology"],
+    )
+    log.info("stage %s complete: %s", ctx.name, json.dumps(metrics, default=str))
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run one r1pipe stage (started by the orchestrator).")
+    parser = argparse.ArgumentParser(
+        description="Run one step of an r1pipe stage (started by the orchestrator)."
+    )
     parser.add_argument("--run-dir", required=True, type=Path)
     parser.add_argument("--stage-dir", required=True, type=Path)
+    parser.add_argument("--phase", choices=PHASES, default="train")
     args = parser.parse_args(argv)
 
     cfg = OmegaConf.load(args.stage_dir / "config.yaml")
+    assert isinstance(cfg, DictConfig)
     launch = json.loads((args.stage_dir / "launch.json").read_text(encoding="utf-8"))
     setup_logging(cfg.log_level, args.run_dir)
     ctx = StageContext(
@@ -55,28 +133,19 @@ def main(argv: list[str] | None = None) -> None:
         fingerprint=launch["fingerprint"],
         inputs=launch["inputs"],
         resume_from=launch.get("resume_from"),
+        prepared=_result(read_phase_result(args.stage_dir, PREPARED, launch["fingerprint"])),
     )
-    check_world(launch.get("world"), ctx.name)  # before any work: no silent fallback to one process
-    module = importlib.import_module(stage_spec(ctx.name).module)
-    started = time.time()
     try:
-        result = module.run(cfg, ctx)
+        if args.phase == "finish":
+            finish(cfg, ctx)
+        else:
+            module = importlib.import_module(stage_spec(ctx.name).module)
+            if args.phase == "prepare":
+                prepare(cfg, ctx, module)
+            else:
+                train(cfg, ctx, module, launch)
     finally:
         shutdown_pools()  # verification workers must not outlive the stage
-    if process_rank() == 0:
-        write_manifest(
-            args.stage_dir,
-            stage=ctx.name,
-            status="complete",
-            fingerprint=ctx.fingerprint,
-            inputs=ctx.inputs,
-            outputs=result.outputs,
-            metrics=result.metrics,
-            versions=package_versions(),
-            wall_time_s=round(time.time() - started, 1),
-            topology=recorded_topology(),
-        )
-        log.info("stage %s complete: %s", ctx.name, json.dumps(result.metrics, default=str))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ harmlessness on the whole response). The reward models apply only in the last
 `all_scenario_rl.preference_last_steps` steps (paper: 400 of 1,700); before that a general prompt's
 completions are unscored and carry no advantage. Rollouts at temperature 0.7 (paper).
 Reads top to bottom: prompts (reasoning + general), reward models (the toy ones are built here),
-rewards, then the RL lifecycle shared with stage 2 (r1pipe/rl.py).
+rewards, then the RL lifecycle shared with stage 2 (r1pipe/rl.py): model, train, save.
 """
 
 from __future__ import annotations

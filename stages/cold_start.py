@@ -6,8 +6,8 @@
 
 The base model learns the output format `<think>\\n reasoning \\n</think>\\n\\n summary` (loss on
 the assistant turn only, end-of-turn token included, so it learns to stop). Reads top to bottom:
-data, tokenizer, model, evaluation before, train (or resume), save, hand-off check, evaluation
-after. The before/after pass@1 on the held-out split lands in the manifest's metrics.
+data, tokenizer, model, train (or resume), save. The hand-off check and the before/after pass@1
+on the held-out split follow in the stage's finish step (r1pipe/stage.py), into the manifest.
 """
 
 from __future__ import annotations
@@ -18,27 +18,25 @@ from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_cold_start
-from r1pipe.evaluation.stage import BeforeAfter
+from r1pipe.logs import process_rank
 from r1pipe.models import load_model, load_tokenizer
-from r1pipe.sft import train_and_hand_off
+from r1pipe.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.cold_start")
 
 
 def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     dataset = load_cold_start(cfg.data)
-    ctx.data_dir.mkdir(parents=True, exist_ok=True)
-    dataset.to_json(str(ctx.data_dir / "train.jsonl"), force_ascii=False)
+    if process_rank() == 0:  # one writer: every training process loads the same data
+        ctx.data_dir.mkdir(parents=True, exist_ok=True)
+        dataset.to_json(str(ctx.data_dir / "train.jsonl"), force_ascii=False)
     log.info("cold-start data: %d examples (%s)", len(dataset), cfg.data.cold_start.path)
 
     tokenizer = load_tokenizer(ctx.inputs["model"], cfg.model)
     model = load_model(ctx.inputs["model"], cfg.model)
     log.info("model %s: %.2fM parameters", ctx.inputs["model"], model.num_parameters() / 1e6)
 
-    evaluation = BeforeAfter(cfg, ctx.stage_dir)
-    evaluation.before(model, tokenizer)
-
-    model_dir, metrics = train_and_hand_off(cfg.cold_start, cfg, ctx, model, tokenizer, dataset, evaluation)
+    model_dir, metrics = train_and_save(cfg.cold_start, cfg, ctx, model, tokenizer, dataset)
     return StageResult(
         outputs={"model": str(model_dir), "data": str(ctx.data_dir / "train.jsonl")}, metrics=metrics
     )

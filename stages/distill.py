@@ -6,8 +6,8 @@ paper's R1-Distill models: 800k samples, 2-3 epochs).
 
 `distill.data` is a run directory (its complete rejection_sampling stage's set, from the manifest),
 an SFT file or directory (a `messages` column), or a hub dataset id; left empty, this run's own
-rejection_sampling stage. Reads top to bottom: the set, the student, evaluation before, SFT (or
-resume), save, hand-off check, evaluation after.
+rejection_sampling stage. Reads top to bottom: the set, the student, SFT (or resume), save; the
+hand-off check and the before/after evaluation follow in the finish step (r1pipe/stage.py).
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import DataError, load_table, require_columns
-from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.models import load_model, load_tokenizer
 from r1pipe.rundir import complete_stage_output
-from r1pipe.sft import train_and_hand_off
+from r1pipe.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.distill")
 
@@ -36,12 +35,8 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     tokenizer = load_tokenizer(ctx.inputs["model"], cfg.model)
     model = load_model(ctx.inputs["model"], cfg.model)
     log.info("student %s: %.2fM parameters", ctx.inputs["model"], model.num_parameters() / 1e6)
-    evaluation = BeforeAfter(cfg, ctx.stage_dir)
-    evaluation.before(model, tokenizer)
 
-    model_dir, metrics = train_and_hand_off(
-        cfg.distill.train, cfg, ctx, model, tokenizer, dataset, evaluation
-    )
+    model_dir, metrics = train_and_save(cfg.distill.train, cfg, ctx, model, tokenizer, dataset)
     return StageResult(outputs={"model": str(model_dir), "data": source}, metrics=metrics)
 
 

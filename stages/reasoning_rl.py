@@ -7,8 +7,8 @@
 Starts from the stage-1 model (its manifest) and optimises accuracy + format + language
 consistency (reward.funcs / reward.weights; paper: equal weights) with TRL's GRPOTrainer.
 Reads top to bottom: prompts, rewards, then the RL lifecycle it shares with stage 4
-(r1pipe/rl.py): tokenizer, model, evaluation before, train (or resume), save, hand-off check,
-evaluation after.
+(r1pipe/rl.py): tokenizer, model, train (or resume), save. The hand-off check and the
+before/after evaluation follow in the stage's finish step (r1pipe/stage.py).
 """
 
 from __future__ import annotations
@@ -42,5 +42,5 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     ]
     weights += [0.0, 0.0]
 
-    # Tokenizer and model, evaluation before, GRPO (or resume), save, hand-off check, evaluation after.
+    # Tokenizer and model, GRPO (or resume), save.
     return run_rl_stage(cfg, ctx, cfg.reasoning_rl, prompts, rewards, weights, {"data/prompts": len(prompts)})

@@ -4,8 +4,9 @@
     r1pipe run stage=rejection_sampling run_dir=runs/x           # after stage 2 of run x
     r1pipe run stage=rejection_sampling init_model=PATH rejection.sft=false   # only build the set
 
-Reads top to bottom, one persisted step after another (data/steps/*.jsonl; a rerun after a crash
-reuses every finished step and every finished generation shard):
+Two steps, each a function below. `prepare` runs in one process (vLLM spreads the model over the
+GPUs itself), one persisted step after another (data/steps/*.jsonl; a rerun after a crash reuses
+every finished step and every finished generation shard):
   a. sample n completions per prompt (vLLM or transformers, `generation.backend`), in shards;
   b. keep the correct ones: the reward library's rules, and the generative judge where rules
      cannot decide (`rejection.judge.model`);
@@ -14,7 +15,9 @@ reuses every finished step and every finished generation shard):
   e. at most m samples per prompt;
   f-g. mix in non-reasoning chats (about 3:1) and write the SFT set with provenance per row, plus
      the funnel report (funnel.json: counts after each step by task and language);
+`run` then trains on the launcher's processes (N under launcher=accelerate):
   h. fine-tune on the set with stage 1's SFT code, from the base model (`rejection.init_from`).
+The finish step evaluates the sampled model (before) and the fine-tuned one (after).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
 from r1pipe.data import load_problems, load_table
-from r1pipe.evaluation.stage import BeforeAfter
 from r1pipe.fingerprint import select_keys
 from r1pipe.generation import open_engine
 from r1pipe.models import load_model, load_tokenizer, resolve_model_path
@@ -52,12 +54,13 @@ from r1pipe.rejection.steps import (
 )
 from r1pipe.rejection.store import StepStore, step_key, superseded_attempts
 from r1pipe.rewards.build import build_accuracy
-from r1pipe.sft import train_and_hand_off
+from r1pipe.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
 
 
-def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    """Steps a-g: the SFT set and its funnel report."""
     r, sampled_model = cfg.rejection, ctx.inputs["model"]
     store = StepStore(ctx.data_dir, superseded_attempts(ctx.run_dir, ctx.stage_dir.name))
     keys = step_keys(cfg, ctx.inputs["model_fingerprint"])
@@ -113,11 +116,17 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
         )
     sft_path = write_sft_set(rows, ctx.data_dir / f"sft.{r.output_format}")
     outputs: dict[str, Any] = {"data": str(sft_path), "funnel": str(ctx.stage_dir / "funnel.json")}
-    metrics = set_metrics(prompts, generated, correct, rows)
-    if not r.sft:
-        log.info("rejection.sft=false: the SFT set is %s (%d rows); no fine-tuning", sft_path, len(rows))
+    return StageResult(outputs=outputs, metrics=set_metrics(prompts, generated, correct, rows))
+
+
+def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    """Step h: SFT on the set `prepare` wrote (on every training process)."""
+    assert ctx.prepared is not None, "the orchestrator runs prepare before run"
+    outputs, metrics = ctx.prepared.outputs, ctx.prepared.metrics
+    if not cfg.rejection.sft:
+        log.info("rejection.sft=false: the SFT set is %s; no fine-tuning", outputs["data"])
         return StageResult(outputs=outputs, metrics=metrics)
-    model_dir, train_metrics = fine_tune(cfg, ctx, sft_path)
+    model_dir, train_metrics = fine_tune(cfg, ctx, outputs["data"])
     return StageResult(outputs={**outputs, "model": str(model_dir)}, metrics={**metrics, **train_metrics})
 
 
@@ -189,15 +198,11 @@ def set_metrics(prompts: list, generated: list, correct: list, rows: list[dict])
     }
 
 
-def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path) -> tuple[Any, dict]:
-    """SFT on the set with stage 1's code; evaluated before (the sampled model) and after."""
+def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, dict]:
+    """SFT on the set with stage 1's code, from the sampled model or the base (rejection.init_from)."""
     r = cfg.rejection
-    dataset = load_table(str(sft_path), None, "train")
+    dataset = load_table(sft_path, None, "train")
     init = ctx.inputs["model"] if r.init_from == "previous" else resolve_model_path(cfg.model.name_or_path)
     log.info("SFT on %d rows from %s (rejection.init_from=%s)", len(dataset), init, r.init_from)
     tokenizer, model = load_tokenizer(init, cfg.model), load_model(init, cfg.model)
-    evaluation = BeforeAfter(cfg, ctx.stage_dir)
-    if evaluation.enabled:  # "before" is the model this stage sampled from: did the stage help?
-        sampled = model if init == ctx.inputs["model"] else load_model(ctx.inputs["model"], cfg.model)
-        evaluation.before(sampled, load_tokenizer(ctx.inputs["model"], cfg.model))
-    return train_and_hand_off(r.train, cfg, ctx, model, tokenizer, dataset, evaluation)
+    return train_and_save(r.train, cfg, ctx, model, tokenizer, dataset)

@@ -1,26 +1,31 @@
 """Evaluation inside the pipeline: each stage's input model (before) and final model (after) on
-eval.benchmarks, with the model already in memory (transformers generation, no reload).
+eval.benchmarks, loaded from disk in the stage's own single-process "finish" step, after the
+training processes have exited (so every GPU is free, and vLLM serves where
+`generation.backend` asks for it: the same engine path as `r1pipe eval`).
+
+A stage's "before" is the previous stage's "after" (the same model): it is copied, not evaluated
+again, when it was measured with the same protocol (problems, k, sampling settings). Only the
+first stage of a run, or a stage started from init_model, evaluates its input model.
 
 Written to the stage dir: eval_before.json and eval_after.json ({benchmark: summary}), per-problem
 records in eval/<before|after>/<benchmark>.jsonl, eval.json ({"before": ..., "after": ...}) and
-the manifest metrics `eval/<when>/<benchmark>/<metric>`. A resumed attempt reuses the recorded
-'before'. Rank 0 only; eval.after_stage=false turns it off.
+the manifest metrics `eval/<when>/<benchmark>/<metric>`. eval.after_stage=false turns it off.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from r1pipe.context import StageContext
 from r1pipe.evaluation.benchmarks import Benchmark, load_benchmark
 from r1pipe.evaluation.loop import evaluate_benchmark, sampling_record
-from r1pipe.generation import TransformersEngine
-from r1pipe.logs import process_rank
+from r1pipe.generation import open_engine
 from r1pipe.rundir import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -53,56 +58,94 @@ def _same_protocol(summary: dict | None, bench: Benchmark, cfg: DictConfig) -> b
     return recorded == (bench.k, len(bench.problems), sampling_record(bench, cfg.eval))
 
 
-class BeforeAfter:
-    """The stage's before/after evaluation (see the module docstring)."""
-
-    def __init__(self, cfg: DictConfig, stage_dir: Path):
-        self.cfg, self.dir = cfg, stage_dir
-        self.enabled = bool(cfg.eval.after_stage) and process_rank() == 0
-        # Loaded up front: a missing benchmark file fails the stage before any training.
-        self.benchmarks: list[Benchmark] = (
-            [load_benchmark(cfg, name) for name in cfg.eval.benchmarks] if self.enabled else []
-        )
-        self.before_result: dict[str, dict] | None = None
-
-    def _run(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, when: str) -> dict[str, dict]:
-        cache = self.dir / f"eval_{when}.json"
-        names = [b.name for b in self.benchmarks]
-        if when == "before" and cache.exists():
-            cached = json.loads(cache.read_text(encoding="utf-8"))
-            if all(_same_protocol(cached.get(b.name), b, self.cfg) for b in self.benchmarks):
-                return {n: cached[n] for n in names}
-            log.info("the recorded 'before' evaluation used other settings; evaluating again")
-        engine = TransformersEngine(model, tokenizer, self.cfg.eval.batch_size)
-        results = {}
-        for bench in self.benchmarks:
-            log.info("evaluating the %s model on %s", when, bench.name)
-            result = evaluate_benchmark(engine, bench, self.cfg, self.dir / "reward_failures.jsonl")
-            write_problem_rows(self.dir / "eval" / when / f"{bench.name}.jsonl", result.rows)
+def evaluate_model(
+    cfg: DictConfig, model: str, benchmarks: list[Benchmark], rows_dir: Path, failure_log: Path
+) -> dict[str, dict]:
+    """Every benchmark on the model saved at `model`, with the engine `generation.backend` picks
+    (batch size eval.batch_size); per-problem rows to rows_dir/<benchmark>.jsonl."""
+    generation = cfg.generation.copy()
+    generation.batch_size = cfg.eval.batch_size
+    results = {}
+    with open_engine(model, cfg.model, generation) as engine:
+        for bench in benchmarks:
+            result = evaluate_benchmark(engine, bench, cfg, failure_log)
+            write_problem_rows(rows_dir / f"{bench.name}.jsonl", result.rows)
             results[bench.name] = result.summary
-        atomic_write_json(cache, results)
-        return results
+    return results
 
-    def before(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-        if self.enabled:
-            self.before_result = self._run(model, tokenizer, "before")
 
-    def after(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]:
-        """The before/after figures as manifest metrics (eval/before/heldout/pass@1, ...)."""
-        if not self.enabled or self.before_result is None:
-            return {}
-        after = self._run(model, tokenizer, "after")
-        atomic_write_json(self.dir / "eval.json", {"before": self.before_result, "after": after})
-        for name, summary in after.items():
-            b, a = self.before_result[name]["metrics"], summary["metrics"]
-            log.info(
-                "%s pass@1: before %s -> after %s; language consistency %s -> %s (%d problems, k=%d)",
-                name,
-                b.get("pass@1"),
-                a.get("pass@1"),
-                b.get("language_consistency"),
-                a.get("language_consistency"),
-                summary["problems"],
-                summary["k"],
-            )
-        return manifest_metrics("before", self.before_result) | manifest_metrics("after", after)
+def _recorded(source_dir: Path, when: str, benchmarks: list[Benchmark], cfg: DictConfig) -> dict | None:
+    """`source_dir`'s eval_<when>.json if it holds every benchmark under the current protocol."""
+    path = source_dir / f"eval_{when}.json"
+    if not path.is_file():
+        return None
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    if not all(_same_protocol(recorded.get(b.name), b, cfg) for b in benchmarks):
+        log.info("%s was measured with other eval settings; evaluating again", path)
+        return None
+    return {b.name: recorded[b.name] for b in benchmarks}
+
+
+def _adopt(source_dir: Path, stage_dir: Path, benchmarks: list[Benchmark]) -> None:
+    """Copy the previous stage's per-problem 'after' rows as this stage's 'before' rows."""
+    for bench in benchmarks:
+        rows = source_dir / "eval" / "after" / f"{bench.name}.jsonl"
+        if rows.is_file():
+            (stage_dir / "eval" / "before").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(rows, stage_dir / "eval" / "before" / rows.name)
+
+
+def evaluate_before(cfg: DictConfig, ctx: StageContext, benchmarks: list[Benchmark]) -> dict[str, dict]:
+    """The input model's figures: the previous stage's 'after', this stage's recorded 'before'
+    (a finish step that crashed after it), or a fresh evaluation of the input model."""
+    before_file = ctx.stage_dir / "eval_before.json"
+    if ctx.inputs.get("from_stage"):
+        previous_dir = Path(ctx.inputs["model"]).parent
+        if (found := _recorded(previous_dir, "after", benchmarks, cfg)) is not None:
+            log.info("'before' = the 'after' of %s (the same model)", previous_dir.name)
+            _adopt(previous_dir, ctx.stage_dir, benchmarks)
+            atomic_write_json(before_file, found)
+            return found
+    if (found := _recorded(ctx.stage_dir, "before", benchmarks, cfg)) is not None:
+        return found
+    log.info("evaluating the input model %s", ctx.inputs["model"])
+    results = evaluate_model(
+        cfg,
+        ctx.inputs["model"],
+        benchmarks,
+        ctx.stage_dir / "eval" / "before",
+        ctx.stage_dir / "reward_failures.jsonl",
+    )
+    atomic_write_json(before_file, results)
+    return results
+
+
+def evaluate_stage(cfg: DictConfig, ctx: StageContext, model_dir: Path) -> dict[str, Any]:
+    """The stage's before/after figures as manifest metrics (eval/before/heldout/pass@1, ...)."""
+    if not cfg.eval.after_stage:
+        return {}
+    benchmarks = [load_benchmark(cfg, name) for name in cfg.eval.benchmarks]
+    before = evaluate_before(cfg, ctx, benchmarks)
+    log.info("evaluating the stage's final model %s", model_dir)
+    after = evaluate_model(
+        cfg,
+        str(model_dir),
+        benchmarks,
+        ctx.stage_dir / "eval" / "after",
+        ctx.stage_dir / "reward_failures.jsonl",
+    )
+    atomic_write_json(ctx.stage_dir / "eval_after.json", after)
+    atomic_write_json(ctx.stage_dir / "eval.json", {"before": before, "after": after})
+    for name, summary in after.items():
+        b, a = before[name]["metrics"], summary["metrics"]
+        log.info(
+            "%s pass@1: before %s -> after %s; language consistency %s -> %s (%d problems, k=%d)",
+            name,
+            b.get("pass@1"),
+            a.get("pass@1"),
+            b.get("language_consistency"),
+            a.get("language_consistency"),
+            summary["problems"],
+            summary["k"],
+        )
+    return manifest_metrics("before", before) | manifest_metrics("after", after)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from r1pipe.compose import compose_config
-from r1pipe.launcher import AccelerateLauncher, LocalLauncher, build_launcher
+from r1pipe.launcher import AccelerateLauncher, LocalLauncher, build_launcher, one_process_launcher
 
 RUN = Path("/runs/r1-x")
 STAGE = RUN / "01_cold_start"
-STAGE_ARGS = ["-m", "r1pipe.stage", "--run-dir", str(RUN), "--stage-dir", str(STAGE)]
+STAGE_ARGS = ["-m", "r1pipe.stage", "--run-dir", str(RUN), "--stage-dir", str(STAGE), "--phase", "train"]
 
 
 def accelerate(**over) -> AccelerateLauncher:
@@ -146,9 +146,14 @@ def test_environment_without_env_is_the_parent_environment(monkeypatch):
     assert LocalLauncher({}).environment()["R1PIPE_TEST_KEEP"] == "x"
 
 
-def test_single_process_stages_run_locally_under_accelerate():
+def test_one_process_steps_run_locally_under_accelerate():
+    """Stage 3's sampling and every stage's finish step (hand-off check, evaluation) run as one
+    local process whatever launcher trains; the training itself gets the launcher's N processes."""
     from r1pipe.registry import STAGES
 
-    cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8"])
-    assert type(build_launcher(cfg, single_process=True)) is LocalLauncher
-    assert [s.name for s in STAGES.values() if s.single_process] == ["rejection_sampling"]
+    cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8", "+launcher.env.X=1"])
+    assert type(build_launcher(cfg)) is AccelerateLauncher
+    one = one_process_launcher(cfg)
+    assert type(one) is LocalLauncher and one.environment()["X"] == "1"
+    assert one.command(RUN, STAGE, "finish")[-2:] == ["--phase", "finish"]
+    assert [s.name for s in STAGES.values() if s.prepare] == ["rejection_sampling"]
