@@ -24,6 +24,7 @@ from r1pipe.context import StageContext
 from r1pipe.dynamic_sampling import DynamicSamplingGRPOTrainer
 from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument
+from r1pipe.sharded import full_state_dict, load_full_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -117,22 +118,30 @@ REFERENCE_DIR = "reference_model"
 
 def save_reference(trainer: GRPOTrainer, checkpoint: Path) -> None:
     """TRL's checkpoints hold the policy, not the reference. With periodic refresh the reference
-    differs from the input model after the first sync, so it is saved beside the policy."""
+    differs from the input model after the first sync, so it is saved beside the policy. Called on
+    every process: under ZeRO-3 / FSDP the reference is sharded and gathering is collective."""
     ref = getattr(trainer, "ref_model", None)
-    if ref is not None and getattr(trainer.args, "sync_ref_model", False):
-        trainer.accelerator.unwrap_model(ref).save_pretrained(str(checkpoint / REFERENCE_DIR))
+    if ref is None or not getattr(trainer.args, "sync_ref_model", False):
+        return
+    state = full_state_dict(ref, trainer.accelerator)
+    if trainer.accelerator.is_main_process:
+        trainer.accelerator.unwrap_model(ref).save_pretrained(
+            str(checkpoint / REFERENCE_DIR), state_dict=state
+        )
 
 
 def restore_reference(trainer: GRPOTrainer, checkpoint: Path) -> None:
-    """On resume, the reference the interrupted run had (else the input model, as TRL builds it)."""
+    """On resume, the reference the interrupted run had (else the input model, as TRL builds it).
+    Every process reads the saved weights and keeps its shard."""
     saved = checkpoint / REFERENCE_DIR
     ref = getattr(trainer, "ref_model", None)
     if ref is None or not saved.is_dir():
         return
     from transformers import AutoModelForCausalLM
 
-    state = AutoModelForCausalLM.from_pretrained(str(saved), dtype=next(ref.parameters()).dtype).state_dict()
-    trainer.accelerator.unwrap_model(ref).load_state_dict(state)
+    dtype = trainer.accelerator.unwrap_model(ref).dtype
+    state = AutoModelForCausalLM.from_pretrained(str(saved), dtype=dtype).state_dict()
+    load_full_state_dict(ref, state, trainer.accelerator)
     log.info("reference model restored from %s", saved)
 
 

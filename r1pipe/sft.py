@@ -44,17 +44,18 @@ class PublishCheckpoints(TrainerCallback):
         self, checkpoints_dir: Path, keep: int, add_to_checkpoint: Callable[[Path], None] | None = None
     ):
         # add_to_checkpoint: writes what the trainer does not save (GRPO's reference model) into the
-        # checkpoint before it is published, so a published checkpoint is always whole.
+        # checkpoint before it is published, so a published checkpoint is always whole. Called on
+        # every process; it writes from the main one.
         self.dir, self.keep, self.add_to_checkpoint = checkpoints_dir, keep, add_to_checkpoint
 
     def on_save(self, args, state, control, **kwargs):
         PartialState().wait_for_everyone()  # every rank has written its RNG state before the rename
+        written = self.dir / f"checkpoint-{state.global_step}"
+        if self.add_to_checkpoint:
+            self.add_to_checkpoint(written)  # on every rank: a sharded model is gathered collectively
         if not state.is_world_process_zero:
             return
-        written = self.dir / f"checkpoint-{state.global_step}"
         if written.is_dir():
-            if self.add_to_checkpoint:
-                self.add_to_checkpoint(written)
             target = self.dir / step_dir_name(state.global_step)
             atomic_publish_dir(written, target)
             log.info("checkpoint saved: %s", target)

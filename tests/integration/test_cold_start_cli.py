@@ -218,6 +218,38 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
     assert "resuming from" in log
 
 
+def test_a_crash_after_training_reruns_only_the_hand_off_check_and_evaluation(tmp_path: Path):
+    """Training and evaluation are separate processes: killed once the train step has saved the
+    model (trained.json), the rerun trains nothing and only checks and evaluates that model."""
+    run_dir = tmp_path / "run"
+    args = [f"run_dir={run_dir}", *QUICK_STEPS, "stage=cold_start"]
+    stage = run_dir / "01_cold_start"
+    kill_once_checkpointed(args, tmp_path, stage / "trained.json")
+    assert not (stage / "manifest.json").exists()
+    logged, model = (stage / "metrics.jsonl").read_text(), tree_snapshot(stage / "model")
+
+    rerun = r1pipe("run", *args, cwd=tmp_path)
+    assert "resume  trained; its hand-off check and evaluation are left" in rerun.stdout + rerun.stderr
+    assert (stage / "metrics.jsonl").read_text() == logged, "no training step ran again"
+    assert tree_snapshot(stage / "model") == model
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 8
+    assert {"eval/before/heldout/pass@1", "eval/after/heldout/pass@1"} <= set(manifest["metrics"])
+
+
+def test_the_next_stage_before_is_this_stage_after(finished_run: Path):
+    """Stage 2 evaluates only its own model: its 'before' is stage 1's 'after', copied."""
+    first, second = finished_run / "01_cold_start", finished_run / "02_reasoning_rl"
+    after = json.loads((first / "eval_after.json").read_text())
+    assert json.loads((second / "eval_before.json").read_text()) == after
+    assert (second / "eval" / "before" / "heldout.jsonl").read_bytes() == (
+        first / "eval" / "after" / "heldout.jsonl"
+    ).read_bytes()
+    log = (finished_run / "r1pipe.log").read_text()
+    assert "'before' = the 'after' of 01_cold_start" in log
+    assert log.count("evaluating the input model") == 1  # the base model, before stage 1 only
+
+
 def test_status_shows_the_table(finished_run: Path, tmp_path: Path):
     out = r1pipe("status", str(finished_run), cwd=tmp_path).stdout
     assert "01_cold_start" in out and "complete" in out and "heldout/pass@1=" in out

@@ -14,7 +14,7 @@ import pytest
 from r1pipe.compose import ConfigError, compose_config
 from r1pipe.plan import LAUNCH, make_plan
 from r1pipe.registry import STAGES, StageSpec
-from r1pipe.rundir import atomic_write_json, write_manifest
+from r1pipe.rundir import TRAINED, atomic_write_json, write_manifest
 
 STAGE_DIR = "01_cold_start"
 
@@ -107,6 +107,7 @@ class Case:
     checkpoints: tuple[int, ...] = ()
     resume_from: str | None = None  # expected suffix
     changed: str | None = None  # a key expected in StagePlan.changed
+    trained: str | None = None  # trained.json left by the train step: "model kept" | "model gone"
 
 
 CASES = [
@@ -193,6 +194,45 @@ CASES = [
         manifest="complete",
         launch=True,
     ),
+    # The train step finished (trained.json) but the finish step (hand-off check, evaluation) did
+    # not: only finish runs again, as long as the model it wrote is still there.
+    Case("trained, finish crashed", "resume", "trained", launch=True, checkpoints=(4,), trained="model kept"),
+    Case(
+        "trained, finish failed",
+        "resume",
+        "trained",
+        manifest="failed",
+        launch=True,
+        checkpoints=(4,),
+        trained="model kept",
+    ),
+    Case(
+        "trained, model deleted since",
+        "resume",
+        "step_000004",
+        launch=True,
+        checkpoints=(4,),
+        trained="model gone",
+        resume_from="step_000004",
+    ),
+    Case(
+        "trained under another config",
+        "run",
+        "starting over",
+        state_overrides=("cold_start.learning_rate=0.5",),
+        launch=True,
+        checkpoints=(4,),
+        trained="model kept",
+    ),
+    Case(
+        "trained, resume=false",
+        "run",
+        "",
+        overrides=("cold_start.resume=false",),
+        launch=True,
+        checkpoints=(4,),
+        trained="model kept",
+    ),
     Case(
         "interrupted, save cadence changed",
         "resume",
@@ -213,6 +253,12 @@ def make_state(env: Env, case: Case):
         record_launch(earlier)
     if case.manifest:
         record_manifest(earlier, case.manifest)
+    if case.trained:
+        model = earlier.dir / "model"
+        if case.trained == "model kept":
+            model.mkdir(parents=True)
+        outputs = {"model": str(model)}
+        atomic_write_json(earlier.dir / TRAINED, {"fingerprint": earlier.fingerprint, "outputs": outputs})
     env.run.mkdir(parents=True, exist_ok=True)
 
 
