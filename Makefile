@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install browser run test test-unit test-integration lint format toy-base clean
+.PHONY: help install browser slurm run test test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## list the targets
@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
-install: $(VENV)/.installed browser  ## create .venv and install r1pipe with its pinned dependencies
+install: $(VENV)/.installed browser slurm  ## create .venv and install r1pipe with its pinned dependencies
 
 # Debian's Chromium renders `r1pipe report` pages in the browser test; without apt (not Debian)
 # that one test skips and says why.
@@ -32,6 +32,14 @@ browser:  ## Debian's chromium, for the report screenshot test (apt-get, as root
 	elif command -v apt-get >/dev/null; then \
 		$(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; \
 	else echo "no apt-get: chromium not installed, the report browser test will skip"; fi
+
+# Debian's Slurm (slurmctld, slurmd, munge) for the launcher=slurm test, which sets it up as a
+# one-node cluster on this machine (scripts/slurm/local_cluster.sh); without apt it skips.
+slurm:  ## Debian's slurm-wlm daemons, for the real-Slurm test (apt-get, as root or with sudo)
+	@if command -v slurmd >/dev/null && command -v slurmctld >/dev/null && command -v sbatch >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+		$(SUDO) apt-get install -y slurmd slurmctld slurm-client munge || { $(SUDO) apt-get update && $(SUDO) apt-get install -y slurmd slurmctld slurm-client munge; }; \
+	else echo "no apt-get: Slurm not installed, the Slurm launcher test will skip"; fi
 
 run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)

@@ -381,13 +381,18 @@ class RewardConfig:
 
 @dataclass
 class LauncherConfig:
-    kind: str = "local"  # local (python -m r1pipe.stage) | accelerate (accelerate launch)
-    num_processes: int = 1  # processes (GPUs) for accelerate
-    num_machines: int = 1  # machines for accelerate
-    accelerate_config: str | None = None  # accelerate config file (DeepSpeed ZeRO-2/3, FSDP, ...)
+    kind: str = (
+        "local"  # local (python -m r1pipe.stage) | accelerate (accelerate launch) | slurm (srun + accelerate)
+    )
+    num_processes: int = 1  # processes (GPUs) in all, over every machine
+    num_machines: int = 1  # machines (Slurm: nodes of the job)
+    accelerate_config: str | None = None  # ddp | fsdp | zero2 | zero3 (shipped) or an accelerate config file
     mixed_precision: str = "no"  # no | bf16 | fp16 (accelerate)
     main_process_port: int | None = None  # rendezvous port for accelerate
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the stage process
+    srun_args: list[str] = field(
+        default_factory=list
+    )  # extra srun options (slurm): "launcher.srun_args=['--cpus-per-task=96']"
 
 
 @dataclass

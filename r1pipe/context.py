@@ -18,6 +18,8 @@ class StageContext:
     resume_from: str | None  # a checkpoint dir to resume from, decided by the plan
     # What the stage's one-process `prepare` step produced (stage 3: its SFT set), for training.
     prepared: StageResult | None = None
+    # The world the launcher asked for (launch.json): processes, machines, parallelism, precision.
+    world: dict[str, Any] = field(default_factory=dict)
 
     @property
     def checkpoints_dir(self) -> Path:

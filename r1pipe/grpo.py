@@ -25,6 +25,7 @@ from r1pipe.dynamic_sampling import DynamicSamplingGRPOTrainer
 from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument
 from r1pipe.sharded import full_state_dict, load_full_state_dict
+from r1pipe.topology import check_setup
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +179,7 @@ def train_grpo(
     trainer.add_callback(
         PublishCheckpoints(ctx.checkpoints_dir, r.save_total_limit, lambda d: save_reference(trainer, d))
     )
+    check_setup(ctx.world, ctx.name)  # the trainer has set up accelerate: DDP/FSDP/ZeRO as asked?
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())
     resume = resume_argument(ctx)

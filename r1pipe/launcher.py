@@ -1,19 +1,24 @@
 """Launchers build the command that runs one stage in its own process.
 
-The orchestrator stays one light process; each stage runs in a child, so GPU memory is freed
+The orchestrator stays one light process; each stage runs in children, so GPU memory is freed
 between stages, a crash leaves the orchestrator alive to record it, and the same stage code runs
-on one CPU (`python -m r1pipe.stage`) or many GPUs (`accelerate launch -m r1pipe.stage`).
+on one CPU (`python -m r1pipe.stage`), many GPUs (`accelerate launch -m r1pipe.stage`) or many
+nodes (`srun ... accelerate launch ...` inside a Slurm job).
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import yaml
 from omegaconf import DictConfig
 
 
@@ -22,8 +27,9 @@ class Launcher(Protocol):
 
     def environment(self) -> dict[str, str]: ...
 
-    def world(self) -> dict[str, int]:
-        """The world the stage's processes must find themselves in: {processes, machines}."""
+    def world(self) -> dict[str, Any]:
+        """The world the stage's processes must find themselves in: {processes, machines,
+        parallelism, mixed_precision} (topology.py checks it)."""
         ...
 
 
@@ -43,8 +49,8 @@ class LocalLauncher:
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
 
-    def world(self) -> dict[str, int]:
-        return {"processes": 1, "machines": 1}
+    def world(self) -> dict[str, Any]:
+        return {"processes": 1, "machines": 1, "parallelism": "single"}
 
 
 @dataclass(frozen=True)
@@ -59,28 +65,105 @@ class AccelerateLauncher:
     env: dict[str, str]
 
     def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
-        cmd = [sys.executable, "-m", "accelerate.commands.launch"]
-        if self.config_file:
-            cmd += ["--config_file", self.config_file]
-        cmd += ["--num_processes", str(self.num_processes), "--num_machines", str(self.num_machines)]
-        cmd += ["--mixed_precision", self.mixed_precision]
+        return [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            *self.launch_args(run_dir, stage_dir, phase),
+        ]
+
+    def launch_args(self, run_dir: Path, stage_dir: Path, phase: str) -> list[str]:
+        """The arguments of `accelerate launch` (the Slurm launcher adds the machine's own)."""
+        args = ["--config_file", self.config_file] if self.config_file else []
+        args += ["--num_processes", str(self.num_processes), "--num_machines", str(self.num_machines)]
+        args += ["--mixed_precision", self.mixed_precision]
         port = self.main_process_port
         if port is None and self.num_machines == 1 and self.num_processes > 1:
             port = free_port()  # two runs on one machine must not meet at accelerate's 29500
         if port:
-            cmd += ["--main_process_port", str(port)]
+            args += ["--main_process_port", str(port)]
         if self.num_processes > 1 and not self.config_file:
             # DDP across the processes: NCCL on GPUs; on CPU the trainers' use_cpu=True makes it
             # gloo (without --multi_gpu accelerate would start one process, silently)
-            cmd += ["--multi_gpu"]
-        return cmd + _stage_args(run_dir, stage_dir, phase)
+            args += ["--multi_gpu"]
+        return args + _stage_args(run_dir, stage_dir, phase)
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
 
-    def world(self) -> dict[str, int]:
+    def world(self) -> dict[str, Any]:
         # accelerate's --num_processes is the total over all machines
-        return {"processes": self.num_processes, "machines": self.num_machines}
+        return {
+            "processes": self.num_processes,
+            "machines": self.num_machines,
+            "parallelism": expected_parallelism(self.config_file, self.num_processes),
+            "mixed_precision": self.mixed_precision,
+        }
+
+
+@dataclass(frozen=True)
+class SlurmLauncher:
+    """Inside a Slurm job (sbatch, salloc): the training processes as one `srun` step over the
+    job's nodes, one task per node, each running `accelerate launch` with its machine rank
+    (r1pipe.slurm_task) and the first node as head. The orchestrator runs on the first node and
+    waits for the step; srun's --kill-on-bad-exit stops every node when one task fails."""
+
+    accelerate: AccelerateLauncher
+    head: str  # the first node of the job: the rendezvous address
+    srun_args: tuple[str, ...] = ()
+
+    def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
+        nodes = self.accelerate.num_machines
+        srun = [
+            "srun",
+            f"--nodes={nodes}",
+            f"--ntasks={nodes}",
+            "--ntasks-per-node=1",
+            "--kill-on-bad-exit=1",
+        ]
+        task = [sys.executable, "-m", "r1pipe.slurm_task", "--main_process_ip", self.head]
+        return [*srun, *self.srun_args, *task, *self.accelerate.launch_args(run_dir, stage_dir, phase)]
+
+    def environment(self) -> dict[str, str]:
+        return self.accelerate.environment()
+
+    def world(self) -> dict[str, Any]:
+        return self.accelerate.world()
+
+
+class LauncherError(Exception):
+    """The launcher cannot start here (e.g. launcher=slurm outside a Slurm job)."""
+
+
+# Shipped accelerate configs, by name (launcher.accelerate_config=zero3); anything else is a path.
+ACCELERATE_CONFIGS = ("ddp", "fsdp", "zero2", "zero3")
+
+
+def accelerate_config_path(value: str | None) -> str | None:
+    """The file for launcher.accelerate_config: a shipped name or a path (None: none)."""
+    if not value:
+        return None
+    if value in ACCELERATE_CONFIGS:
+        return str(resources.files("r1pipe") / "assets" / "accelerate" / f"{value}.yaml")
+    return str(Path(value).expanduser().resolve())
+
+
+def read_accelerate_config(path: str) -> dict[str, Any]:
+    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} is not a YAML mapping")
+    return loaded
+
+
+def expected_parallelism(config_file: str | None, processes: int) -> str:
+    """What the training processes must find accelerate set up: single | ddp | fsdp | zero<N>."""
+    kind = str(read_accelerate_config(config_file).get("distributed_type", "NO")) if config_file else ""
+    if kind == "DEEPSPEED":
+        stage = read_accelerate_config(config_file or "").get("deepspeed_config", {}).get("zero_stage", 2)
+        return f"zero{stage}"
+    if kind == "FSDP":
+        return "fsdp"
+    return "ddp" if processes > 1 else "single"
 
 
 def free_port() -> int:
@@ -91,18 +174,47 @@ def free_port() -> int:
 
 
 def build_launcher(cfg: DictConfig) -> Launcher:
-    """The configured launcher, for a stage's training processes."""
+    """The configured launcher, for a stage's training processes. LauncherError if it cannot
+    start here."""
     lc = cfg.launcher
-    if lc.kind == "accelerate":
-        return AccelerateLauncher(
-            lc.num_processes,
-            lc.num_machines,
-            lc.mixed_precision,
-            lc.accelerate_config,
-            lc.main_process_port,
-            launcher_env(cfg),
+    if lc.kind == "local":
+        return LocalLauncher(launcher_env(cfg))
+    config_file = accelerate_config_path(lc.accelerate_config)
+    if lc.kind == "slurm":
+        # the orchestrator runs on the first node, so a port free here is free on the head
+        port = lc.main_process_port or free_port()
+        accelerate = AccelerateLauncher(
+            lc.num_processes, lc.num_machines, lc.mixed_precision, config_file, port, launcher_env(cfg)
         )
-    return LocalLauncher(launcher_env(cfg))
+        return SlurmLauncher(accelerate, slurm_head_node(), tuple(str(a) for a in lc.srun_args))
+    return AccelerateLauncher(
+        lc.num_processes,
+        lc.num_machines,
+        lc.mixed_precision,
+        config_file,
+        lc.main_process_port,
+        launcher_env(cfg),
+    )
+
+
+def slurm_head_node(environ: Mapping[str, str] = os.environ) -> str:
+    """The first node of the Slurm job this process runs in."""
+    nodelist = environ.get("SLURM_JOB_NODELIST")
+    if not environ.get("SLURM_JOB_ID") or not nodelist:
+        raise LauncherError(
+            "launcher=slurm starts the training stages inside a Slurm job, and this is not one "
+            "(SLURM_JOB_ID is not set); submit the run with sbatch (scripts/slurm/two_nodes.sbatch) "
+            "or start it inside `salloc`"
+        )
+    try:
+        found = subprocess.run(
+            ["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise LauncherError(
+            f"cannot expand the job's node list {nodelist!r} with scontrol: {error}"
+        ) from error
+    return found[0]
 
 
 def one_process_launcher(cfg: DictConfig) -> Launcher:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.evaluation.gate import gate_verdict
-from r1pipe.launcher import Launcher, build_launcher, one_process_launcher
+from r1pipe.launcher import Launcher, LauncherError, build_launcher, one_process_launcher
 from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.registry import stage_spec
@@ -61,6 +62,7 @@ def prepare(cfg: DictConfig) -> Plan:
 def run_pipeline(cfg: DictConfig) -> Plan:
     """Validate, plan, and execute. Raises ConfigError (nothing touched) or StageFailed."""
     plan = prepare(cfg)
+    check_launcher(cfg)
     run_dir = plan.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(cfg.log_level, run_dir)
@@ -92,6 +94,14 @@ def run_pipeline(cfg: DictConfig) -> Plan:
         run_dir,
     )
     return plan
+
+
+def check_launcher(cfg: DictConfig) -> None:
+    """ConfigError, before anything is written, when the launcher cannot start here."""
+    try:
+        build_launcher(cfg)
+    except LauncherError as error:
+        raise ConfigError([ConfigProblem("launcher.kind", str(error), "see README, Scaling out")]) from error
 
 
 def check_gate(cfg: DictConfig, stage: StagePlan, next_stage: StagePlan) -> None:

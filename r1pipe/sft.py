@@ -31,6 +31,7 @@ from trl import SFTConfig, SFTTrainer
 from r1pipe.context import StageContext
 from r1pipe.models import torch_dtype
 from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, step_dir_name
+from r1pipe.topology import check_setup
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ def train_sft(
             MetricsLog(ctx.metrics_path, ctx.name),
         ],
     )
+    check_setup(ctx.world, ctx.name)  # the trainer has set up accelerate: DDP/FSDP/ZeRO as asked?
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())
     output = trainer.train(resume_from_checkpoint=resume_argument(ctx))

@@ -63,8 +63,8 @@ def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
     )
 
 
-def train(cfg: DictConfig, ctx: StageContext, module: Any, launch: dict) -> None:
-    check_world(launch.get("world"), ctx.name)  # before any work: no silent fallback to one process
+def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
+    check_world(ctx.world, ctx.name)  # before any work: no silent fallback to one process
     started = time.time()
     result: StageResult = module.run(cfg, ctx)
     if process_rank() == 0:
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         inputs=launch["inputs"],
         resume_from=launch.get("resume_from"),
         prepared=_result(read_phase_result(args.stage_dir, PREPARED, launch["fingerprint"])),
+        world=launch.get("world") or {},
     )
     try:
         if args.phase == "finish":
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.phase == "prepare":
                 prepare(cfg, ctx, module)
             else:
-                train(cfg, ctx, module, launch)
+                train(cfg, ctx, module)
     finally:
         shutdown_pools()  # verification workers must not outlive the stage
 

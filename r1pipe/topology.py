@@ -40,6 +40,45 @@ def check_world(expected: dict[str, Any] | None, stage: str) -> dict[str, int]:
     return got
 
 
+def actual_parallelism() -> str | None:
+    """single | ddp | fsdp | zero<N>: what accelerate set up (None before a trainer made it)."""
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import DistributedType
+
+    if not AcceleratorState._shared_state:
+        return None
+    state = AcceleratorState()
+    if state.distributed_type == DistributedType.DEEPSPEED:
+        return f"zero{state.deepspeed_plugin.zero_stage}"
+    if state.distributed_type == DistributedType.FSDP:
+        return "fsdp"
+    return "single" if state.distributed_type == DistributedType.NO else "ddp"
+
+
+def check_setup(expected: dict[str, Any] | None, stage: str) -> None:
+    """After the trainer set up accelerate: the parallelism and mixed precision the launcher asked
+    for (launch.json's "world"), or TopologyMismatch. Accelerate itself falls back silently: on CPU
+    it runs an FSDP config as DDP."""
+    from accelerate.state import AcceleratorState
+
+    if not expected or "parallelism" not in expected or actual_parallelism() is None:
+        return
+    got = actual_parallelism()
+    if got != expected["parallelism"]:
+        raise TopologyMismatch(
+            f"stage {stage}: the launcher asked for {expected['parallelism']} "
+            f"(launcher.accelerate_config, launcher.num_processes) but accelerate set up {got}. "
+            "On CPU accelerate runs FSDP as DDP and DeepSpeed does not train: use "
+            "launcher.accelerate_config=ddp (or none) there; on GPUs check the accelerate config file."
+        )
+    want, have = expected.get("mixed_precision"), str(AcceleratorState().mixed_precision)
+    if want is not None and want != have:
+        raise TopologyMismatch(
+            f"stage {stage}: launcher.mixed_precision={want} but the training runs with {have} "
+            f"(the trainer follows model.dtype); set launcher.mixed_precision={have}, or model.dtype to match"
+        )
+
+
 def recorded_topology() -> dict[str, Any]:
     """The joined world plus how accelerate set it up, for the manifest and `r1pipe status`."""
     topology: dict[str, Any] = dict(joined_world())
@@ -51,11 +90,14 @@ def recorded_topology() -> dict[str, Any]:
         topology["backend"] = state.backend
     if AcceleratorState._shared_state:
         accelerator = AcceleratorState()
+        topology["parallelism"] = actual_parallelism()
         topology["mixed_precision"] = str(accelerator.mixed_precision)
         if accelerator.deepspeed_plugin is not None:
             topology["zero_stage"] = accelerator.deepspeed_plugin.zero_stage
         if getattr(accelerator, "fsdp_plugin", None) is not None:
             topology["fsdp"] = True
+    if os.environ.get("SLURM_JOB_ID"):  # started by srun inside a job: which job and step
+        topology["slurm"] = {"job": os.environ["SLURM_JOB_ID"], "step": os.environ.get("SLURM_STEP_ID")}
     return topology
 
 

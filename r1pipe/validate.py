@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.chat_template import TEMPLATES
@@ -20,6 +21,7 @@ from r1pipe.data import check_local_dataset, is_local_path
 from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
 from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark, gate_enabled
 from r1pipe.generation import BACKENDS, vllm_installed
+from r1pipe.launcher import ACCELERATE_CONFIGS, accelerate_config_path, read_accelerate_config
 from r1pipe.models import looks_local, model_dir_problem
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
@@ -482,10 +484,19 @@ def _check_reward_models(r: DictConfig) -> list[ConfigProblem]:
 
 def _check_launcher(cfg: DictConfig) -> list[ConfigProblem]:
     lc, problems = cfg.launcher, []
-    if lc.kind not in ("local", "accelerate"):
+    if lc.kind not in ("local", "accelerate", "slurm"):
         problems.append(
-            ConfigProblem("launcher.kind", f"unknown launcher {lc.kind!r}", "use local or accelerate")
+            ConfigProblem("launcher.kind", f"unknown launcher {lc.kind!r}", "use local, accelerate or slurm")
         )
+    if lc.kind == "slurm" and lc.num_machines >= 1 and lc.num_processes % lc.num_machines:
+        problems.append(
+            ConfigProblem(
+                "launcher.num_processes",
+                f"{lc.num_processes} processes do not split evenly over {lc.num_machines} nodes",
+                "give the total: nodes x GPUs per node (launcher.num_processes=16 for 2 nodes of 8)",
+            )
+        )
+    problems += _check_accelerate_config(lc.accelerate_config)
     if lc.num_processes < 1 or lc.num_machines < 1:
         problems.append(
             ConfigProblem(
@@ -503,6 +514,33 @@ def _check_launcher(cfg: DictConfig) -> list[ConfigProblem]:
             ConfigProblem("log_level", f"unknown level {cfg.log_level!r}", "use DEBUG, INFO or WARNING")
         )
     return problems
+
+
+def _check_accelerate_config(value: str | None) -> list[ConfigProblem]:
+    """A shipped name, or a readable accelerate config file; ZeRO needs DeepSpeed installed."""
+    path = accelerate_config_path(value)
+    if path is None:
+        return []
+    key, shipped = "launcher.accelerate_config", ", ".join(ACCELERATE_CONFIGS)
+    try:
+        kind = read_accelerate_config(path).get("distributed_type")
+    except (OSError, ValueError, yaml.YAMLError) as error:
+        return [
+            ConfigProblem(
+                key,
+                f"{value!r} is not a shipped config ({shipped}) nor a readable YAML file: {error}",
+                f"use one of {shipped}, or the path of an `accelerate config` file",
+            )
+        ]
+    if kind == "DEEPSPEED" and importlib.util.find_spec("deepspeed") is None:
+        return [
+            ConfigProblem(
+                key,
+                f"{value} uses DeepSpeed, which is not installed",
+                "pip install 'r1pipe[deepspeed]' (GPUs only), or use launcher.accelerate_config=fsdp or ddp",
+            )
+        ]
+    return []
 
 
 RL_STAGE_KEYS = ("reasoning_rl", "all_scenario_rl")

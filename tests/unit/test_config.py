@@ -251,7 +251,18 @@ SEMANTIC = [
     ("dtype", lambda t: ["model.dtype=fp8"], "model.dtype"),
     ("toy digits", lambda t: ["data.toy.digits=7"], "data.toy.digits"),
     ("reward", lambda t: ["reward.accuracy=nope"], "reward.accuracy"),
-    ("launcher kind", lambda t: ["launcher.kind=slurm"], "launcher.kind"),
+    ("launcher kind", lambda t: ["launcher.kind=mpi"], "launcher.kind"),
+    (
+        "slurm uneven nodes",
+        lambda t: ["launcher=slurm", "launcher.num_processes=3"],
+        "launcher.num_processes",
+    ),
+    (
+        "accelerate config missing",
+        lambda t: [f"launcher.accelerate_config={t}/none.yaml"],
+        "launcher.accelerate_config",
+    ),
+    ("zero3 without deepspeed", lambda t: ["launcher.accelerate_config=zero3"], "launcher.accelerate_config"),
     (
         "preference window",
         lambda t: ["all_scenario_rl.preference_last_steps=-2"],

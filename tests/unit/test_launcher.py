@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from r1pipe.compose import compose_config
-from r1pipe.launcher import AccelerateLauncher, LocalLauncher, build_launcher, one_process_launcher
+from r1pipe.launcher import (
+    AccelerateLauncher,
+    LocalLauncher,
+    SlurmLauncher,
+    accelerate_config_path,
+    build_launcher,
+    one_process_launcher,
+    read_accelerate_config,
+)
 
 RUN = Path("/runs/r1-x")
 STAGE = RUN / "01_cold_start"
@@ -88,8 +96,124 @@ def test_a_single_machine_run_gets_a_free_rendezvous_port():
 
 
 def test_the_world_each_launcher_asks_for():
-    assert LocalLauncher({}).world() == {"processes": 1, "machines": 1}
-    assert accelerate(num_processes=16, num_machines=2).world() == {"processes": 16, "machines": 2}
+    assert LocalLauncher({}).world() == {"processes": 1, "machines": 1, "parallelism": "single"}
+    assert accelerate(num_processes=16, num_machines=2, mixed_precision="bf16").world() == {
+        "processes": 16,
+        "machines": 2,
+        "parallelism": "ddp",
+        "mixed_precision": "bf16",
+    }
+    assert accelerate(num_processes=1).world()["parallelism"] == "single"
+
+
+# Each shipped accelerate config: what accelerate's own loader reads from it, and what the
+# training processes must then find (topology.check_setup compares after the trainer's setup).
+SHIPPED = [
+    ("ddp", "MULTI_GPU", "ddp"),
+    ("fsdp", "FSDP", "fsdp"),
+    ("zero2", "DEEPSPEED", "zero2"),
+    ("zero3", "DEEPSPEED", "zero3"),
+]
+
+
+@pytest.mark.parametrize(("name", "distributed_type", "parallelism"), SHIPPED)
+def test_shipped_accelerate_configs_load_in_accelerate_and_set_the_expected_world(
+    name, distributed_type, parallelism
+):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    path = accelerate_config_path(name)
+    assert path and Path(path).is_file() and path.endswith(f"assets/accelerate/{name}.yaml")
+    loaded = load_config_from_file(path)
+    assert loaded.distributed_type.value == distributed_type
+    # r1pipe passes processes, machines and precision on the command line, never from the file
+    assert loaded.num_processes == -1 and "mixed_precision" not in read_accelerate_config(path)
+    if distributed_type == "DEEPSPEED":
+        assert "gradient_accumulation_steps" not in loaded.deepspeed_config  # "auto": the trainer's
+    if name == "zero3":
+        assert loaded.deepspeed_config["zero3_save_16bit_model"]  # save_model gathers full weights
+    if name == "fsdp":
+        assert loaded.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
+
+    cfg = compose_config(
+        ["launcher=accelerate", "launcher.num_processes=8", f"launcher.accelerate_config={name}"]
+    )
+    built = build_launcher(cfg)
+    assert option(built.command(RUN, STAGE), "--config_file") == path
+    assert "--multi_gpu" not in built.command(RUN, STAGE)  # the file says how
+    assert built.world()["parallelism"] == parallelism
+
+
+def test_an_accelerate_config_path_is_used_as_given(tmp_path):
+    own = tmp_path / "mine.yaml"
+    own.write_text("distributed_type: FSDP\n")
+    assert accelerate_config_path(str(own)) == str(own)
+    assert accelerate(num_processes=2, config_file=str(own)).world()["parallelism"] == "fsdp"
+
+
+def test_slurm_runs_one_accelerate_per_node_under_srun(monkeypatch):
+    """Inside a job: one srun step, one task per node; each task (r1pipe.slurm_task) adds its
+    machine rank; every node meets at the first node on the port picked there."""
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.setenv("SLURM_JOB_NODELIST", "gpu[01-02]")
+    monkeypatch.setattr("r1pipe.launcher.slurm_head_node", lambda: "gpu01")
+    cfg = compose_config(
+        [
+            "launcher=slurm",
+            "launcher.num_machines=2",
+            "launcher.num_processes=16",
+            "launcher.accelerate_config=zero3",
+        ]
+        + ["launcher.srun_args=['--cpus-per-task=96']"]
+    )
+    built = build_launcher(cfg)
+    assert type(built) is SlurmLauncher
+    cmd = built.command(RUN, STAGE)
+    assert cmd[:6] == [
+        "srun",
+        "--nodes=2",
+        "--ntasks=2",
+        "--ntasks-per-node=1",
+        "--kill-on-bad-exit=1",
+        "--cpus-per-task=96",
+    ]
+    assert cmd[6:9] == [sys.executable, "-m", "r1pipe.slurm_task"]
+    assert option(cmd, "--main_process_ip") == "gpu01" and option(cmd, "--main_process_port")
+    assert (option(cmd, "--num_machines"), option(cmd, "--num_processes")) == ("2", "16")
+    assert cmd[-len(STAGE_ARGS) :] == STAGE_ARGS
+    assert built.world() == {
+        "processes": 16,
+        "machines": 2,
+        "parallelism": "zero3",
+        "mixed_precision": "bf16",
+    }
+
+
+def test_each_slurm_task_adds_its_machine_rank():
+    from r1pipe.slurm_task import accelerate_argv
+
+    argv = accelerate_argv(["--num_machines", "2", "-m", "r1pipe.stage"], {"SLURM_NODEID": "1"})
+    assert argv[1:5] == ["-m", "accelerate.commands.launch", "--machine_rank", "1"]
+    with pytest.raises(SystemExit, match="srun"):
+        accelerate_argv([], {})
+
+
+def test_slurm_outside_a_job_is_refused_before_any_work(monkeypatch, tmp_path):
+    from r1pipe.compose import ConfigError
+    from r1pipe.orchestrator import run_pipeline
+
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    cfg = compose_config(
+        [
+            "launcher=slurm",
+            "launcher.num_processes=2",
+            "launcher.num_machines=1",
+            f"run_dir={tmp_path / 'run'}",
+        ]
+    )
+    with pytest.raises(ConfigError, match="not one") as caught:
+        run_pipeline(cfg)
+    assert "sbatch" in str(caught.value) and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(
@@ -110,14 +234,14 @@ def test_build_launcher_passes_accelerate_settings():
         [
             "launcher=accelerate",
             "launcher.num_processes=2",
-            "launcher.accelerate_config=/c.yaml",
+            "launcher.accelerate_config=ddp",
             "launcher.main_process_port=29600",
         ]
     )
     built = build_launcher(cfg)
     assert (built.num_processes, built.config_file, built.main_process_port, built.mixed_precision) == (
         2,
-        "/c.yaml",
+        accelerate_config_path("ddp"),
         29600,
         "bf16",
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.topology import TopologyMismatch, check_world, describe, joined_world, recorded_topology
+from r1pipe.topology import (
+    TopologyMismatch,
+    check_setup,
+    check_world,
+    describe,
+    joined_world,
+    recorded_topology,
+)
 
 
 @pytest.mark.parametrize(
@@ -74,3 +81,32 @@ def test_recorded_topology_of_a_plain_process(monkeypatch):
 )
 def test_describe(topology, shown):
     assert describe(topology) == shown
+
+
+@pytest.fixture
+def accelerator_state():
+    """A real Accelerator in this process (one CPU process: no parallelism), reset afterwards."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+
+    Accelerator(cpu=True, mixed_precision="no")
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+def test_a_setup_other_than_asked_stops_the_stage(accelerator_state):
+    """After the trainer set accelerate up: the parallelism and precision the launcher asked for.
+    (accelerate silently runs an FSDP config as DDP on CPU; the check is what makes that loud.)"""
+    check_setup(
+        {"processes": 1, "machines": 1, "parallelism": "single", "mixed_precision": "no"}, "cold_start"
+    )
+    with pytest.raises(TopologyMismatch, match=r"asked for fsdp.*set up single.*accelerate_config=ddp"):
+        check_setup({"parallelism": "fsdp"}, "cold_start")
+    with pytest.raises(
+        TopologyMismatch, match=r"launcher.mixed_precision=bf16 but the training runs with no"
+    ):
+        check_setup({"parallelism": "single", "mixed_precision": "bf16"}, "cold_start")
+    check_setup(
+        {"processes": 1, "machines": 1}, "cold_start"
+    )  # launch.json of older runs: nothing to compare
+    assert recorded_topology()["parallelism"] == "single"
