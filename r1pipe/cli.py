@@ -143,7 +143,9 @@ def _run(args: argparse.Namespace) -> int:
         print(OmegaConf.to_yaml(cfg), end="")
         return 0
     if args.dry_run:
-        print(prepare(cfg).describe())
+        plan = prepare(cfg)
+        print(plan.describe())
+        print(describe_launches(cfg, plan))
         return 0
     try:
         run_pipeline(cfg)
@@ -151,6 +153,17 @@ def _run(args: argparse.Namespace) -> int:
         logging.getLogger("r1pipe").warning("stopped; rerun with the same run_dir to resume")
         return 130
     return 0
+
+
+def describe_launches(cfg, plan) -> str:
+    """How each stage that would run starts its processes (launcher, world, parallelism)."""
+    from r1pipe.launcher import describe_launch
+    from r1pipe.registry import stage_spec
+
+    lines = ["launch:"]
+    for stage in plan.to_execute:
+        lines.append(f"  {stage.name:<20} {describe_launch(cfg, stage_spec(stage.name).prepare)}")
+    return "\n".join(lines) if plan.to_execute else "launch: nothing to run"
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -225,3 +225,22 @@ def one_process_launcher(cfg: DictConfig) -> Launcher:
 
 def launcher_env(cfg: DictConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in cfg.launcher.env.items()}
+
+
+def describe_launch(cfg: DictConfig, prepare: bool) -> str:
+    """How a stage's steps would start, for `r1pipe run --dry-run`: its one-process steps and the
+    training processes (launcher, processes, machines, parallelism, precision)."""
+    lc = cfg.launcher
+    if lc.kind == "local":
+        train = "1 process"
+    else:
+        parallelism = expected_parallelism(accelerate_config_path(lc.accelerate_config), lc.num_processes)
+        how = (
+            "accelerate launch"
+            if lc.kind == "accelerate"
+            else "srun, 1 task per node, each accelerate launch"
+        )
+        train = f"{how}: {lc.num_processes} processes on {lc.num_machines} machine(s), {parallelism}, {lc.mixed_precision}"
+    steps = ["prepare: 1 process"] if prepare else []
+    steps += [f"train: {train}", "finish (hand-off check, evaluation): 1 process"]
+    return "; ".join(steps)

@@ -427,11 +427,11 @@ def _check_sandbox(cfg: DictConfig) -> list[ConfigProblem]:
 
 def reward_model_dir_problem(model_dir: str) -> str | None:
     """Why a reward model dir cannot be used: a `toy:<judge>` must name a toy judge (built by stage
-    4), anything else must be a model dir."""
+    4), a path must be a model dir; anything else is a hub id (loaded, or reported, by the stage)."""
     if model_dir.startswith(TOY_PREFIX):
         judge = model_dir[len(TOY_PREFIX) :]
         return None if judge in JUDGES else f"{model_dir!r} names no toy reward model"
-    return model_dir_problem(model_dir)
+    return model_dir_problem(model_dir) if looks_local(model_dir) else None
 
 
 def _check_reward_models(r: DictConfig) -> list[ConfigProblem]:

@@ -360,3 +360,34 @@ def test_stage_four_checks_only_apply_when_it_is_in_the_pipeline():
     overrides = ["~reward.routing.routes.general", "all_scenario_rl.preference_last_steps=-2"]
     assert config_problems(compose_config(["pipeline=r1_zero", *overrides])) == []
     assert len(config_problems(compose_config(overrides))) == 2
+
+
+@pytest.mark.parametrize(
+    ("experiment", "parallelism"), [("r1_qwen2.5_1.5b", "ddp"), ("r1_qwen2.5_7b", "fsdp")]
+)
+def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_judge(
+    experiment, parallelism, tmp_path
+):
+    """Nothing toy left in the real-scale presets: hub data, reward models by hub id, a generative
+    judge, vLLM for sampling; --dry-run's plan and launch lines (from the same functions)."""
+    from r1pipe.cli import describe_launches
+    from r1pipe.orchestrator import prepare
+
+    cfg = compose_config([f"experiment={experiment}", f"run_dir={tmp_path / 'run'}"])
+    assert list(cfg.pipeline.stages) == [
+        "cold_start",
+        "reasoning_rl",
+        "rejection_sampling",
+        "all_scenario_rl",
+    ]
+    assert cfg.generation.backend == "vllm" and cfg.rejection.judge.model == "Qwen/Qwen2.5-7B-Instruct"
+    used = {name for route in cfg.reward.routing.routes.values() for name in route} & set(cfg.reward.models)
+    assert used == {"helpful", "harmless"}
+    assert {cfg.reward.models[n].model_dir for n in used} == {"Skywork/Skywork-Reward-V2-Qwen3-1.7B"}
+    assert "toy" not in (cfg.data.general_prompts.path, cfg.data.non_reasoning.path)
+    plan = prepare(cfg)
+    assert [s.action for s in plan.stages] == ["run"] * 4
+    launches = describe_launches(cfg, plan)
+    assert f"train: accelerate launch: 8 processes on 1 machine(s), {parallelism}, bf16" in launches
+    assert "rejection_sampling   prepare: 1 process; train:" in launches
+    assert launches.count("finish (hand-off check, evaluation): 1 process") == 4
