@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from r1pipe.config import REFLECTIVE_WORDS
+from r1pipe.logs import process_rank
 from r1pipe.rewards.answers import completion_text
 from r1pipe.rewards.routing import RoutedReward
 from r1pipe.rundir import append_jsonl
@@ -66,8 +67,8 @@ class SampleLogger:
     ) -> None:
         """Write the rows if this step is due; `details[i]` adds fields to completion i's row."""
         step = getattr(trainer_state, "global_step", 0)
-        if step % self.every or step == self._last_step:
-            return
+        if step % self.every or step == self._last_step or process_rank() != 0:
+            return  # on N processes: the main one's completions only (one writer)
         self._last_step = step
         for i in list(range(0, len(completions), self.stride))[: self.n]:
             row = {k: v[i] for k, v in columns.items() if isinstance(v, list) and len(v) == len(completions)}

@@ -230,8 +230,9 @@ class GuardedReward:
                 "completion": completion,
                 "columns": row,
             }
-            self.policy.failure_log.parent.mkdir(parents=True, exist_ok=True)
-            with self.policy.failure_log.open("a", encoding="utf-8") as f:
+            path = rank_file(self.policy.failure_log)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
         return {"none": None, "zero": 0.0, "penalty": self.policy.penalty}[self.policy.on_failure]
 
@@ -255,3 +256,10 @@ def _is_picklable(fn: RewardFn) -> bool:
         return True
     except Exception:
         return False
+
+
+def rank_file(path: Path) -> Path:
+    """`path` on the main process; `<stem>.rank<N><suffix>` on training process N > 0, so that
+    each rank logs the failures of its own completions and no two processes append to one file."""
+    rank = int(os.environ.get("RANK", "0") or 0)
+    return path if rank == 0 else path.with_name(f"{path.stem}.rank{rank}{path.suffix}")

@@ -21,6 +21,9 @@ pytestmark = pytest.mark.integration
 QUICK_STEPS = ["experiment=toy_quick", "eval.num_problems=4", "eval.max_new_tokens=48"]
 # Stages 1-2 only: stage 4 has its own module (test_all_scenario_rl_cli.py), one run of it.
 QUICK = [*QUICK_STEPS, "pipeline.stages=[cold_start,reasoning_rl]"]
+# Training stages on 2 processes (gloo DDP on this CPU): the distributed tests, stage 3's and
+# distillation's module runs.
+TWO_PROCESSES = ["launcher=accelerate", "launcher.num_processes=2", "launcher.mixed_precision=no"]
 
 
 def r1pipe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS, r1pipe
+from test_cold_start_cli import QUICK_STEPS, TWO_PROCESSES, r1pipe
 from transformers import AutoModelForCausalLM
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
@@ -26,7 +26,6 @@ COLD_START = [
     "cold_start.logging_steps=1",
     "cold_start.save_steps=3",
 ]
-TWO_PROCESSES = ["launcher=accelerate", "launcher.num_processes=2", "launcher.mixed_precision=no"]
 # Measured on the 2-core CPU (fp32, 2026-11-30): the 6 per-step losses of 1 process x 16 and
 # 2 processes x 8 differ by at most 1.1e-7 relative (reduction order), and the final weights by
 # at most 4.7e-6 (largest weight 1.63): TRL normalises the loss by the global token count, so

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS, kill_once_checkpointed, r1pipe, tree_snapshot
+from test_cold_start_cli import QUICK_STEPS, TWO_PROCESSES, kill_once_checkpointed, r1pipe, tree_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -54,8 +54,9 @@ def stage3_args(run_dir: Path, model: Path, *extra: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def stage_dir(sampled_model: Path, tmp_path_factory) -> Path:
+    """The module's main run: sampling in one process, the SFT on 2 (launcher=accelerate)."""
     work = tmp_path_factory.mktemp("work")
-    r1pipe("run", *stage3_args(work / "run", sampled_model), cwd=work)
+    r1pipe("run", *stage3_args(work / "run", sampled_model), *TWO_PROCESSES, cwd=work)
     return work / "run" / "03_rejection_sampling"
 
 
@@ -72,6 +73,9 @@ def test_stage_three_completes_with_its_set_model_and_funnel(stage_dir: Path):
     assert metrics["rejection/samples"] == PROMPTS * N
     assert metrics["train/final_step"] == 4
     assert {"eval/before/heldout/pass@1", "eval/after/heldout/pass@1"} <= set(metrics)
+    # sampled once (the prepare step, one process), fine-tuned on 2 processes in step
+    assert (manifest["topology"]["processes"], metrics["train/ranks_in_sync"]) == (2, 2)
+    assert json.loads((stage_dir / "prepared.json").read_text())["outputs"]["data"] == outputs["data"]
     shards = sorted(p.name for p in (stage_dir / "data" / "generations").glob("shard_*.jsonl"))
     assert len(shards) == math.ceil(PROMPTS / SHARD)
 
@@ -219,7 +223,7 @@ def test_distill_fine_tunes_a_student_on_a_runs_stage_three_set(stage_dir: Path,
     run_dir = tmp_path / "distill"
     quick = [
         "distill.train.max_steps=3",
-        "distill.train.per_device_train_batch_size=8",
+        "distill.train.per_device_train_batch_size=4",
         "eval.after_stage=false",
     ]
     r1pipe(
@@ -229,6 +233,7 @@ def test_distill_fine_tunes_a_student_on_a_runs_stage_three_set(stage_dir: Path,
         f"distill.data={stage_dir.parent}",
         f"run_dir={run_dir}",
         *quick,
+        *TWO_PROCESSES,  # 2 x 4 examples per step
         cwd=tmp_path,
     )
     manifest = json.loads((run_dir / "01_distill" / "manifest.json").read_text())
@@ -238,6 +243,7 @@ def test_distill_fine_tunes_a_student_on_a_runs_stage_three_set(stage_dir: Path,
         "found through the run's manifest"
     )
     assert manifest["metrics"]["train/final_step"] == 3
+    assert (manifest["topology"]["processes"], manifest["metrics"]["train/ranks_in_sync"]) == (2, 2)
     assert (run_dir / "01_distill" / "model" / "config.json").is_file()
 
 
