@@ -155,3 +155,23 @@ def test_a_killed_rank_stops_the_stage_and_the_rerun_resumes(tmp_path):
     resumed, uninterrupted = losses(run_dir / "01_cold_start"), losses(straight / "01_cold_start")
     assert max(resumed) == max(uninterrupted) == 12
     assert resumed[12] == pytest.approx(uninterrupted[12], rel=LOSS_TOLERANCE)
+
+
+def test_all_scenario_rl_on_two_processes_routes_and_judges_every_rank(tmp_path):
+    """Stage 4 on 2 processes: each rank scores its own completions by their task's rewards
+    (rules, or the toy reward models both ranks load from the one build); TRL averages the routed
+    metrics over the ranks; the main process alone logs samples; parameters end in sync."""
+    from test_all_scenario_rl_cli import MAX_STEPS, stage4_args
+
+    run_dir = tmp_path / "rl4"
+    r1pipe("run", *stage4_args(run_dir), *TWO_PROCESSES, "eval.after_stage=false", cwd=tmp_path)
+    stage = run_dir / "04_all_scenario_rl"
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["metrics"]["train/final_step"] == MAX_STEPS
+    assert (manifest["topology"]["processes"], manifest["metrics"]["train/ranks_in_sync"]) == (2, 2)
+    logged = [json.loads(line) for line in (stage / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in logged if "reward" in r]
+    assert [r["step"] for r in steps] == list(range(1, MAX_STEPS + 1))
+    assert all("route/general/frac" in r for r in steps)
+    assert "reward/helpful/mean" in steps[-1]  # the reward models' window: the last step
+    assert not list(stage.glob("samples.rank*")) and (stage / "samples.jsonl").is_file()
