@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from r1pipe.plan import read_launch
-from r1pipe.rundir import latest_checkpoint, read_manifest
+from r1pipe.rundir import TRAINED, latest_checkpoint, read_manifest
 from r1pipe.topology import describe
 
 TRAIN_METRICS = ("train/final_step", "train/loss")
@@ -31,6 +31,8 @@ def stage_rows(run_dir: Path) -> list[dict]:
         checkpoint = latest_checkpoint(stage_dir / "checkpoints")
         if manifest:
             status = manifest.status
+        elif (stage_dir / TRAINED).is_file():
+            status = "trained, evaluating/interrupted"  # the finish step runs or was stopped
         elif read_launch(stage_dir):
             status = f"running/interrupted ({checkpoint.name})" if checkpoint else "running/interrupted"
         else:

@@ -230,6 +230,7 @@ def test_a_crash_after_training_reruns_only_the_hand_off_check_and_evaluation(tm
     kill_once_checkpointed(args, tmp_path, stage / "trained.json")
     assert not (stage / "manifest.json").exists()
     logged, model = (stage / "metrics.jsonl").read_text(), tree_snapshot(stage / "model")
+    assert "trained, evaluating/interrupted" in r1pipe("status", str(run_dir), cwd=tmp_path).stdout
 
     rerun = r1pipe("run", *args, cwd=tmp_path)
     assert "resume  trained; its hand-off check and evaluation are left" in rerun.stdout + rerun.stderr
