@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.compose import ConfigError, ConfigProblem
 from r1pipe.evaluation.gate import gate_verdict
-from r1pipe.launcher import Launcher, LauncherError, build_launcher, one_process_launcher
+from r1pipe.launcher import Launcher, LauncherError, LocalLauncher, build_launcher, one_process_launcher
 from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.registry import stage_spec
@@ -151,22 +151,26 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, int] 
 
 
 def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
-    """The stage's steps as child processes (r1pipe/stage.py): prepare (if the stage has one) and
-    train under the launcher's processes, then finish (hand-off check, evaluation, manifest) in
-    one process. A stage whose training finished in an earlier attempt goes straight to finish."""
+    """The stage's steps (r1pipe/stage.py): prepare (if the stage has one), train, finish (hand-off
+    check, evaluation, manifest). Under a multi-process launcher, train gets the launcher's
+    processes and the other steps one process each, after them (every GPU free); a local launch
+    runs all its steps in one child, in the same order and with the same files, which saves a
+    process start per step. A stage whose training finished earlier goes straight to finish."""
     launcher = build_launcher(cfg)
     write_stage_launch(cfg, stage, launcher.world())
     started = time.time()
-    if not trained_model_kept(stage.dir, stage.fingerprint):
-        (stage.dir / TRAINED).unlink(missing_ok=True)  # another attempt's result is never finished
-        if stage_spec(stage.name).prepare:
-            _run_phase(cfg, stage, "prepare", one_process_launcher(cfg), started)
-        _run_phase(cfg, stage, "train", launcher, started)
-    else:
+    steps = ["finish"]
+    if trained_model_kept(stage.dir, stage.fingerprint):
         log.info(
             "stage %s: training finished in an earlier attempt; checking and evaluating its model", stage.name
         )
-    _run_phase(cfg, stage, "finish", one_process_launcher(cfg), started)
+    else:
+        (stage.dir / TRAINED).unlink(missing_ok=True)  # another attempt's result is never finished
+        steps = [*(["prepare"] if stage_spec(stage.name).prepare else []), "train", *steps]
+    if isinstance(launcher, LocalLauncher):
+        _run_phase(cfg, stage, ",".join(steps), launcher, started)
+    for step in steps if not isinstance(launcher, LocalLauncher) else []:
+        _run_phase(cfg, stage, step, launcher if step == "train" else one_process_launcher(cfg), started)
     manifest = read_manifest(stage.dir)
     if manifest is None or not manifest.complete:
         _failed(stage, "finish", "no complete manifest", started)
@@ -179,7 +183,7 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
 def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher, started: float) -> None:
     command = launcher.command(stage.dir.parent, stage.dir, phase)
     log.debug("%s: %s", phase, " ".join(command))
-    server = generation_server(cfg, stage) if phase == "train" else None
+    server = generation_server(cfg, stage) if "train" in phase.split(",") else None
     try:
         with server or contextlib.nullcontext():
             env = launcher.environment() | (server.training_env if server else {})
@@ -193,15 +197,11 @@ def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher
 
 def _failed(stage: StagePlan, phase: str, why: str, started: float) -> None:
     _record_failure(stage, f"{phase}: {why}", time.time() - started)
-    rerun = f"r1pipe run run_dir={stage.dir.parent}"
-    after = (
-        "it resumes from the latest checkpoint"
-        if phase != "finish"
-        else "the training is kept, only the hand-off check and evaluation run again"
-    )
     raise StageFailed(
         f"stage {stage.name} failed in its {phase} step ({why}); see {stage.dir.parent / RUN_LOG}. "
-        f"Fix the cause and rerun `{rerun}`: {after}."
+        f"Fix the cause and rerun `r1pipe run run_dir={stage.dir.parent}`: what finished is kept "
+        "(a trained model goes straight to its checks and evaluation; training resumes from its "
+        "latest checkpoint)."
     )
 
 

@@ -1,6 +1,7 @@
 """The stage process: `python -m r1pipe.stage --run-dir R --stage-dir R/01_cold_start --phase P`.
 
-The orchestrator runs a stage as up to three child processes, one after another:
+The orchestrator runs a stage's steps, one after another (each its own process under a
+multi-process launcher; all in one child under the local launcher, `--phase prepare,train,finish`):
   prepare  one process, stages that have it (stage 3: sampling and its SFT set), -> prepared.json
   train    the launcher's N processes (accelerate, Slurm): the stage's `run(cfg, ctx)`, which
            only loads, trains and saves -> trained.json (main process)
@@ -114,39 +115,68 @@ def finish(cfg: DictConfig, ctx: StageContext) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Run one step of an r1pipe stage (started by the orchestrator)."
+        description="Run steps of an r1pipe stage (started by the orchestrator)."
     )
     parser.add_argument("--run-dir", required=True, type=Path)
     parser.add_argument("--stage-dir", required=True, type=Path)
-    parser.add_argument("--phase", choices=PHASES, default="train")
+    parser.add_argument(
+        "--phase",
+        default="train",
+        help=f"one of {', '.join(PHASES)}, or several in order: prepare,train,finish",
+    )
     args = parser.parse_args(argv)
+    phases = args.phase.split(",")
+    if not set(phases) <= set(PHASES):
+        parser.error(f"--phase {args.phase}: use {', '.join(PHASES)}")
 
     cfg = OmegaConf.load(args.stage_dir / "config.yaml")
     assert isinstance(cfg, DictConfig)
-    launch = json.loads((args.stage_dir / "launch.json").read_text(encoding="utf-8"))
     setup_logging(cfg.log_level, args.run_dir)
-    ctx = StageContext(
-        run_dir=args.run_dir,
-        stage_dir=args.stage_dir,
+    try:
+        for phase in phases:
+            run_phase(phase, cfg, stage_context(args.run_dir, args.stage_dir))
+    finally:
+        shutdown_pools()  # verification workers must not outlive the stage
+
+
+def stage_context(run_dir: Path, stage_dir: Path) -> StageContext:
+    """What the launch record (and an earlier prepare step) tell the stage."""
+    launch = json.loads((stage_dir / "launch.json").read_text(encoding="utf-8"))
+    return StageContext(
+        run_dir=run_dir,
+        stage_dir=stage_dir,
         name=launch["name"],
         index=launch["index"],
         fingerprint=launch["fingerprint"],
         inputs=launch["inputs"],
         resume_from=launch.get("resume_from"),
-        prepared=_result(read_phase_result(args.stage_dir, PREPARED, launch["fingerprint"])),
+        prepared=_result(read_phase_result(stage_dir, PREPARED, launch["fingerprint"])),
         world=launch.get("world") or {},
     )
-    try:
-        if args.phase == "finish":
-            finish(cfg, ctx)
-        else:
-            module = importlib.import_module(stage_spec(ctx.name).module)
-            if args.phase == "prepare":
-                prepare(cfg, ctx, module)
-            else:
-                train(cfg, ctx, module)
-    finally:
-        shutdown_pools()  # verification workers must not outlive the stage
+
+
+def run_phase(phase: str, cfg: DictConfig, ctx: StageContext) -> None:
+    if phase == "finish":
+        release_training_memory()
+        finish(cfg, ctx)
+        return
+    module = importlib.import_module(stage_spec(ctx.name).module)
+    if phase == "prepare":
+        prepare(cfg, ctx, module)
+    else:
+        train(cfg, ctx, module)
+
+
+def release_training_memory() -> None:
+    """In a one-process launch, finish follows train in the same process: the trainer and model
+    are unreferenced by now; collect them and return their GPU memory before evaluation."""
+    import gc
+
+    gc.collect()
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

@@ -249,9 +249,7 @@ def test_the_next_stage_before_is_this_stage_after(finished_run: Path):
     assert (second / "eval" / "before" / "heldout.jsonl").read_bytes() == (
         first / "eval" / "after" / "heldout.jsonl"
     ).read_bytes()
-    log = (finished_run / "r1pipe.log").read_text()
-    assert "'before' = the 'after' of 01_cold_start" in log
-    assert log.count("evaluating the input model") == 1  # the base model, before stage 1 only
+    assert "'before' = the 'after' of 01_cold_start" in (finished_run / "r1pipe.log").read_text()
 
 
 def test_status_shows_the_table(finished_run: Path, tmp_path: Path):
