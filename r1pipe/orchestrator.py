@@ -8,7 +8,9 @@ directory the next `r1pipe run run_dir=...` can read.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import shutil
 import signal
 import subprocess
 import time
@@ -23,6 +25,7 @@ from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.registry import stage_spec
 from r1pipe.rundir import (
+    ERRORS,
     TRAINED,
     atomic_write_json,
     atomic_write_text,
@@ -182,6 +185,7 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
 
 def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher, started: float) -> None:
     command = launcher.command(stage.dir.parent, stage.dir, phase)
+    shutil.rmtree(stage.dir / ERRORS, ignore_errors=True)  # errors of an earlier step or attempt
     log.debug("%s: %s", phase, " ".join(command))
     server = generation_server(cfg, stage) if "train" in phase.split(",") else None
     try:
@@ -192,13 +196,45 @@ def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher
         _record_failure(stage, f"generation server: {error}", time.time() - started)
         raise StageFailed(f"stage {stage.name}: {error}") from error
     if returncode != 0:
-        _failed(stage, phase, f"exit code {returncode}", started)
+        status, why, step = failure_cause(stage.dir, returncode)
+        _failed(stage, step or phase, why, started, status)
 
 
-def _failed(stage: StagePlan, phase: str, why: str, started: float) -> None:
-    _record_failure(stage, f"{phase}: {why}", time.time() - started)
+# Errors a process raises because another one died (a collective whose peer is gone): effects.
+PEER_GONE = ("DistBackendError", "DistNetworkError")
+PEER_GONE_MESSAGES = ("closed by peer", "reset by peer", "Broken pipe", "remote process exited")
+
+
+def failure_cause(stage_dir: Path, returncode: int) -> tuple[str, str, str | None]:
+    """("failed", the error a process raised, its step) when one raised an error of its own;
+    otherwise ("interrupted", why, None): a process was killed (SIGKILL, the OOM killer,
+    preemption), which raises nothing, and the others then stopped or lost their peer. Either
+    way a rerun resumes."""
+    errors = []
+    for path in sorted((stage_dir / ERRORS).glob("rank*.json")):
+        try:
+            errors.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue
+    own = [
+        e
+        for e in errors
+        if e.get("type") not in PEER_GONE and not any(m in str(e.get("message")) for m in PEER_GONE_MESSAGES)
+    ]
+    if own:
+        first = min(own, key=lambda e: e.get("rank", 0))
+        why = f"{first['type']}: {str(first['message'])[:300]} (process {first.get('rank', 0)})"
+        return "failed", why, first.get("phase")
+    if returncode < 0:
+        return "interrupted", f"killed by {signal.Signals(-returncode).name}", None
+    why = f"exit code {returncode} and no error raised: a process was killed (out of memory? preempted?)"
+    return "interrupted", why, None
+
+
+def _failed(stage: StagePlan, phase: str, why: str, started: float, status: str = "failed") -> None:
+    _record_failure(stage, f"{phase}: {why}", time.time() - started, status)
     raise StageFailed(
-        f"stage {stage.name} failed in its {phase} step ({why}); see {stage.dir.parent / RUN_LOG}. "
+        f"stage {stage.name} {status} in its {phase} step ({why}); see {stage.dir.parent / RUN_LOG}. "
         f"Fix the cause and rerun `r1pipe run run_dir={stage.dir.parent}`: what finished is kept "
         "(a trained model goes straight to its checks and evaluation; training resumes from its "
         "latest checkpoint)."
@@ -212,7 +248,7 @@ def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, starte
     except KeyboardInterrupt:
         log.warning("interrupted: stopping stage %s (checkpoints are kept; rerun to resume)", stage.name)
         _stop(child)
-        _record_failure(stage, "interrupted", time.time() - started)
+        _record_failure(stage, "interrupted (Ctrl-C)", time.time() - started, "interrupted")
         raise
 
 
@@ -253,11 +289,11 @@ def _stop(child: subprocess.Popen) -> None:
         child.wait()
 
 
-def _record_failure(stage: StagePlan, why: str, seconds: float) -> None:
+def _record_failure(stage: StagePlan, why: str, seconds: float, status: str = "failed") -> None:
     write_manifest(
         stage.dir,
         stage=stage.name,
-        status="failed",
+        status=status,  # failed | interrupted
         fingerprint=stage.fingerprint,
         inputs=current_inputs(stage),
         outputs={},

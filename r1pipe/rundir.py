@@ -24,6 +24,7 @@ from typing import Any
 MANIFEST = "manifest.json"
 # What a stage's prepare and train steps leave for the next step (r1pipe/stage.py).
 PREPARED, TRAINED = "prepared.json", "trained.json"
+ERRORS = "errors"  # errors/rank<N>.json: the exception a stage process raised (r1pipe/stage.py)
 STEP_DIR = re.compile(r"^step_(\d{6,})$")
 
 
@@ -119,7 +120,7 @@ class Manifest:
     """What a finished (or failed) stage leaves for the next one. Written last."""
 
     stage: str
-    status: str  # complete | failed
+    status: str  # complete | failed | interrupted
     fingerprint: str
     completion_id: str
     inputs: dict[str, Any]

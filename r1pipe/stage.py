@@ -28,7 +28,7 @@ from r1pipe.context import StageContext, StageResult
 from r1pipe.logs import process_rank, setup_logging
 from r1pipe.registry import stage_spec
 from r1pipe.rewards.guard import shutdown_pools
-from r1pipe.rundir import PREPARED, TRAINED, atomic_write_json, read_phase_result, write_manifest
+from r1pipe.rundir import ERRORS, PREPARED, TRAINED, atomic_write_json, read_phase_result, write_manifest
 from r1pipe.topology import check_world, recorded_topology
 
 log = logging.getLogger("r1pipe.stage")
@@ -129,14 +129,28 @@ def main(argv: list[str] | None = None) -> None:
     if not set(phases) <= set(PHASES):
         parser.error(f"--phase {args.phase}: use {', '.join(PHASES)}")
 
-    cfg = OmegaConf.load(args.stage_dir / "config.yaml")
-    assert isinstance(cfg, DictConfig)
-    setup_logging(cfg.log_level, args.run_dir)
+    phase = phases[0]
     try:
+        cfg = OmegaConf.load(args.stage_dir / "config.yaml")
+        assert isinstance(cfg, DictConfig)
+        setup_logging(cfg.log_level, args.run_dir)
         for phase in phases:
             run_phase(phase, cfg, stage_context(args.run_dir, args.stage_dir))
+    except Exception as error:
+        record_error(args.stage_dir, phase, error)
+        raise
     finally:
         shutdown_pools()  # verification workers must not outlive the stage
+
+
+def record_error(stage_dir: Path, phase: str, error: Exception) -> None:
+    """errors/rank<N>.json: what this process raised, so that the orchestrator can tell a failure
+    (an error, with its message) from an interruption (a process killed, which raises nothing)."""
+    rank = process_rank()
+    atomic_write_json(
+        stage_dir / ERRORS / f"rank{rank}.json",
+        {"phase": phase, "rank": rank, "type": type(error).__name__, "message": str(error)[:2000]},
+    )
 
 
 def stage_context(run_dir: Path, stage_dir: Path) -> StageContext:

@@ -76,7 +76,12 @@ def stage_table(runs: list[RunData]) -> str:
 
 
 def _status_class(status: str) -> str:
-    for word, css in (("complete", "complete"), ("failed", "failed"), ("running", "running")):
+    for word, css in (
+        ("complete", "complete"),
+        ("failed", "failed"),
+        ("interrupted", "failed"),
+        ("running", "running"),
+    ):
         if status.startswith(word):
             return css
     return "pending"
