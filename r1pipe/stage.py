@@ -81,6 +81,18 @@ def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
             },
         )
         log.info("stage %s trained: %s", ctx.name, json.dumps(result.metrics, default=str))
+    end_distributed()
+
+
+def end_distributed() -> None:
+    """Leave the process group together and cleanly: a rank that exits while its gloo/NCCL
+    threads still run can abort at interpreter exit (seen: SIGABRT, "terminate called without
+    an active exception", after a finished training), which fails the whole step."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # every rank is done, and rank 0 has written trained.json
+        dist.destroy_process_group()
 
 
 def finish(cfg: DictConfig, ctx: StageContext) -> None:

@@ -89,6 +89,7 @@ def accelerator_state():
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
 
+    AcceleratorState._reset_state(reset_partial_state=True)  # an earlier test may have made one
     Accelerator(cpu=True, mixed_precision="no")
     yield
     AcceleratorState._reset_state(reset_partial_state=True)
