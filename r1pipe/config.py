@@ -165,6 +165,14 @@ class RLStageConfig:
     vllm_server_gpus: str = "auto"  # server: CUDA_VISIBLE_DEVICES for `trl vllm-serve` (auto: the last GPU)
     vllm_server_port: int = 8000  # server: port of `trl vllm-serve`
     vllm_server_timeout_s: float = 600.0  # server: how long to wait for it to become healthy
+    # vLLM rollouts (TRL): importance weights for the gap between vLLM's and the trainer's log-probs
+    vllm_importance_sampling: bool = True  # correct for the vLLM/trainer log-prob mismatch (TRL default)
+    vllm_importance_sampling_mode: str = "sequence_mask"  # token|sequence _truncate|_mask (TRL default)
+    vllm_importance_sampling_clip_max: float | None = 3.0  # ratio upper bound C_max (TRL default)
+    vllm_importance_sampling_clip_min: float | None = None  # ratio lower bound C_min (None: none)
+    multi_objective_aggregation: str = (
+        "sum_then_normalize"  # paper: weighted sum, then group-normalised | normalize_then_sum (GDPO)
+    )
     reflective_words: list[str] = field(
         default_factory=lambda: list(REFLECTIVE_WORDS)
     )  # counted per completion

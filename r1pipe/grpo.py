@@ -69,6 +69,7 @@ def build_grpo_config(
         ref_model_sync_steps=max(1, r.ref_sync_steps),
         ref_model_mixup_alpha=1.0,  # the paper replaces the reference with the current policy
         reward_weights=weights,
+        multi_objective_aggregation=r.multi_objective_aggregation,
         max_steps=r.max_steps,
         warmup_steps=r.warmup_ratio,
         max_grad_norm=r.max_grad_norm,
@@ -96,8 +97,15 @@ def vllm_arguments(r: DictConfig) -> dict[str, Any]:
     that the orchestrator starts on its own GPUs (server; see r1pipe/vllm_server.py)."""
     if r.generation == "transformers":
         return {"use_vllm": False}
+    importance = {
+        "vllm_importance_sampling_correction": r.vllm_importance_sampling,
+        "vllm_importance_sampling_mode": r.vllm_importance_sampling_mode,
+        "vllm_importance_sampling_clip_max": r.vllm_importance_sampling_clip_max,
+        "vllm_importance_sampling_clip_min": r.vllm_importance_sampling_clip_min,
+    }
     if r.generation == "vllm_colocate":
         return {
+            **importance,
             "use_vllm": True,
             "vllm_mode": "colocate",
             "vllm_gpu_memory_utilization": r.vllm_gpu_memory_utilization,
@@ -105,6 +113,7 @@ def vllm_arguments(r: DictConfig) -> dict[str, Any]:
         }
     if r.generation == "vllm_server":
         return {
+            **importance,
             "use_vllm": True,
             "vllm_mode": "server",
             "vllm_server_host": "127.0.0.1",

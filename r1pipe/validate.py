@@ -548,6 +548,8 @@ RL_CHOICES = {
     "loss_type": ("grpo", "dr_grpo", "dapo"),
     "scale_rewards": ("group", "batch", "none"),
     "generation": ("transformers", "vllm_colocate", "vllm_server"),
+    "vllm_importance_sampling_mode": ("token_truncate", "token_mask", "sequence_truncate", "sequence_mask"),
+    "multi_objective_aggregation": ("sum_then_normalize", "normalize_then_sum"),
 }
 
 

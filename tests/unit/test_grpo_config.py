@@ -1,0 +1,64 @@
+"""The RL section reaches TRL's GRPOConfig: reward aggregation always, vLLM importance-sampling
+correction with the vLLM generation modes (transformers generation has no vLLM log-probs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from r1pipe.compose import compose_config
+from r1pipe.context import StageContext
+from r1pipe.grpo import build_grpo_config, vllm_arguments
+
+
+def grpo_config(overrides: list[str], tmp_path: Path):
+    cfg = compose_config(overrides)
+    ctx = StageContext(tmp_path, tmp_path / "02_reasoning_rl", "reasoning_rl", 2, "fp", {}, None)
+    return build_grpo_config(cfg.reasoning_rl, ctx, 0, torch.float32, [1.0, 1.0, 1.0], 1)
+
+
+def test_defaults_are_the_papers_sum_and_trls_importance_sampling(tmp_path):
+    args = grpo_config([], tmp_path)
+    assert args.multi_objective_aggregation == "sum_then_normalize"  # R1: weighted sum, then group norm
+    assert not args.use_vllm
+
+
+def test_normalize_then_sum_reaches_trl(tmp_path):
+    args = grpo_config(["reasoning_rl.multi_objective_aggregation=normalize_then_sum"], tmp_path)
+    assert args.multi_objective_aggregation == "normalize_then_sum"
+
+
+@pytest.mark.parametrize("mode", ["vllm_colocate", "vllm_server"])
+def test_importance_sampling_settings_go_with_vllm_rollouts(mode):
+    cfg = compose_config(
+        [
+            f"reasoning_rl.generation={mode}",
+            "reasoning_rl.vllm_importance_sampling_mode=token_truncate",
+            "reasoning_rl.vllm_importance_sampling_clip_max=2.0",
+            "reasoning_rl.vllm_importance_sampling_clip_min=0.5",
+        ]
+    )
+    got = vllm_arguments(cfg.reasoning_rl)
+    assert got["vllm_importance_sampling_correction"] is True
+    assert (got["vllm_importance_sampling_mode"], got["vllm_importance_sampling_clip_max"]) == (
+        "token_truncate",
+        2.0,
+    )
+    assert got["vllm_importance_sampling_clip_min"] == 0.5
+    assert "vllm_importance_sampling_mode" not in vllm_arguments(compose_config([]).reasoning_rl)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "reasoning_rl.vllm_importance_sampling_mode=sometimes",
+        "all_scenario_rl.multi_objective_aggregation=max",
+    ],
+)
+def test_unknown_choices_name_the_key(override):
+    from r1pipe.validate import config_problems
+
+    key = override.split("=")[0]
+    assert key in [p.key for p in config_problems(compose_config([override]))]
