@@ -157,10 +157,10 @@ def read_accelerate_config(path: str) -> dict[str, Any]:
 
 def expected_parallelism(config_file: str | None, processes: int) -> str:
     """What the training processes must find accelerate set up: single | ddp | fsdp | zero<N>."""
-    kind = str(read_accelerate_config(config_file).get("distributed_type", "NO")) if config_file else ""
+    config = read_accelerate_config(config_file) if config_file else {}
+    kind = str(config.get("distributed_type", "NO"))
     if kind == "DEEPSPEED":
-        stage = read_accelerate_config(config_file or "").get("deepspeed_config", {}).get("zero_stage", 2)
-        return f"zero{stage}"
+        return f"zero{config.get('deepspeed_config', {}).get('zero_stage', 2)}"
     if kind == "FSDP":
         return "fsdp"
     return "ddp" if processes > 1 else "single"

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -130,7 +131,7 @@ def current_inputs(stage: StagePlan) -> dict:
     return inputs
 
 
-def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, int] | None = None) -> None:
+def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, Any] | None = None) -> None:
     if stage.action == "run" and stage.dir.exists():
         moved = set_aside(stage.dir, stage.dir.parent)
         log.info("previous %s set aside in %s", stage.dir.name, moved)
@@ -171,9 +172,11 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
         (stage.dir / TRAINED).unlink(missing_ok=True)  # another attempt's result is never finished
         steps = [*(["prepare"] if stage_spec(stage.name).prepare else []), "train", *steps]
     if isinstance(launcher, LocalLauncher):
-        _run_phase(cfg, stage, ",".join(steps), launcher, started)
-    for step in steps if not isinstance(launcher, LocalLauncher) else []:
-        _run_phase(cfg, stage, step, launcher if step == "train" else one_process_launcher(cfg), started)
+        runs: list[tuple[str, Launcher]] = [(",".join(steps), launcher)]
+    else:
+        runs = [(step, launcher if step == "train" else one_process_launcher(cfg)) for step in steps]
+    for phase, runner in runs:
+        _run_phase(cfg, stage, phase, runner, started)
     manifest = read_manifest(stage.dir)
     if manifest is None or not manifest.complete:
         _failed(stage, "finish", "no complete manifest", started)
