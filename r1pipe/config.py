@@ -165,6 +165,13 @@ class RLStageConfig:
     vllm_server_gpus: str = "auto"  # server: CUDA_VISIBLE_DEVICES for `trl vllm-serve` (auto: the last GPU)
     vllm_server_port: int = 8000  # server: port of `trl vllm-serve`
     vllm_server_timeout_s: float = 600.0  # server: how long to wait for it to become healthy
+    # vLLM rollouts: after the first weight sync of each process and every N syncs, compare the
+    # engine's log-probs of a few sampled completions with the trainer's; stop above the tolerance
+    sync_probe_every: int = 10  # 0: never
+    sync_probe_tolerance: float | None = (
+        None  # max |log-prob difference| per token; None: 1e-2 fp32, 0.5 16-bit
+    )
+    sync_probe_prompts: int = 4  # probe completions (one per prompt, the first training prompts)
     # vLLM rollouts (TRL): importance weights for the gap between vLLM's and the trainer's log-probs
     vllm_importance_sampling: bool = True  # correct for the vLLM/trainer log-prob mismatch (TRL default)
     vllm_importance_sampling_mode: str = "sequence_mask"  # token|sequence _truncate|_mask (TRL default)

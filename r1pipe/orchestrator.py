@@ -36,7 +36,15 @@ from r1pipe.rundir import (
     write_manifest,
 )
 from r1pipe.validate import validate_config
-from r1pipe.vllm_server import SERVER_LOG, ManagedServer, ServerError, plan_server, visible_gpus
+from r1pipe.vllm_server import (
+    SERVER_ENV,
+    SERVER_LOG,
+    ManagedServer,
+    ServerError,
+    plan_server,
+    policy_dtype,
+    visible_gpus,
+)
 
 log = logging.getLogger("r1pipe")
 
@@ -256,20 +264,29 @@ def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, starte
 
 
 def generation_server(cfg: DictConfig, stage: StagePlan) -> ManagedServer | None:
-    """`trl vllm-serve` for an RL stage with generation=vllm_server, on GPUs of its own."""
+    """The vLLM server for an RL stage with generation=vllm_server: on GPUs of its own, or on
+    the CPU beside training where there are none."""
     section = cfg.get(stage.name)
     if not isinstance(section, DictConfig) or section.get("generation") != "vllm_server":
         return None
-    server = plan_server(section, stage.name, current_inputs(stage)["model"], visible_gpus())
+    gpus = visible_gpus()
+    model = current_inputs(stage)["model"]
+    dtype = policy_dtype(cfg.model.dtype, gpus)
+    server = plan_server(section, stage.name, model, gpus, dtype, cfg.generation.cpu_kv_cache_gb)
     assert server is not None
-    log.info("generation server on GPUs %s, training on %s", server.server_gpus, server.training_gpus)
+    log.info(
+        "generation server on GPUs %s, training on %s",
+        server.server_gpus or "none (CPU)",
+        server.training_gpus,
+    )
+    on_gpus = bool(server.server_gpus)
     return ManagedServer(
         server.command,
         server.port,
         stage.dir / SERVER_LOG,
         server.timeout_s,
-        env={"CUDA_VISIBLE_DEVICES": ",".join(server.server_gpus)},
-        training_env={"CUDA_VISIBLE_DEVICES": ",".join(server.training_gpus)},
+        env=SERVER_ENV | ({"CUDA_VISIBLE_DEVICES": ",".join(server.server_gpus)} if on_gpus else {}),
+        training_env={"CUDA_VISIBLE_DEVICES": ",".join(server.training_gpus)} if on_gpus else {},
     )
 
 

