@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from omegaconf import DictConfig
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from r1pipe.chat_template import END_OF_TURN, TEMPLATES
+
+if TYPE_CHECKING:  # torch and transformers load in seconds: only the functions that use them import them
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +23,7 @@ TOY = "toy"
 def resolve_model_path(name_or_path: str) -> str:
     """`toy` is the shipped toy base; anything else is passed to from_pretrained as given."""
     if name_or_path == TOY:
-        from r1pipe.toy.base_model import toy_base_dir
+        from r1pipe.toy import toy_base_dir
 
         return str(toy_base_dir())
     return name_or_path
@@ -53,6 +56,8 @@ def model_fingerprint(name_or_path: str) -> str:
 
 
 def torch_dtype(name: str) -> torch.dtype:
+    import torch
+
     if name == "auto":
         return torch.bfloat16 if torch.cuda.is_available() else torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
@@ -60,6 +65,8 @@ def torch_dtype(name: str) -> torch.dtype:
 
 def load_tokenizer(path: str, model_cfg: DictConfig) -> PreTrainedTokenizerBase:
     """The tokenizer with the R1 chat template installed (unless `model.chat_template=model`)."""
+    from transformers import AutoTokenizer
+
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=model_cfg.trust_remote_code)
     if model_cfg.chat_template != "model":
         tok.chat_template = TEMPLATES[model_cfg.chat_template]
@@ -74,4 +81,6 @@ def load_model(path: str, model_cfg: DictConfig) -> PreTrainedModel:
     kwargs = {"dtype": torch_dtype(model_cfg.dtype), "trust_remote_code": model_cfg.trust_remote_code}
     if model_cfg.attn_implementation:
         kwargs["attn_implementation"] = model_cfg.attn_implementation
+    from transformers import AutoModelForCausalLM
+
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)

@@ -22,7 +22,7 @@ import torch
 from omegaconf import OmegaConf
 
 from r1pipe.config import GenerationConfig
-from r1pipe.generation import Sampling, build_engine
+from r1pipe.generation import Sampling, build_engine, vllm_installed
 from r1pipe.models import resolve_model_path
 from r1pipe.toy.task import sample_problems
 
@@ -69,11 +69,16 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64, help="transformers: prompts per generate call")
     parser.add_argument("--kv-cache-gb", type=float, default=1.0, help="vLLM on CPU: KV cache in GiB")
+    parser.add_argument("--backends", default="transformers,vllm", help="engines to compare")
     args = parser.parse_args()
+    backends = args.backends.split(",")
+    if "vllm" in backends and not vllm_installed():
+        print("skipped vllm: it is not installed")
+        backends.remove("vllm")
 
     problems = sample_problems(args.prompts, digits=2, split="train", seed=0, languages=("en", "zh"))
     prompts = [p.prompt() for p in problems]
-    rows = [measure(backend, args, prompts) for backend in ("transformers", "vllm")]
+    rows = [measure(backend, args, prompts) for backend in backends]
 
     device = (
         torch.cuda.get_device_name()
@@ -88,8 +93,9 @@ def main() -> None:
         print(
             f"{r['backend']:<14}{r['startup_s']:>12.1f}{r['seconds']:>12.1f}{r['samples']:>9}{r['tokens']:>9}{rate:>11.0f}"
         )
-    hf, vllm = (r["tokens"] / r["seconds"] for r in rows)
-    print(f"\nvLLM / transformers tokens/s: {vllm / hf:.2f}x")
+    rates = {r["backend"]: r["tokens"] / r["seconds"] for r in rows}
+    if len(rates) == 2:
+        print(f"\nvLLM / transformers tokens/s: {rates['vllm'] / rates['transformers']:.2f}x")
 
 
 if __name__ == "__main__":  # vLLM starts processes with spawn: the entry point must be guarded

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from omegaconf import DictConfig
 
 from r1pipe.generation.base import Engine, Sample, Sampling
-from r1pipe.generation.transformers_engine import TransformersEngine
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +35,24 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> object:
+    """`TransformersEngine` on first use: it imports torch and transformers (seconds), which
+    the orchestrator and config validation do not need."""
+    if name == "TransformersEngine":
+        from r1pipe.generation.transformers_engine import TransformersEngine
+
+        return TransformersEngine
+    raise AttributeError(name)
+
+
 def vllm_installed() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
 def build_engine(path: str, model_cfg: DictConfig, gen: DictConfig) -> Engine:
     """The engine `gen.backend` asks for, loaded with the model at `path`."""
+    from r1pipe.generation.transformers_engine import TransformersEngine
+
     if gen.backend == "transformers":
         return TransformersEngine.from_dir(path, model_cfg, gen.batch_size)
     if gen.backend == "vllm":

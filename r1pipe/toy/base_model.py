@@ -11,14 +11,13 @@ import logging
 import math
 import random
 import time
-from importlib import resources
-from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
 from r1pipe.chat_template import END_OF_TURN, R1_CHATML
+from r1pipe.toy import toy_base_dir  # noqa: F401  (where the shipped toy base lives; imported from here too)
 from r1pipe.toy.corpus import non_reasoning_examples, pretraining_documents
 from r1pipe.toy.task import r1_response, sample_problems
 
@@ -29,11 +28,6 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", END_OF_TURN]
 THINK_TOKENS = ["<think>", "</think>"]
 # Qwen2's pre-tokenizer split, with digits one per token (a tiny model cannot learn multi-digit tokens).
 _SPLIT = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
-
-
-def toy_base_dir() -> Path:
-    """Where the shipped toy base model lives inside the installed package."""
-    return Path(str(resources.files("r1pipe") / "assets" / "toy_base"))
 
 
 def build_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
