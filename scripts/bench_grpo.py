@@ -10,7 +10,8 @@ config (no download; the toy tokenizer, whose ids are a subset of the vocabulary
 completion runs to the length limit and the modes generate the same number of tokens.
 
 Per mode: seconds per step (median over the steps after the first, from TRL's `step_time`),
-the set-up before the first step (model load, and for vLLM the engine start-up: reported apart),
+the rest of the train step (imports, model load, checkpoint saves, and for vLLM the engine
+start-up: the difference between the modes' set-up is the engine's start),
 and the weight-sync probe's largest log-prob gap. Prints one table with the ratio to
 transformers; `--append docs/BENCHMARKS.md` adds it there with the machine.
 """
@@ -94,8 +95,7 @@ def run_mode(mode: str, model: str, args: argparse.Namespace, work: Path) -> dic
         json.loads(line) for line in (run_dir / "01_reasoning_rl" / "metrics.jsonl").read_text().splitlines()
     ]
     steps = [row for row in rows if "step_time" in row]
-    manifest = json.loads((run_dir / "01_reasoning_rl" / "manifest.json").read_text())
-    train_seconds = manifest.get("metrics", {}).get("train/seconds") or _stage_seconds(run_dir)
+    train_seconds = _stage_seconds(run_dir)
     per_step = statistics.median(row["step_time"] for row in steps[1:]) if len(steps) > 1 else float("nan")
     probe = [row["vllm/sync_logprob_max_diff"] for row in rows if "vllm/sync_logprob_max_diff" in row]
     return {
@@ -113,7 +113,9 @@ def run_mode(mode: str, model: str, args: argparse.Namespace, work: Path) -> dic
 def _stage_seconds(run_dir: Path) -> float | None:
     """Seconds of the stage's train step, from the run log ("trained" minus the stage start)."""
     log = (run_dir / "r1pipe.log").read_text(errors="replace")
-    times = re.findall(r"^(\d\d:\d\d:\d\d) .*(=== stage 1/1|stage reasoning_rl trained)", log, flags=re.M)
+    times = re.findall(
+        r"^\S+ (\d\d:\d\d:\d\d),\d+ .*(=== stage 1/1|stage reasoning_rl trained)", log, flags=re.M
+    )
     if len(times) < 2:
         return None
     start, end = (datetime.datetime.strptime(t, "%H:%M:%S") for t, _ in times[:2])
@@ -123,7 +125,7 @@ def _stage_seconds(run_dir: Path) -> float | None:
 def table(rows: list[dict], args: argparse.Namespace) -> str:
     base = next((r["per_step_s"] for r in rows if r["mode"] == "transformers" and "error" not in r), None)
     lines = [
-        "| rollouts | s/step (median after the first) | first step | set-up incl. engine start | x transformers | sync probe max gap |",
+        "| rollouts | s/step (median after the first) | first step (s) | rest of the stage incl. engine start | x transformers | sync probe max gap |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
