@@ -129,9 +129,19 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from r1pipe.evaluation.command import EvalTargetError
     from r1pipe.orchestrator import StageFailed
     from r1pipe.report import ReportError
+    from r1pipe.runlock import RunDirBusy
     from r1pipe.status import StatusError
 
-    return (ConfigError, StageFailed, StatusError, EvalTargetError, BenchmarkError, DataError, ReportError)
+    return (
+        ConfigError,
+        StageFailed,
+        StatusError,
+        EvalTargetError,
+        BenchmarkError,
+        DataError,
+        ReportError,
+        RunDirBusy,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

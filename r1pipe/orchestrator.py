@@ -35,6 +35,7 @@ from r1pipe.rundir import (
     trained_model_kept,
     write_manifest,
 )
+from r1pipe.runlock import RunDirLock
 from r1pipe.validate import validate_config
 from r1pipe.vllm_server import (
     SERVER_ENV,
@@ -72,9 +73,24 @@ def prepare(cfg: DictConfig) -> Plan:
 
 
 def run_pipeline(cfg: DictConfig) -> Plan:
-    """Validate, plan, and execute. Raises ConfigError (nothing touched) or StageFailed."""
-    plan = prepare(cfg)
-    check_launcher(cfg)
+    """Validate, plan, and execute, holding the run directory's lock. Raises ConfigError (nothing
+    touched), RunDirBusy (another orchestrator holds it) or StageFailed."""
+    validate_config(cfg)
+    lock = RunDirLock(resolve_run_dir(cfg))
+    if lock.path.parent.is_dir():
+        lock.acquire()  # plan under the lock: another orchestrator may be changing the directory
+    try:
+        plan = make_plan(cfg, lock.path.parent)
+        check_launcher(cfg)
+        if lock.handle is None:
+            lock.acquire()  # a new run directory: created here
+        lock.announce()
+        return _execute_plan(cfg, plan)
+    finally:
+        lock.release()
+
+
+def _execute_plan(cfg: DictConfig, plan: Plan) -> Plan:
     run_dir = plan.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(cfg.log_level, run_dir)
