@@ -205,12 +205,18 @@ def train_grpo(
     seed: int,
     dtype: torch.dtype,
     world_size: int,
-    cpu_kv_cache_gb: float = 1.0,
+    generation: DictConfig | None = None,
 ) -> tuple[GRPOTrainer, dict]:
-    """Train (or resume) to r.max_steps. Returns the trainer and its final metrics."""
+    """Train (or resume) to r.max_steps. Returns the trainer and its final metrics. `generation`
+    (cfg.generation) sizes vLLM rollout engines on CPU."""
     ctx.checkpoints_dir.mkdir(parents=True, exist_ok=True)
     probe = sync_probe(r, ctx.name, dtype)
-    engine = EngineSettings(model.dtype, cpu_kv_cache_gb, ctx.stage_dir / SYNC_DIR)
+    engine = EngineSettings(
+        model.dtype,
+        generation.cpu_kv_cache_gb if generation else 1.0,
+        ctx.stage_dir / SYNC_DIR,
+        enforce_eager=bool(generation and generation.enforce_eager),
+    )
     args = build_grpo_config(r, ctx, seed, dtype, weights, world_size, tokenizer.eos_token_id)
     with rollout_engine(engine, probe) if args.use_vllm else nullcontext():
         trainer = DynamicSamplingGRPOTrainer(

@@ -288,7 +288,8 @@ def generation_server(cfg: DictConfig, stage: StagePlan) -> ManagedServer | None
     gpus = visible_gpus()
     model = current_inputs(stage)["model"]
     dtype = policy_dtype(cfg.model.dtype, gpus)
-    server = plan_server(section, stage.name, model, gpus, dtype, cfg.generation.cpu_kv_cache_gb)
+    gen = cfg.generation
+    server = plan_server(section, stage.name, model, gpus, dtype, gen.cpu_kv_cache_gb, gen.enforce_eager)
     assert server is not None
     log.info(
         "generation server on GPUs %s, training on %s",

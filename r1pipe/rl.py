@@ -43,7 +43,7 @@ def run_rl_stage(
         cfg.seed,
         torch_dtype(cfg.model.dtype),
         world_size,
-        cfg.generation.cpu_kv_cache_gb,
+        cfg.generation,
     )
     synced = ranks_in_sync(trainer)
     model_dir = save_final_model(trainer, tokenizer, ctx)

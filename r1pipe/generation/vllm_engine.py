@@ -96,6 +96,7 @@ def engine_arguments(gen: DictConfig, dtype: str, on_gpu: bool) -> dict[str, Any
         "dtype": "auto" if dtype == "auto" else dtype,
         "tensor_parallel_size": gen.tensor_parallel_size,
         "enable_prefix_caching": gen.enable_prefix_caching,
+        "enforce_eager": gen.enforce_eager,
     }
     if gen.max_model_len:
         args["max_model_len"] = gen.max_model_len

@@ -66,7 +66,15 @@ def test_eval_with_transformers_generation(tmp_path: Path):
 def test_eval_with_vllm_generation(tmp_path: Path):
     pytest.importorskip("vllm")
     out = tmp_path / "out"
-    r1pipe_eval(str(TOY_BASE), *SMALL, "generation=vllm", "--out", str(out), cwd=tmp_path)
+    r1pipe_eval(
+        str(TOY_BASE),
+        *SMALL,
+        "generation=vllm",
+        "generation.enforce_eager=true",
+        "--out",
+        str(out),
+        cwd=tmp_path,
+    )
     check_heldout(out, "vllm")
 
 

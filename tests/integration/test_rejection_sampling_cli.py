@@ -200,7 +200,12 @@ def test_dataset_only_mode_writes_the_set_and_no_model(sampled_model: Path, tmp_
 
 @pytest.mark.vllm
 def test_the_generation_step_runs_on_vllm(sampled_model: Path, tmp_path: Path):
-    extra = ["generation=vllm", "generation.cpu_kv_cache_gb=0.5", "rejection.sft=false"]
+    extra = [
+        "generation=vllm",
+        "generation.cpu_kv_cache_gb=0.5",
+        "generation.enforce_eager=true",
+        "rejection.sft=false",
+    ]
     r1pipe("run", *stage3_args(tmp_path / "run", sampled_model, *extra), cwd=tmp_path)
     stage = tmp_path / "run" / "03_rejection_sampling"
     log = (tmp_path / "run" / "r1pipe.log").read_text(encoding="utf-8")

@@ -147,8 +147,8 @@ def test_handoff_vllm_check_auto_needs_a_gpu():
 def test_handoff_check_loads_a_model_dir_with_vllm(tmp_path):
     from r1pipe.handoff import HandoffError, check_loads_with_vllm
 
-    text = check_loads_with_vllm(Path(toy_path()), MODEL, generation(cpu_kv_cache_gb=0.5))
+    text = check_loads_with_vllm(Path(toy_path()), MODEL, generation(cpu_kv_cache_gb=0.5, enforce_eager=True))
     assert isinstance(text, str) and text
     (tmp_path / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
     with pytest.raises(HandoffError, match="does not load with vLLM"):
-        check_loads_with_vllm(tmp_path, MODEL, generation(cpu_kv_cache_gb=0.5))
+        check_loads_with_vllm(tmp_path, MODEL, generation(cpu_kv_cache_gb=0.5, enforce_eager=True))

@@ -91,6 +91,9 @@ def test_plan_server_on_cpu_runs_beside_training_with_an_explicit_kv_cache():
     joined = " ".join(plan.command)
     assert "--dtype float32" in joined and f"--kv-cache-memory-bytes {1 << 29}" in joined
     assert "weight-transfer-config" not in joined and "tensor-parallel-size" not in joined  # no NCCL on CPU
+    assert "--enforce-eager" not in joined
+    eager = plan_server(_section("vllm_server"), "reasoning_rl", "/m", [], "float32", enforce_eager=True)
+    assert eager is not None and eager.command[-1] == "--enforce-eager"
 
 
 @pytest.mark.parametrize(

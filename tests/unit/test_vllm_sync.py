@@ -57,3 +57,5 @@ def test_the_colocated_engine_computes_in_the_policy_dtype_with_r1pipes_worker()
     }
     on_gpu = colocated_engine_arguments(EngineSettings(torch.bfloat16, 0.5, Path("/tmp/sync")), on_gpu=True)
     assert on_gpu["dtype"] == "bfloat16" and "kv_cache_memory_bytes" not in on_gpu  # TRL's memory share
+    eager = EngineSettings(torch.float32, 0.5, Path("/tmp/sync"), enforce_eager=True)
+    assert colocated_engine_arguments(eager, on_gpu=False)["enforce_eager"] is True
