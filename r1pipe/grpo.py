@@ -25,7 +25,7 @@ from trl import GRPOConfig, GRPOTrainer
 from r1pipe.context import StageContext
 from r1pipe.dynamic_sampling import DynamicSamplingGRPOTrainer
 from r1pipe.rewards.registry import RewardFn
-from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument
+from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument, train_to_final_step
 from r1pipe.sharded import full_state_dict, load_full_state_dict
 from r1pipe.topology import check_setup
 from r1pipe.vllm_rollouts import SYNC_DIR, EngineSettings, SyncProbe, probe_prompts, rollout_engine
@@ -241,7 +241,7 @@ def train_grpo(
     resume = resume_argument(ctx)
     if resume:
         restore_reference(trainer, Path(resume))
-    trainer.train(resume_from_checkpoint=resume)
+    train_to_final_step(trainer, resume)
     if trainer.accelerator.is_main_process:  # server mode without NCCL: the last weights it reloaded
         shutil.rmtree(engine.sync_dir, ignore_errors=True)
     history = [h for h in trainer.state.log_history if "reward" in h]

@@ -77,6 +77,40 @@ def append_jsonl(path: Path, record: dict) -> None:
         f.write(json.dumps(record, default=str) + "\n")
 
 
+def keep_steps_up_to(path: Path, step: int) -> int:
+    """Drop the rows of `path` logged after `step` (those of an interrupted attempt that training
+    redoes from the checkpoint at `step`), so that a resumed stage's metrics hold each step once.
+    Rows without a step are kept; a torn last line goes. Returns how many rows were dropped."""
+    if not path.exists():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(row.get("step"), int) or row["step"] <= step:
+            kept.append(line)
+    if len(kept) != len(lines):
+        atomic_write_text(path, "".join(f"{line}\n" for line in kept))
+    return len(lines) - len(kept)
+
+
+def checkpoint_step(checkpoint: str | Path | None) -> int | None:
+    """The optimiser step a checkpoint holds: 0 for none (a fresh start), from its `step_NNNNNN`
+    name or its trainer_state.json; None when neither says."""
+    if checkpoint is None:
+        return 0
+    match = STEP_DIR.match(Path(checkpoint).name)
+    if match:
+        return int(match.group(1))
+    try:
+        return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []

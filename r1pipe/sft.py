@@ -29,8 +29,16 @@ from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 from r1pipe.context import StageContext
+from r1pipe.logs import process_rank
 from r1pipe.models import torch_dtype
-from r1pipe.rundir import append_jsonl, atomic_publish_dir, list_checkpoints, step_dir_name
+from r1pipe.rundir import (
+    append_jsonl,
+    atomic_publish_dir,
+    checkpoint_step,
+    keep_steps_up_to,
+    list_checkpoints,
+    step_dir_name,
+)
 from r1pipe.topology import check_setup
 
 log = logging.getLogger(__name__)
@@ -140,10 +148,42 @@ def build_lora(s: DictConfig) -> LoraConfig | None:
 
 
 def resume_argument(ctx: StageContext) -> str | None:
-    """The checkpoint the plan chose (resume=auto found one, or resume=PATH); None starts fresh."""
+    """The checkpoint the plan chose (resume=auto found one, or resume=PATH); None starts fresh.
+    Metrics an interrupted attempt logged after that checkpoint are dropped: training redoes
+    those steps and logs them again."""
     if ctx.resume_from:
         log.info("resuming from %s", ctx.resume_from)
+    step = checkpoint_step(ctx.resume_from)
+    if process_rank() == 0 and step is not None:
+        dropped = keep_steps_up_to(ctx.metrics_path, step)
+        if dropped:
+            log.info("%s: dropped %d metric rows logged after the checkpoint (redone now)", ctx.name, dropped)
     return ctx.resume_from
+
+
+class FinalStepReached(Exception):
+    """Raised by StopAtFinalStep: the resumed checkpoint already holds the last step."""
+
+
+class StopAtFinalStep(TrainerCallback):
+    """A resume from the final checkpoint (a kill between its publication and the final save)
+    must train nothing, but the trainer's loop runs one step before it compares the step count
+    with max_steps (final step 7 of 6). Stops before that step's forward, on every rank alike."""
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if state.max_steps > 0 and state.global_step >= state.max_steps:
+            raise FinalStepReached(state.global_step)
+
+
+def train_to_final_step(trainer: Trainer, resume: str | None) -> Any:
+    """`trainer.train(resume_from_checkpoint=resume)`, or None when `resume` is already the final
+    step: the trainer then holds that checkpoint's weights and state, ready to be saved."""
+    trainer.add_callback(StopAtFinalStep())
+    try:
+        return trainer.train(resume_from_checkpoint=resume)
+    except FinalStepReached:
+        log.info("%s holds the final step %d: nothing left to train", resume, trainer.state.global_step)
+        return None
 
 
 def train_sft(
@@ -171,8 +211,10 @@ def train_sft(
     check_setup(ctx.world, ctx.name)  # the trainer has set up accelerate: DDP/FSDP/ZeRO as asked?
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())
-    output = trainer.train(resume_from_checkpoint=resume_argument(ctx))
-    metrics = {"train/final_step": trainer.state.global_step, "train/loss": round(output.training_loss, 4)}
+    output = train_to_final_step(trainer, resume_argument(ctx))
+    metrics: dict[str, float] = {"train/final_step": trainer.state.global_step}
+    if output is not None:
+        metrics["train/loss"] = round(output.training_loss, 4)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     if losses:
         metrics["train/last_logged_loss"] = round(losses[-1], 4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -219,6 +220,33 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
     assert state["global_step"] == 30
     log = (run_dir / "r1pipe.log").read_text()
     assert "resuming from" in log
+    rows = [
+        json.loads(line) for line in (run_dir / "01_cold_start" / "metrics.jsonl").read_text().splitlines()
+    ]
+    logged = [row["step"] for row in rows if "loss" in row]
+    assert logged == list(range(2, 31, 2)), (
+        logged
+    )  # each step once: what the killed attempt logged after step 5 went
+
+
+def test_a_kill_between_the_final_checkpoint_and_the_final_save_trains_no_extra_step(tmp_path: Path):
+    """The state a SIGKILL during the final save leaves: the last step's checkpoint published,
+    no model/ and no trained.json. The resumed trainer must stop at max_steps, not one after."""
+    run_dir = tmp_path / "run"
+    args = [f"run_dir={run_dir}", *QUICK_STEPS, "pipeline.stages=[cold_start]", "eval.after_stage=false"]
+    args += ["cold_start.max_steps=6", "cold_start.save_steps=3", "cold_start.logging_steps=1"]
+    stage = run_dir / "01_cold_start"
+    kill_once_checkpointed(args, tmp_path, stage / "checkpoints" / "step_000006")
+    shutil.rmtree(stage / "model", ignore_errors=True)  # as if killed while it was written
+    (stage / "trained.json").unlink(missing_ok=True)
+
+    r1pipe("run", *args, cwd=tmp_path)
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 6
+    assert sorted(p.name for p in (stage / "checkpoints").iterdir())[-1] == "step_000006"
+    rows = [json.loads(line) for line in (stage / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows if "loss" in row] == [1, 2, 3, 4, 5, 6]
+    assert "holds the final step 6: nothing left to train" in (run_dir / "r1pipe.log").read_text()
 
 
 def test_a_crash_after_training_reruns_only_the_hand_off_check_and_evaluation(tmp_path: Path):

@@ -205,3 +205,26 @@ def test_set_aside_twice_in_the_same_second_keeps_both(tmp_path, monkeypatch):
     first = set_aside(_stage_dir(tmp_path, "v1"), tmp_path)
     second = set_aside(_stage_dir(tmp_path, "v2"), tmp_path)
     assert {(first / "marker.txt").read_text(), (second / "marker.txt").read_text()} == {"v1", "v2"}
+
+
+def test_a_resume_keeps_each_step_once_in_the_metrics(tmp_path):
+    from r1pipe.rundir import keep_steps_up_to
+
+    path = tmp_path / "metrics.jsonl"
+    rows = [{"stage": "s", "step": s, "loss": s / 10} for s in (1, 2, 3, 4)] + [{"note": "no step"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 5, "loss"')  # torn last line
+    assert keep_steps_up_to(path, 2) == 3  # steps 3 and 4 are redone from step 2's checkpoint
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [rows[0], rows[1], rows[4]]
+    assert keep_steps_up_to(path, 2) == 0  # nothing more to drop: the file is left alone
+    assert keep_steps_up_to(tmp_path / "absent.jsonl", 0) == 0
+
+
+def test_checkpoint_step_from_the_name_or_the_trainer_state(tmp_path):
+    from r1pipe.rundir import checkpoint_step
+
+    assert checkpoint_step(None) == 0
+    assert checkpoint_step(tmp_path / "step_000012") == 12
+    (tmp_path / "checkpoint-7").mkdir()
+    (tmp_path / "checkpoint-7" / "trainer_state.json").write_text('{"global_step": 7}')
+    assert checkpoint_step(tmp_path / "checkpoint-7") == 7
+    assert checkpoint_step(tmp_path / "elsewhere") is None
