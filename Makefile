@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: help install browser slurm run test test-unit test-integration lint format toy-base clean
+.PHONY: help install browser slurm run test test-all test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## list the targets
@@ -44,7 +44,10 @@ slurm:  ## Debian's slurm-wlm daemons, for the real-Slurm test (apt-get, as root
 run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)
 
-test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration)
+test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration), but `slow`
+	$(BIN)/python -m pytest -m "not gpu and not slow" $(PYTEST_ARGS)
+
+test-all: install  ## make test and the `slow` tests
 	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)
 
 test-unit: install  ## fast unit tests only

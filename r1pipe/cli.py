@@ -160,7 +160,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_pipeline(cfg)
     except KeyboardInterrupt:
-        logging.getLogger("r1pipe").warning("stopped; rerun with the same run_dir to resume")
+        where = f"run_dir={cfg.run_dir}" if cfg.run_dir else "the same run_dir"
+        logging.getLogger("r1pipe").warning("stopped; resume with: r1pipe run %s", where)
         return 130
     return 0
 

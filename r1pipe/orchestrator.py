@@ -248,6 +248,9 @@ def failure_cause(stage_dir: Path, returncode: int) -> tuple[str, str, str | Non
         for e in errors
         if e.get("type") not in PEER_GONE and not any(m in str(e.get("message")) for m in PEER_GONE_MESSAGES)
     ]
+    stopped = [e for e in own if e.get("type") == "StopRequested"]
+    if stopped:  # a stop signal: every process saved and stopped at the same step
+        return "interrupted", str(stopped[0]["message"])[:300], stopped[0].get("phase")
     if own:
         first = min(own, key=lambda e: e.get("rank", 0))
         why = f"{first['type']}: {str(first['message'])[:300]} (process {first.get('rank', 0)})"
@@ -269,14 +272,44 @@ def _failed(stage: StagePlan, phase: str, why: str, started: float, status: str 
 
 
 def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, started: float) -> int:
+    """Run a stage step and wait for it. On SIGTERM or Ctrl-C the stage finishes its current
+    step and saves a checkpoint (r1pipe/interrupt.py), and the orchestrator waits for that; a
+    second signal stops the stage at once. Either way the stage is recorded as interrupted and
+    KeyboardInterrupt goes up (the CLI prints the resume command)."""
     child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        received.append(signum)
+        name = signal.Signals(signum).name
+        if len(received) == 1:
+            log.warning(
+                "%s: stage %s stops after its current step, with a checkpoint; again to stop now",
+                name,
+                stage.name,
+            )
+            if signum == signal.SIGTERM:  # Ctrl-C reached the stage already: it shares our process group
+                child.send_signal(signal.SIGTERM)
+        else:
+            log.warning("%s again: stopping stage %s now", name, stage.name)
+            child.kill()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return child.wait()
-    except KeyboardInterrupt:
-        log.warning("interrupted: stopping stage %s (checkpoints are kept; rerun to resume)", stage.name)
-        _stop(child)
-        _record_failure(stage, "interrupted (Ctrl-C)", time.time() - started, "interrupted")
-        raise
+        returncode = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        why = failure_cause(stage.dir, returncode)[1] if returncode else "stopped by a signal"
+        _record_failure(
+            stage,
+            f"interrupted ({signal.Signals(received[0]).name}): {why}",
+            time.time() - started,
+            "interrupted",
+        )
+        raise KeyboardInterrupt
+    return returncode
 
 
 def generation_server(cfg: DictConfig, stage: StagePlan) -> ManagedServer | None:
@@ -315,15 +348,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-def _stop(child: subprocess.Popen) -> None:
-    """The stage shares our process group, so Ctrl-C reached it too; wait, then SIGKILL."""
-    try:
-        child.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
 
 
 def _record_failure(stage: StagePlan, why: str, seconds: float, status: str = "failed") -> None:

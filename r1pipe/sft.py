@@ -29,6 +29,7 @@ from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
 from r1pipe.context import StageContext
+from r1pipe.interrupt import SaveAndStopOnSignal, StopRequested, stop_requested
 from r1pipe.logs import process_rank
 from r1pipe.models import torch_dtype
 from r1pipe.rundir import (
@@ -179,11 +180,19 @@ def train_to_final_step(trainer: Trainer, resume: str | None) -> Any:
     """`trainer.train(resume_from_checkpoint=resume)`, or None when `resume` is already the final
     step: the trainer then holds that checkpoint's weights and state, ready to be saved."""
     trainer.add_callback(StopAtFinalStep())
+    on_signal = SaveAndStopOnSignal()
+    trainer.add_callback(on_signal)
     try:
-        return trainer.train(resume_from_checkpoint=resume)
+        output = trainer.train(resume_from_checkpoint=resume)
     except FinalStepReached:
         log.info("%s holds the final step %d: nothing left to train", resume, trainer.state.global_step)
         return None
+    if on_signal.stopped_at is not None and on_signal.stopped_at < trainer.state.max_steps:
+        raise StopRequested(
+            f"{stop_requested() or 'a stop signal to another process'}: stopped after step "
+            f"{on_signal.stopped_at} with a checkpoint; the rerun resumes from it"
+        )
+    return output
 
 
 def train_sft(

@@ -65,7 +65,10 @@ def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
 
 
 def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
+    from r1pipe.interrupt import install_stop_handlers
+
     check_world(ctx.world, ctx.name)  # before any work: no silent fallback to one process
+    install_stop_handlers()  # SIGTERM / Ctrl-C: finish the step, save, end "interrupted"
     started = time.time()
     result: StageResult = module.run(cfg, ctx)
     if process_rank() == 0:

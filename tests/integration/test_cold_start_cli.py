@@ -249,6 +249,49 @@ def test_a_kill_between_the_final_checkpoint_and_the_final_save_trains_no_extra_
     assert "holds the final step 6: nothing left to train" in (run_dir / "r1pipe.log").read_text()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tmp_path: Path, sig):
+    """SIGTERM to the orchestrator alone (`kill`, Slurm's notice; it forwards it) or Ctrl-C (SIGINT
+    to the whole process group): the stage finishes its step, saves a checkpoint although none was
+    due (save_steps=1000), ends interrupted, and the CLI prints the resume command."""
+    run_dir = tmp_path / "run"
+    args = [f"run_dir={run_dir}", *QUICK_STEPS, "pipeline.stages=[cold_start]", "eval.after_stage=false"]
+    args += ["cold_start.max_steps=40", "cold_start.save_steps=1000", "cold_start.logging_steps=1"]
+    stage = run_dir / "01_cold_start"
+    orchestrator = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "run", *args],
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 300
+    metrics = stage / "metrics.jsonl"
+    while not metrics.exists() or len(metrics.read_text().splitlines()) < 3:
+        assert orchestrator.poll() is None and time.time() < deadline, "no 3 logged steps"
+        time.sleep(0.2)
+    if sig == signal.SIGTERM:
+        os.kill(orchestrator.pid, sig)
+    else:
+        os.killpg(orchestrator.pid, sig)
+    _, err = orchestrator.communicate(timeout=300)
+    assert orchestrator.returncode == 130, err
+    assert f"resume with: r1pipe run run_dir={run_dir}" in err
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    assert "stopping after the current step with a checkpoint" in (run_dir / "r1pipe.log").read_text()
+    saved = sorted(p.name for p in (stage / "checkpoints").iterdir() if p.name.startswith("step_"))
+    assert len(saved) == 1 and 3 <= int(saved[0][5:]) < 40, saved  # the step it stopped at
+    if sig == signal.SIGINT:
+        return  # the resume is the same for both signals
+    r1pipe("run", *args, cwd=tmp_path)
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 40
+    rows = [json.loads(line) for line in (stage / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows if "loss" in row] == list(range(1, 41))
+
+
 def test_a_crash_after_training_reruns_only_the_hand_off_check_and_evaluation(tmp_path: Path):
     """Training and evaluation are separate processes: killed once the train step has saved the
     model (trained.json), the rerun trains nothing and only checks and evaluates that model."""
