@@ -17,7 +17,7 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from r1pipe.config import register_schema, schema_keys
+from r1pipe.config import register_schema, schema_keys, schema_sections
 
 CONFIG_MODULE = "r1pipe.conf"
 
@@ -83,6 +83,52 @@ def group_options(group: str) -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def precheck_override(override: str) -> ConfigProblem | None:
+    """What Hydra would accept silently: an option missing from an optional group, a `+key`
+    added inside a schema section."""
+    return unknown_group_option(override) or unknown_added_key(override)
+
+
+def unknown_added_key(override: str) -> ConfigProblem | None:
+    """`+section.key=value` for a key the section does not have (Hydra adds it, r1pipe ignores
+    it, and it changes the stage's fingerprint). `+` stays open below free-form fields such as
+    launcher.env and reward.models."""
+    key = override.partition("=")[0]
+    if not key.startswith("+") or key.startswith("++"):
+        return None
+    key = key.lstrip("+")
+    known = schema_keys()
+    if key in known or ("." not in key and _is_group(key)):
+        return None
+    parent = key.rpartition(".")[0]
+    if parent not in schema_sections():
+        return None  # below a free-form field (or deeper inside one)
+    close = closest_keys(key, known)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return ConfigProblem(
+        key,
+        f"unknown key (from `{override}`): {parent or 'the config'} has no such setting",
+        f"{hint}`+` adds entries only to free-form fields such as launcher.env; see `r1pipe run --cfg`",
+    )
+
+
+def unknown_group_option(override: str) -> ConfigProblem | None:
+    """The problem with a `group=option` override naming an option the group does not have
+    (Hydra silently ignores one of an optional group: `experiment=typo` ran the default)."""
+    key, _, value = override.partition("=")
+    key = key.lstrip("+")
+    if not value or value == "null" or "." in key or "/" in key or not _is_group(key):
+        return None
+    options = group_options(key)
+    if value in options:
+        return None
+    close = difflib.get_close_matches(value, options, n=1)
+    hint = f"did you mean {key}={close[0]}? " if close else ""
+    return ConfigProblem(
+        key, f"no such option {value!r} (from `{override}`)", f"{hint}choose one of: {', '.join(options)}"
+    )
+
+
 def closest_keys(key: str, known: list[str]) -> list[str]:
     """Valid keys the user probably meant: same parent first, by spelling or by initials (lr)."""
     parent, _, leaf = key.rpartition(".")
@@ -113,10 +159,16 @@ def compose_config(overrides: list[str]) -> DictConfig:
             ]
         ) from e
     try:
+        if any(precheck_override(o) for o in overrides):
+            raise ValueError("an override Hydra would accept silently is wrong")
         cfg = _compose_raw(overrides)
     except (HydraException, OmegaConfBaseException, ValueError) as combined:
         problems = []
         for override in overrides:
+            silent = precheck_override(override)
+            if silent:
+                problems.append(silent)
+                continue
             try:
                 _compose_raw([override])
             except (HydraException, OmegaConfBaseException, ValueError) as e:

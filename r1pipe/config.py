@@ -449,6 +449,19 @@ def register_schema() -> None:
     ConfigStore.instance().store(name=SCHEMA_NAME, node=R1PipeConfig)
 
 
+def schema_sections(node: Any = None, prefix: str = "") -> list[str]:
+    """The dotted keys whose value is a schema dataclass (a section with fixed keys), "" the root."""
+    from dataclasses import fields, is_dataclass
+
+    node = node if node is not None else R1PipeConfig
+    sections = [prefix.rstrip(".")]
+    for f in fields(node):
+        default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
+        if is_dataclass(default):
+            sections += schema_sections(type(default), f"{prefix}{f.name}.")
+    return sections
+
+
 def schema_keys(node: Any = None, prefix: str = "") -> list[str]:
     """Every dotted key of the schema, for 'did you mean' suggestions."""
     from dataclasses import fields, is_dataclass

@@ -27,6 +27,7 @@ from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.registry import stage_spec
 from r1pipe.rundir import (
     ERRORS,
+    MANIFEST,
     TRAINED,
     atomic_write_json,
     atomic_write_text,
@@ -351,17 +352,25 @@ def _die_with_parent() -> None:
 
 
 def _record_failure(stage: StagePlan, why: str, seconds: float, status: str = "failed") -> None:
-    write_manifest(
-        stage.dir,
-        stage=stage.name,
-        status=status,  # failed | interrupted
-        fingerprint=stage.fingerprint,
-        inputs=current_inputs(stage),
-        outputs={},
-        metrics={"failure": why},
-        versions={},
-        wall_time_s=round(seconds, 1),
-    )
+    """The failed/interrupted manifest. A write error here (a full disk: often the failure
+    itself) is logged with the path, never raised over the stage's own error: the plan of the
+    rerun reads the stage's checkpoints, not this record."""
+    try:
+        write_manifest(
+            stage.dir,
+            stage=stage.name,
+            status=status,  # failed | interrupted
+            fingerprint=stage.fingerprint,
+            inputs=current_inputs(stage),
+            outputs={},
+            metrics={"failure": why},
+            versions={},
+            wall_time_s=round(seconds, 1),
+        )
+    except OSError as error:
+        log.error(
+            "could not record stage %s as %s in %s: %s", stage.name, status, stage.dir / MANIFEST, error
+        )
 
 
 def _key_metrics(metrics: dict) -> str:

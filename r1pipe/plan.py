@@ -25,7 +25,14 @@ from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
 from r1pipe.models import model_fingerprint, resolve_model_path
 from r1pipe.registry import stage_spec
 from r1pipe.rejection.store import has_persisted_steps
-from r1pipe.rundir import latest_checkpoint, read_manifest, stage_dir_name, trained_model_kept
+from r1pipe.rundir import (
+    MANIFEST,
+    Manifest,
+    latest_checkpoint,
+    read_manifest,
+    stage_dir_name,
+    trained_model_kept,
+)
 
 Action = Literal["run", "resume", "skip"]
 LAUNCH = "launch.json"
@@ -138,6 +145,12 @@ def _decide(
         return "run", forced, None, []
     if upstream_runs:
         return "run", f"input changes: {inputs.get('from_stage')} runs in this invocation", None, []
+    damage = recorded_result_damage(stage_dir, manifest)
+    if damage:  # not trusted: the decision below resumes or re-runs it, and says why
+        action, reason, resume_from, changed = _decide_unfinished(
+            cfg, name, stage_dir, fp, stage_config, launch
+        )
+        return action, f"{damage}; {reason}", resume_from, changed
     if manifest and manifest.complete:
         if manifest.fingerprint == fp:
             recorded = manifest.inputs.get("from_completion")
@@ -152,6 +165,30 @@ def _decide(
         changed = changed_keys(old_config, stage_config)
         what = f"config changed: {', '.join(changed)}" if changed else "input model changed"
         return "run", what, None, changed
+    action, reason, resume_from, changed = _decide_unfinished(cfg, name, stage_dir, fp, stage_config, launch)
+    if action == "run" and manifest and not manifest.complete and reason == "not run yet":
+        reason = f"previous attempt {manifest.status}; no checkpoint to resume"
+    return action, reason, resume_from, changed
+
+
+def recorded_result_damage(stage_dir: Path, manifest: Manifest | None) -> str | None:
+    """Why a stage directory's record cannot be trusted, or None: a manifest.json that does not
+    parse (a truncated write, an edit), or a complete stage whose recorded outputs are gone."""
+    path = stage_dir / MANIFEST
+    if manifest is None and path.exists():
+        return f"{path} does not parse (truncated or edited)"
+    if manifest is not None and manifest.complete:
+        for key, value in manifest.outputs.items():
+            if isinstance(value, str) and Path(value).is_absolute() and not Path(value).exists():
+                return f"complete, but its output {key} ({value}) is missing"
+    return None
+
+
+def _decide_unfinished(
+    cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: dict, launch: dict | None
+) -> tuple[Action, str, str | None, list[str]]:
+    """A stage without a trustworthy complete result: resume what is left, or run it."""
+    old_config = (launch or {}).get("stage_config", {})
     resume_cfg = str(OmegaConf.select(cfg, stage_spec(name).resume_key, default="auto"))
     if resume_cfg not in ("auto", "false", "False"):
         return "resume", f"resume={resume_cfg}", resume_cfg, []
@@ -171,8 +208,6 @@ def _decide(
             None,
             changed,
         )
-    if manifest and not manifest.complete:
-        return "run", f"previous attempt {manifest.status}; no checkpoint to resume", None, []
     return "run", "not run yet", None, []
 
 

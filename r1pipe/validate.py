@@ -574,6 +574,16 @@ def _check_rl(cfg: DictConfig, key: str) -> list[ConfigProblem]:
                     f"{key}.{name}", f"must be > 0, got {r[name]}", f"set {key}.{name} to a positive value"
                 )
             )
+    if not r.temperature > 0:  # GRPO samples a group per prompt: greedy gives identical completions
+        problems.append(
+            ConfigProblem(
+                f"{key}.temperature",
+                f"must be > 0, got {r.temperature}",
+                "use 1.0 (paper, stages 2 and Zero) or 0.7 (stage 4)",
+            )
+        )
+    if not 0 < r.top_p <= 1:
+        problems.append(ConfigProblem(f"{key}.top_p", f"must be in (0, 1], got {r.top_p}", "use 1.0 (paper)"))
     if r.num_generations == 1:
         problems.append(
             ConfigProblem(

@@ -391,3 +391,61 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
     assert f"train: accelerate launch: 8 processes on 1 machine(s), {parallelism}, bf16" in launches
     assert "rejection_sampling   prepare: 1 process; train:" in launches
     assert launches.count("finish (hand-off check, evaluation): 1 process") == 4
+
+
+@pytest.mark.parametrize(
+    ("override", "hint"),
+    [
+        ("experiment=toy_qick", "did you mean experiment=toy_quick?"),  # optional group: Hydra ignored it
+        ("reasoning_rl=papr", "did you mean reasoning_rl=paper?"),
+        ("launcher=kubernetes", "choose one of: accelerate, local, slurm"),
+    ],
+)
+def test_a_group_option_that_does_not_exist_is_refused_with_the_options(override, hint):
+    from r1pipe.compose import ConfigError, compose_config
+
+    with pytest.raises(ConfigError) as raised:
+        compose_config([override])
+    assert hint in str(raised.value) and f"from `{override}`" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "accepted"),
+    [
+        ("+cold_start.foo=1", False),  # Hydra took it, nothing read it, and it changed the fingerprint
+        ("+foo=1", False),
+        ("+launcher.env.FOO=bar", True),  # free-form fields take new entries
+        ("+reward.models.mine={model_dir:/m}", True),
+    ],
+)
+def test_plus_adds_keys_only_below_free_form_fields(override, accepted):
+    from r1pipe.compose import ConfigError, compose_config
+
+    if accepted:
+        compose_config([override])
+        return
+    with pytest.raises(ConfigError, match="unknown key .* has no such setting"):
+        compose_config([override])
+
+
+@pytest.mark.parametrize(
+    ("third_line", "problem"),
+    [
+        ("{not json", "line 3 is not valid JSON"),
+        ('["a", "list"]', "line 3 is a list, not a JSON object"),
+        ('{"text": "no messages"}', "line 3 has no ['messages']"),
+    ],
+)
+def test_a_bad_line_deep_in_a_data_file_is_found_before_any_work(tmp_path, third_line, problem):
+    """Validation used to read the first line only: the stage then failed after its work began."""
+    from r1pipe.validate import config_problems
+
+    good = json.dumps(
+        {"messages": [{"role": "user", "content": "1+1"}, {"role": "assistant", "content": "2"}]}
+    )
+    data = tmp_path / "sft.jsonl"
+    data.write_text(f"{good}\n{good}\n{third_line}\n{good}\n")
+    found = [
+        p for p in config_problems(compose_config([f"data.cold_start.path={data}"])) if problem in p.message
+    ]
+    assert found and found[0].key == "data.cold_start.path", [str(p) for p in found]

@@ -56,3 +56,30 @@ def test_a_stage_error_is_recorded_with_its_phase(tmp_path):
         "RuntimeError: model dir lacks config.json (process 0)",
         "finish",
     )
+
+
+def test_a_stop_signal_is_an_interruption_with_its_step(tmp_path):
+    """r1pipe/interrupt.py: every process saved and stopped at the same step on SIGTERM/Ctrl-C."""
+    message = "SIGTERM: stopped after step 12 with a checkpoint; the rerun resumes from it"
+    for rank in (0, 1):
+        atomic_write_json(
+            tmp_path / ERRORS / f"rank{rank}.json",
+            {"phase": "train", "rank": rank, "type": "StopRequested", "message": message},
+        )
+    assert failure_cause(tmp_path, 1) == ("interrupted", message, "train")
+
+
+def test_a_full_disk_while_recording_a_failure_is_logged_not_raised(tmp_path, monkeypatch, caplog):
+    import errno
+
+    from r1pipe import orchestrator
+    from r1pipe.plan import StagePlan
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(orchestrator, "write_manifest", disk_full)
+    stage = StagePlan("cold_start", 1, tmp_path / "01_cold_start", "run", "not run yet", "f", {}, {})
+    orchestrator._record_failure(stage, "train: OSError: No space left on device", 3.0)
+    assert "could not record stage cold_start as failed" in caplog.text
+    assert str(tmp_path / "01_cold_start" / "manifest.json") in caplog.text

@@ -58,6 +58,9 @@ def test_importance_sampling_settings_go_with_vllm_rollouts(mode):
         "reasoning_rl.sync_probe_every=-1",
         "reasoning_rl.sync_probe_prompts=0",
         "all_scenario_rl.sync_probe_tolerance=0",
+        "reasoning_rl.temperature=-1",  # passed validation, then failed inside transformers
+        "reasoning_rl.temperature=0",  # a group of identical greedy completions
+        "all_scenario_rl.top_p=2",  # accepted silently, behaved as 1.0
     ],
 )
 def test_unknown_choices_name_the_key(override):

@@ -382,3 +382,40 @@ def test_rerun_upstream_invalidates_downstream(env, two_stages):
     plan = env.plan(two_stages)
     assert [s.action for s in plan.stages] == ["skip", "run"]
     assert "re-run" in plan.stages[1].reason
+
+
+def test_a_manifest_that_does_not_parse_is_reported_and_the_stage_resumed(env):
+    earlier = env.plan().stages[0]
+    make_checkpoints(earlier, (4,))
+    record_launch(earlier)
+    record_manifest(earlier)
+    manifest = earlier.dir / "manifest.json"
+    manifest.write_text(manifest.read_text()[:40])  # a torn write
+    stage = env.plan().stages[0]
+    assert stage.action == "resume" and stage.resume_from and Path(stage.resume_from).name == "step_000004"
+    assert (
+        f"{manifest} does not parse (truncated or edited); interrupted; resuming from step_000004"
+        == stage.reason
+    )
+
+
+def test_a_complete_stage_whose_model_is_gone_is_not_skipped(env):
+    earlier = env.plan().stages[0]
+    make_checkpoints(earlier, (4,))
+    record_launch(earlier)
+    model = earlier.dir / "model"
+    write_manifest(
+        earlier.dir,
+        stage=earlier.name,
+        status="complete",
+        fingerprint=earlier.fingerprint,
+        inputs=earlier.inputs,
+        outputs={"model": str(model)},  # never created: as if deleted
+        metrics={},
+        versions={},
+        wall_time_s=1.0,
+    )
+    stage = env.plan().stages[0]
+    assert stage.action == "resume" and f"complete, but its output model ({model}) is missing" in stage.reason
+    model.mkdir()
+    assert env.plan().stages[0].action == "skip"  # present again: trusted
