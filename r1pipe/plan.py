@@ -28,7 +28,7 @@ from r1pipe.rejection.store import has_persisted_steps
 from r1pipe.rundir import (
     MANIFEST,
     Manifest,
-    latest_checkpoint,
+    latest_usable_checkpoint,
     read_manifest,
     stage_dir_name,
     trained_model_kept,
@@ -188,20 +188,31 @@ def _decide_unfinished(
     cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: dict, launch: dict | None
 ) -> tuple[Action, str, str | None, list[str]]:
     """A stage without a trustworthy complete result: resume what is left, or run it."""
-    old_config = (launch or {}).get("stage_config", {})
     resume_cfg = str(OmegaConf.select(cfg, stage_spec(name).resume_key, default="auto"))
     if resume_cfg not in ("auto", "false", "False"):
         return "resume", f"resume={resume_cfg}", resume_cfg, []
-    if resume_cfg == "auto" and trained_model_kept(stage_dir, fp):
+    if resume_cfg != "auto":  # resume=false: start over
+        return "run", "not run yet", None, []
+    if trained_model_kept(stage_dir, fp):
         return "resume", "trained; its hand-off check and evaluation are left", None, []
-    checkpoint = latest_checkpoint(stage_dir / "checkpoints")
+    checkpoint, passed_over = latest_usable_checkpoint(stage_dir / "checkpoints")
+    action, reason, resume_from, changed = _from_checkpoint(stage_dir, fp, stage_config, launch, checkpoint)
+    if passed_over:  # a damaged newer checkpoint: say so, and fall back to the older one
+        reason = f"{'; '.join(passed_over)}; {reason}"
+    return action, reason, resume_from, changed
+
+
+def _from_checkpoint(
+    stage_dir: Path, fp: str, stage_config: dict, launch: dict | None, checkpoint: Path | None
+) -> tuple[Action, str, str | None, list[str]]:
+    """resume=auto: from the newest usable checkpoint of the same launch, or run."""
     same_launch = bool(launch and launch.get("fingerprint") == fp)
-    if checkpoint is None and same_launch and resume_cfg == "auto" and has_persisted_steps(stage_dir):
+    if checkpoint is None and same_launch and has_persisted_steps(stage_dir):
         return "resume", "interrupted; reusing its finished steps (data/steps, data/generations)", None, []
-    if checkpoint is not None and resume_cfg == "auto":
-        if launch and launch.get("fingerprint") == fp:
+    if checkpoint is not None:
+        if same_launch:
             return "resume", f"interrupted; resuming from {checkpoint.name}", str(checkpoint), []
-        changed = changed_keys(old_config, stage_config)
+        changed = changed_keys((launch or {}).get("stage_config", {}), stage_config)
         return (
             "run",
             f"checkpoints are from another config ({', '.join(changed) or 'inputs changed'}); starting over",

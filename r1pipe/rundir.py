@@ -144,6 +144,50 @@ def list_checkpoints(checkpoints_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """What makes a published checkpoint unusable for a resume, or None. Checked: the trainer
+    state parses, optimizer and RNG state are there (transformers resumes silently without
+    them: a fresh optimizer, learning rate 0), and every weights file's header reads (a
+    truncated file crashed every rerun). Layouts: plain, FSDP (optimizer_0/), DeepSpeed
+    (global_step*/)."""
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "has no readable trainer_state.json"
+    optimizer = [checkpoint / "optimizer.pt", checkpoint / "optimizer_0", *checkpoint.glob("global_step*")]
+    if not any(p.exists() for p in optimizer):
+        return "has no optimizer state (optimizer.pt)"
+    if not any(checkpoint.glob("rng_state*.pth")) and not any(checkpoint.glob("global_step*")):
+        return "has no RNG state (rng_state.pth)"
+    for weights in sorted(checkpoint.glob("*.safetensors")):
+        if not safetensors_header_reads(weights):
+            return f"has an unreadable {weights.name} (truncated?)"
+    return None
+
+
+def safetensors_header_reads(path: Path) -> bool:
+    """The file's JSON header parses and the tensors it lists fit in the file."""
+    try:
+        with path.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size))
+        end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
+        return 8 + size + end <= path.stat().st_size
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def latest_usable_checkpoint(checkpoints_dir: Path) -> tuple[Path | None, list[str]]:
+    """The newest checkpoint a resume can use, and why each newer one was passed over."""
+    passed_over: list[str] = []
+    for checkpoint in reversed(list_checkpoints(checkpoints_dir)):
+        problem = checkpoint_problem(checkpoint)
+        if problem is None:
+            return checkpoint, passed_over
+        passed_over.append(f"{checkpoint.name} {problem}")
+    return None, passed_over
+
+
 def latest_checkpoint(checkpoints_dir: Path) -> Path | None:
     found = list_checkpoints(checkpoints_dir)
     return found[-1] if found else None

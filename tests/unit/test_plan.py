@@ -6,6 +6,7 @@ dirs) with the fingerprint a first make_plan call computed, so no model is ever 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,7 +83,19 @@ def record_launch(stage_plan) -> None:
 
 def make_checkpoints(stage_plan, steps) -> None:
     for step in steps:
-        (stage_plan.dir / "checkpoints" / f"step_{step:06d}").mkdir(parents=True)
+        fake_checkpoint(stage_plan.dir / "checkpoints" / f"step_{step:06d}", step)
+
+
+def fake_checkpoint(path: Path, step: int) -> None:
+    """The files a resume needs (rundir.checkpoint_problem), with real safetensors weights."""
+    import torch
+    from safetensors.torch import save_file
+
+    path.mkdir(parents=True)
+    (path / "trainer_state.json").write_text(json.dumps({"global_step": step}))
+    (path / "optimizer.pt").write_bytes(b"state")
+    (path / "rng_state.pth").write_bytes(b"state")
+    save_file({"w": torch.zeros(4)}, str(path / "model.safetensors"))
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -419,3 +432,25 @@ def test_a_complete_stage_whose_model_is_gone_is_not_skipped(env):
     assert stage.action == "resume" and f"complete, but its output model ({model}) is missing" in stage.reason
     model.mkdir()
     assert env.plan().stages[0].action == "skip"  # present again: trusted
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda c: (c / "optimizer.pt").unlink(), "has no optimizer state"),
+        (lambda c: (c / "rng_state.pth").unlink(), "has no RNG state"),
+        (lambda c: (c / "trainer_state.json").write_text("{"), "has no readable trainer_state.json"),
+        (
+            lambda c: (c / "model.safetensors").write_bytes((c / "model.safetensors").read_bytes()[:-5]),
+            "has an unreadable model.safetensors",
+        ),
+    ],
+)
+def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(env, damage, why):
+    earlier = env.plan().stages[0]
+    make_checkpoints(earlier, (2, 4))
+    record_launch(earlier)
+    damage(earlier.dir / "checkpoints" / "step_000004")
+    stage = env.plan().stages[0]
+    assert stage.action == "resume" and Path(stage.resume_from).name == "step_000002"
+    assert stage.reason.startswith(f"step_000004 {why}") and "resuming from step_000002" in stage.reason
