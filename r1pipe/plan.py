@@ -222,8 +222,38 @@ def _from_checkpoint(
     return "run", "not run yet", None, []
 
 
+def run_dir_problems(cfg: DictConfig, run_dir: Path) -> list[ConfigProblem]:
+    """A run directory that is not this run's: a stage directory (a new run would nest inside
+    it), or the directory of another pipeline (its stages would be overwritten or hidden)."""
+    if (run_dir / LAUNCH).exists() or (run_dir / MANIFEST).exists():
+        return [
+            ConfigProblem(
+                "run_dir",
+                f"{run_dir} is a stage directory of the run in {run_dir.parent}",
+                f"use run_dir={run_dir.parent}",
+            )
+        ]
+    recorded = run_dir / "config.yaml"
+    try:
+        previous = OmegaConf.select(OmegaConf.load(recorded), "pipeline.name") if recorded.exists() else None
+    except Exception:  # an unreadable record is not a reason to refuse; the stages are checked one by one
+        previous = None
+    if previous and previous != cfg.pipeline.name:
+        return [
+            ConfigProblem(
+                "run_dir",
+                f"{run_dir} holds a {previous} run, not {cfg.pipeline.name}",
+                f"use another run_dir for {cfg.pipeline.name}, or pipeline={previous} to go on with that run",
+            )
+        ]
+    return []
+
+
 def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
     """The plan for this config and run directory; raises ConfigError if an input is missing."""
+    wrong_dir = run_dir_problems(cfg, run_dir)
+    if wrong_dir:
+        raise ConfigError(wrong_dir)
     stages, selected = list(cfg.pipeline.stages), _selection(cfg)
     plans: list[StagePlan] = []
     problems: list[ConfigProblem] = []

@@ -454,3 +454,19 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous_one(env, damage,
     stage = env.plan().stages[0]
     assert stage.action == "resume" and Path(stage.resume_from).name == "step_000002"
     assert stage.reason.startswith(f"step_000004 {why}") and "resuming from step_000002" in stage.reason
+
+
+def test_a_stage_directory_as_run_dir_is_refused_with_its_run(env):
+    earlier = env.plan().stages[0]
+    record_launch(earlier)
+    with pytest.raises(ConfigError, match=rf"is a stage directory of the run in {env.run}"):
+        make_plan(env.cfg(), earlier.dir)
+
+
+def test_the_run_directory_of_another_pipeline_is_refused(env):
+    env.run.mkdir(parents=True)
+    (env.run / "config.yaml").write_text("pipeline:\n  name: r1_zero\n")
+    with pytest.raises(ConfigError, match="holds a r1_zero run, not r1"):
+        env.plan()
+    (env.run / "config.yaml").write_text("pipeline:\n  name: r1\n")
+    assert env.plan().stages  # its own pipeline goes on
