@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from r1pipe.plan import read_launch
-from r1pipe.rundir import TRAINED, latest_checkpoint, read_manifest
+from r1pipe.plan import read_launch, recorded_result_damage
+from r1pipe.rundir import TRAINED, latest_usable_checkpoint, read_manifest
 from r1pipe.topology import describe
 
 TRAIN_METRICS = ("train/final_step", "train/loss")
@@ -28,13 +28,18 @@ def stage_rows(run_dir: Path) -> list[dict]:
     for entry in plan["stages"]:
         stage_dir = run_dir / entry["dir"]
         manifest = read_manifest(stage_dir)
-        checkpoint = latest_checkpoint(stage_dir / "checkpoints")
-        if manifest:
+        checkpoint, passed_over = latest_usable_checkpoint(stage_dir / "checkpoints")
+        damage = recorded_result_damage(stage_dir, manifest)
+        if damage:  # what the next run's plan will say too (r1pipe/plan.py)
+            status = f"damaged: {damage}"
+        elif manifest:
             status = manifest.status
         elif (stage_dir / TRAINED).is_file():
             status = "trained, evaluating/interrupted"  # the finish step runs or was stopped
         elif read_launch(stage_dir):
             status = f"running/interrupted ({checkpoint.name})" if checkpoint else "running/interrupted"
+            if passed_over:
+                status += f"; {'; '.join(passed_over)}"
         else:
             status = "not started"
         metrics = manifest.metrics if manifest else {}

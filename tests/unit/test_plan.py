@@ -470,3 +470,23 @@ def test_the_run_directory_of_another_pipeline_is_refused(env):
         env.plan()
     (env.run / "config.yaml").write_text("pipeline:\n  name: r1\n")
     assert env.plan().stages  # its own pipeline goes on
+
+
+def test_status_shows_the_verdicts_the_plan_acts_on(env):
+    from r1pipe.status import stage_rows
+
+    plan = env.plan()
+    earlier = plan.stages[0]
+    make_checkpoints(earlier, (2, 4))
+    record_launch(earlier)
+    atomic_write_json(env.run / "plan.json", plan.to_json())
+    (earlier.dir / "checkpoints" / "step_000004" / "optimizer.pt").unlink()
+    assert stage_rows(env.run)[0]["status"] == (
+        "running/interrupted (step_000002); step_000004 has no optimizer state (optimizer.pt)"
+    )
+    record_manifest(earlier)
+    (earlier.dir / "manifest.json").write_text("{")
+    assert (
+        stage_rows(env.run)[0]["status"].startswith("damaged: ")
+        and "does not parse" in stage_rows(env.run)[0]["status"]
+    )

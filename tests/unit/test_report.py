@@ -117,6 +117,7 @@ def make_run(root: Path, done: int = 4, running: bool = False, legacy: bool = Fa
         (stage_dir / "eval.json").write_text(json.dumps(evals), encoding="utf-8")
         if stage == "rejection_sampling":
             (stage_dir / "funnel.json").write_text(json.dumps({"funnel": FUNNEL}), encoding="utf-8")
+        (stage_dir / "model").mkdir(exist_ok=True)  # a complete stage's output exists (else: damaged)
         write_manifest(
             stage_dir,
             stage=stage,
