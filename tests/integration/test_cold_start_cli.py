@@ -196,7 +196,7 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
         f"run_dir={run_dir}",
         *QUICK,
         "eval.after_stage=false",
-        "cold_start.max_steps=30",
+        "cold_start.max_steps=16",
         "cold_start.save_steps=5",
         "cold_start.save_total_limit=3",
     ]
@@ -215,16 +215,16 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
     r1pipe("run", *args, cwd=tmp_path)
     manifest = json.loads((run_dir / "01_cold_start" / "manifest.json").read_text())
     assert manifest["status"] == "complete"
-    assert manifest["metrics"]["train/final_step"] == 30
-    state = json.loads((checkpoints / "step_000030" / "trainer_state.json").read_text())
-    assert state["global_step"] == 30
+    assert manifest["metrics"]["train/final_step"] == 16
+    state = json.loads((checkpoints / "step_000016" / "trainer_state.json").read_text())
+    assert state["global_step"] == 16
     log = (run_dir / "r1pipe.log").read_text()
     assert "resuming from" in log
     rows = [
         json.loads(line) for line in (run_dir / "01_cold_start" / "metrics.jsonl").read_text().splitlines()
     ]
     logged = [row["step"] for row in rows if "loss" in row]
-    assert logged == list(range(2, 31, 2)), (
+    assert logged == list(range(2, 17, 2)), (
         logged
     )  # each step once: what the killed attempt logged after step 5 went
 
@@ -256,7 +256,7 @@ def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tm
     due (save_steps=1000), ends interrupted, and the CLI prints the resume command."""
     run_dir = tmp_path / "run"
     args = [f"run_dir={run_dir}", *QUICK_STEPS, "pipeline.stages=[cold_start]", "eval.after_stage=false"]
-    args += ["cold_start.max_steps=40", "cold_start.save_steps=1000", "cold_start.logging_steps=1"]
+    args += ["cold_start.max_steps=20", "cold_start.save_steps=1000", "cold_start.logging_steps=1"]
     stage = run_dir / "01_cold_start"
     orchestrator = subprocess.Popen(
         [sys.executable, "-m", "r1pipe.cli", "run", *args],
@@ -282,14 +282,14 @@ def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tm
     assert manifest["status"] == "interrupted"
     assert "stopping after the current step with a checkpoint" in (run_dir / "r1pipe.log").read_text()
     saved = sorted(p.name for p in (stage / "checkpoints").iterdir() if p.name.startswith("step_"))
-    assert len(saved) == 1 and 3 <= int(saved[0][5:]) < 40, saved  # the step it stopped at
+    assert len(saved) == 1 and 3 <= int(saved[0][5:]) < 20, saved  # the step it stopped at
     if sig == signal.SIGINT:
         return  # the resume is the same for both signals
     r1pipe("run", *args, cwd=tmp_path)
     manifest = json.loads((stage / "manifest.json").read_text())
-    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 40
+    assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 20
     rows = [json.loads(line) for line in (stage / "metrics.jsonl").read_text().splitlines()]
-    assert [row["step"] for row in rows if "loss" in row] == list(range(1, 41))
+    assert [row["step"] for row in rows if "loss" in row] == list(range(1, 21))
 
 
 def test_a_crash_after_training_reruns_only_the_hand_off_check_and_evaluation(tmp_path: Path):
