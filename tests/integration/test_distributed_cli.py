@@ -67,6 +67,7 @@ def test_sft_on_two_processes_follows_the_one_process_loss(runs):
     assert max((a[k] - b[k]).abs().max().item() for k in a) < WEIGHT_TOLERANCE
 
 
+@pytest.mark.slow  # make test-all; the stage-4 two-process test below covers GRPO ranks in sync
 def test_grpo_on_two_processes_keeps_the_ranks_in_sync(tmp_path):
     """Reasoning RL (GRPO, TRL's transformers generation) on 2 processes: each rank generates
     for its share of the prompts, rewards are gathered, and every rank ends with the same

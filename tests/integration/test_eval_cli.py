@@ -63,6 +63,7 @@ def test_eval_with_transformers_generation(tmp_path: Path):
 
 
 @pytest.mark.vllm
+@pytest.mark.slow  # make test-all; vLLM generation itself: unit/test_generation.py, stage 3's vLLM test
 def test_eval_with_vllm_generation(tmp_path: Path):
     pytest.importorskip("vllm")
     out = tmp_path / "out"

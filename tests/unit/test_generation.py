@@ -144,6 +144,7 @@ def test_handoff_vllm_check_auto_needs_a_gpu():
 
 
 @pytest.mark.vllm
+@pytest.mark.slow  # make test-all; the check is on by default only with a GPU (handoff_check_vllm=auto)
 def test_handoff_check_loads_a_model_dir_with_vllm(tmp_path):
     from r1pipe.handoff import HandoffError, check_loads_with_vllm
 
