@@ -148,7 +148,7 @@ def _decide(
     damage = recorded_result_damage(stage_dir, manifest)
     if damage:  # not trusted: the decision below resumes or re-runs it, and says why
         action, reason, resume_from, changed = _decide_unfinished(
-            cfg, name, stage_dir, fp, stage_config, launch
+            cfg, name, stage_dir, fp, stage_config, launch, "not run yet"
         )
         return action, f"{damage}; {reason}", resume_from, changed
     if manifest and manifest.complete:
@@ -165,10 +165,8 @@ def _decide(
         changed = changed_keys(old_config, stage_config)
         what = f"config changed: {', '.join(changed)}" if changed else "input model changed"
         return "run", what, None, changed
-    action, reason, resume_from, changed = _decide_unfinished(cfg, name, stage_dir, fp, stage_config, launch)
-    if action == "run" and manifest and not manifest.complete and reason == "not run yet":
-        reason = f"previous attempt {manifest.status}; no checkpoint to resume"
-    return action, reason, resume_from, changed
+    attempted = f"previous attempt {manifest.status}; no checkpoint to resume" if manifest else "not run yet"
+    return _decide_unfinished(cfg, name, stage_dir, fp, stage_config, launch, attempted)
 
 
 def recorded_result_damage(stage_dir: Path, manifest: Manifest | None) -> str | None:
@@ -185,25 +183,39 @@ def recorded_result_damage(stage_dir: Path, manifest: Manifest | None) -> str | 
 
 
 def _decide_unfinished(
-    cfg: DictConfig, name: str, stage_dir: Path, fp: str, stage_config: dict, launch: dict | None
+    cfg: DictConfig,
+    name: str,
+    stage_dir: Path,
+    fp: str,
+    stage_config: dict,
+    launch: dict | None,
+    nothing_to_resume: str,
 ) -> tuple[Action, str, str | None, list[str]]:
-    """A stage without a trustworthy complete result: resume what is left, or run it."""
+    """A stage without a trustworthy complete result: resume what is left, or run it (with
+    `nothing_to_resume` as the reason)."""
     resume_cfg = str(OmegaConf.select(cfg, stage_spec(name).resume_key, default="auto"))
     if resume_cfg not in ("auto", "false", "False"):
         return "resume", f"resume={resume_cfg}", resume_cfg, []
     if resume_cfg != "auto":  # resume=false: start over
-        return "run", "not run yet", None, []
+        return "run", nothing_to_resume, None, []
     if trained_model_kept(stage_dir, fp):
         return "resume", "trained; its hand-off check and evaluation are left", None, []
     checkpoint, passed_over = latest_usable_checkpoint(stage_dir / "checkpoints")
-    action, reason, resume_from, changed = _from_checkpoint(stage_dir, fp, stage_config, launch, checkpoint)
+    action, reason, resume_from, changed = _from_checkpoint(
+        stage_dir, fp, stage_config, launch, checkpoint, nothing_to_resume
+    )
     if passed_over:  # a damaged newer checkpoint: say so, and fall back to the older one
         reason = f"{'; '.join(passed_over)}; {reason}"
     return action, reason, resume_from, changed
 
 
 def _from_checkpoint(
-    stage_dir: Path, fp: str, stage_config: dict, launch: dict | None, checkpoint: Path | None
+    stage_dir: Path,
+    fp: str,
+    stage_config: dict,
+    launch: dict | None,
+    checkpoint: Path | None,
+    nothing_to_resume: str,
 ) -> tuple[Action, str, str | None, list[str]]:
     """resume=auto: from the newest usable checkpoint of the same launch, or run."""
     same_launch = bool(launch and launch.get("fingerprint") == fp)
@@ -219,7 +231,7 @@ def _from_checkpoint(
             None,
             changed,
         )
-    return "run", "not run yet", None, []
+    return "run", nothing_to_resume, None, []
 
 
 def run_dir_problems(cfg: DictConfig, run_dir: Path) -> list[ConfigProblem]:

@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import logging
+import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -93,11 +94,11 @@ def end_distributed() -> None:
     an active exception", after a finished training), which fails the whole step."""
     import torch.distributed as dist
 
-    from r1pipe.vllm_rollouts import shutdown_colocated_engines
-
     if dist.is_available() and dist.is_initialized():
         dist.barrier()  # every rank is done, and rank 0 has written trained.json
-    shutdown_colocated_engines()  # after the barrier: vLLM's shutdown destroys the process group
+    rollouts = sys.modules.get("r1pipe.vllm_rollouts")  # loaded by GRPO only: importing it loads vLLM
+    if rollouts is not None:
+        rollouts.shutdown_colocated_engines()  # after the barrier: vLLM's shutdown destroys the group
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 

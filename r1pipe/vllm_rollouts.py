@@ -39,12 +39,14 @@ import torch
 from accelerate.utils import broadcast_object_list, gather_object
 from trl.generation import vllm_generation as trl_vllm
 from trl.generation.vllm_client import VLLMClient
+from trl.trainer.utils import selective_log_softmax
+
+from r1pipe.generation.vllm_engine import GIB
+from r1pipe.vllm_server import WORKER_EXTENSION
 
 log = logging.getLogger(__name__)
 
-WORKER_EXTENSION = "r1pipe.vllm_worker.WeightSyncExtension"
 SYNC_DIR = "weight_sync"  # server mode without NCCL: the weights the server reloads, in the stage dir
-GIB = 1 << 30
 
 
 # Colocated engines of this process, shut down by `shutdown_colocated_engines` when training ends.
@@ -306,9 +308,7 @@ def trainer_logprobs(
             for sequence, start in zip(sequences, prompt_lengths, strict=True):
                 ids = torch.tensor([sequence], device=accelerator.device)
                 logits = model(input_ids=ids).logits[0].float()
-                logprobs = torch.log_softmax(logits[start - 1 : -1], dim=-1)
-                targets = ids[0, start:].unsqueeze(-1)
-                results.append(logprobs.gather(-1, targets).squeeze(-1).tolist())
+                results.append(selective_log_softmax(logits[start - 1 : -1], ids[0, start:]).tolist())
     finally:
         model.train(was_training)
     return results

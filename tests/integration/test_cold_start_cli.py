@@ -47,16 +47,22 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def kill_once_checkpointed(args: list[str], cwd: Path, checkpoint: Path) -> None:
-    """Start `r1pipe run ARGS`, wait until `checkpoint` is published, then SIGKILL the orchestrator
-    and its stage process together (no clean-up, as a crash or a lost node would)."""
-    orchestrator = subprocess.Popen(
+def start_run(args: list[str], cwd: Path, stderr: int = subprocess.DEVNULL) -> subprocess.Popen:
+    """`r1pipe run ARGS` in the background, in a process group of its own (orchestrator and stage)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "r1pipe.cli", "run", *args],
         cwd=cwd,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
     )
+
+
+def kill_once_checkpointed(args: list[str], cwd: Path, checkpoint: Path) -> None:
+    """Start `r1pipe run ARGS`, wait until `checkpoint` is published, then SIGKILL the orchestrator
+    and its stage process together (no clean-up, as a crash or a lost node would)."""
+    orchestrator = start_run(args, cwd)
     deadline = time.time() + 300
     while not checkpoint.exists():
         assert orchestrator.poll() is None, f"the run ended before {checkpoint} was published"
@@ -258,14 +264,7 @@ def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tm
     args = [f"run_dir={run_dir}", *QUICK_STEPS, "pipeline.stages=[cold_start]", "eval.after_stage=false"]
     args += ["cold_start.max_steps=20", "cold_start.save_steps=1000", "cold_start.logging_steps=1"]
     stage = run_dir / "01_cold_start"
-    orchestrator = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "run", *args],
-        cwd=tmp_path,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    orchestrator = start_run(args, tmp_path, stderr=subprocess.PIPE)
     deadline = time.time() + 300
     metrics = stage / "metrics.jsonl"
     while not metrics.exists() or len(metrics.read_text().splitlines()) < 3:

@@ -58,7 +58,7 @@ def env(tmp_path, make_model_dir) -> Env:
     return Env(tmp_path, make_model_dir(tmp_path / "model"), tmp_path / "run")
 
 
-def record_manifest(stage_plan, status: str = "complete"):
+def record_manifest(stage_plan, status: str = "complete", outputs: dict | None = None):
     """What r1pipe.stage (or the orchestrator on failure) writes last."""
     return write_manifest(
         stage_plan.dir,
@@ -66,7 +66,7 @@ def record_manifest(stage_plan, status: str = "complete"):
         status=status,
         fingerprint=stage_plan.fingerprint,
         inputs=stage_plan.inputs,
-        outputs={"model": "model"},
+        outputs=outputs or {"model": "model"},
         metrics={},
         versions={},
         wall_time_s=1.0,
@@ -417,17 +417,7 @@ def test_a_complete_stage_whose_model_is_gone_is_not_skipped(env):
     make_checkpoints(earlier, (4,))
     record_launch(earlier)
     model = earlier.dir / "model"
-    write_manifest(
-        earlier.dir,
-        stage=earlier.name,
-        status="complete",
-        fingerprint=earlier.fingerprint,
-        inputs=earlier.inputs,
-        outputs={"model": str(model)},  # never created: as if deleted
-        metrics={},
-        versions={},
-        wall_time_s=1.0,
-    )
+    record_manifest(earlier, outputs={"model": str(model)})  # never created: as if deleted
     stage = env.plan().stages[0]
     assert stage.action == "resume" and f"complete, but its output model ({model}) is missing" in stage.reason
     model.mkdir()
