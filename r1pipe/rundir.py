@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -214,22 +214,64 @@ class Manifest:
         return self.status == "complete"
 
 
+def portable_paths(values: dict[str, Any], stage_dir: Path) -> dict[str, Any]:
+    """`values` as written to a record in `stage_dir`: a path inside the run directory becomes
+    relative to the stage dir (`./model`, `../01_cold_start/model`), so that a copied or moved run
+    directory reads its own models, not the original's. Other values are kept as they are."""
+    run_dir = stage_dir.resolve().parent
+    portable = {}
+    for key, value in values.items():
+        if (
+            isinstance(value, str)
+            and Path(value).is_absolute()
+            and Path(value).resolve().is_relative_to(run_dir)
+        ):
+            relative = os.path.relpath(Path(value).resolve(), stage_dir.resolve())
+            value = relative if relative.startswith("..") else f"./{relative}"
+        portable[key] = value
+    return portable
+
+
+def resolved_paths(values: dict[str, Any], stage_dir: Path) -> dict[str, Any]:
+    """The inverse of `portable_paths`: `./x` and `../x` resolved against where the record is
+    now. Absolute paths (outside the run directory, or records of older versions) stay."""
+    return {
+        key: str((stage_dir / value).resolve())
+        if isinstance(value, str) and value.startswith(("./", "../"))
+        else value
+        for key, value in values.items()
+    }
+
+
 def write_manifest(stage_dir: Path, **fields: Any) -> Manifest:
     fields.setdefault("completion_id", uuid.uuid4().hex[:12])
     fields.setdefault("finished_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
     manifest = Manifest(**fields)
-    atomic_write_json(stage_dir / MANIFEST, manifest.__dict__)
+    record = manifest.__dict__ | {
+        "inputs": portable_paths(manifest.inputs, stage_dir),
+        "outputs": portable_paths(manifest.outputs, stage_dir),
+    }
+    atomic_write_json(stage_dir / MANIFEST, record)
     return manifest
 
 
 def read_manifest(stage_dir: Path) -> Manifest | None:
+    """The stage's manifest with its paths resolved where the run directory is now; None when
+    there is none or it does not parse."""
     path = stage_dir / MANIFEST
     if not path.exists():
         return None
     try:
-        return Manifest(**json.loads(path.read_text(encoding="utf-8")))
+        manifest = Manifest(**json.loads(path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
         return None
+    if not isinstance(manifest.inputs, dict) or not isinstance(manifest.outputs, dict):
+        return None
+    return replace(
+        manifest,
+        inputs=resolved_paths(manifest.inputs, stage_dir),
+        outputs=resolved_paths(manifest.outputs, stage_dir),
+    )
 
 
 def set_aside(stage_dir: Path, run_dir: Path) -> Path:
@@ -259,7 +301,14 @@ def read_phase_result(stage_dir: Path, name: str, fingerprint: str) -> dict[str,
         found = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
-    return found if isinstance(found, dict) and found.get("fingerprint") == fingerprint else None
+    if not (isinstance(found, dict) and found.get("fingerprint") == fingerprint):
+        return None
+    return found | {"outputs": resolved_paths(found.get("outputs") or {}, stage_dir)}
+
+
+def write_phase_result(stage_dir: Path, name: str, record: dict[str, Any]) -> None:
+    """prepared.json / trained.json, with the paths in its outputs relative (`portable_paths`)."""
+    atomic_write_json(stage_dir / name, record | {"outputs": portable_paths(record["outputs"], stage_dir)})
 
 
 def trained_model_kept(stage_dir: Path, fingerprint: str) -> bool:

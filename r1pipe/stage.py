@@ -29,7 +29,15 @@ from r1pipe.context import StageContext, StageResult
 from r1pipe.logs import process_rank, setup_logging
 from r1pipe.registry import stage_spec
 from r1pipe.rewards.guard import shutdown_pools
-from r1pipe.rundir import ERRORS, PREPARED, TRAINED, atomic_write_json, read_phase_result, write_manifest
+from r1pipe.rundir import (
+    ERRORS,
+    PREPARED,
+    TRAINED,
+    atomic_write_json,
+    read_phase_result,
+    write_manifest,
+    write_phase_result,
+)
 from r1pipe.topology import check_world, recorded_topology
 
 log = logging.getLogger("r1pipe.stage")
@@ -54,8 +62,9 @@ def _result(recorded: dict[str, Any] | None) -> StageResult | None:
 def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
     started = time.time()
     result: StageResult = module.prepare(cfg, ctx)
-    atomic_write_json(
-        ctx.stage_dir / PREPARED,
+    write_phase_result(
+        ctx.stage_dir,
+        PREPARED,
         {
             "fingerprint": ctx.fingerprint,
             "outputs": result.outputs,
@@ -73,8 +82,9 @@ def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
     started = time.time()
     result: StageResult = module.run(cfg, ctx)
     if process_rank() == 0:
-        atomic_write_json(
-            ctx.stage_dir / TRAINED,
+        write_phase_result(
+            ctx.stage_dir,
+            TRAINED,
             {
                 "fingerprint": ctx.fingerprint,
                 "outputs": result.outputs,

@@ -353,15 +353,21 @@ def test_report_of_the_finished_run_has_every_figure_it_has_data_for(finished_ru
     assert page.count("data:image/png;base64,") == len(expected) and "02_reasoning_rl" in page
 
 
-def test_eval_of_a_run_dir_takes_its_last_complete_stage(finished_run: Path, tmp_path: Path):
+def test_a_copied_run_dir_evaluates_and_resumes_its_own_models(finished_run: Path, tmp_path: Path):
+    """The copy's manifests point into the copy (paths relative to the run directory): eval takes
+    the copy's last model, and the copy's plan skips both stages."""
+    copy = tmp_path / "copy"
+    shutil.copytree(finished_run, copy, ignore=shutil.ignore_patterns("checkpoints"))
     out = tmp_path / "eval"
     args = ["eval.num_problems=4", "eval.samples_per_problem=2", "eval.max_new_tokens=48", "--out", str(out)]
-    shown = r1pipe("eval", str(finished_run), *args, cwd=tmp_path).stdout
+    shown = r1pipe("eval", str(copy), *args, cwd=tmp_path).stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["model"] == str(finished_run / "02_reasoning_rl" / "model")
+    assert summary["model"] == str(copy / "02_reasoning_rl" / "model")
     heldout = summary["benchmarks"]["heldout"]
     assert (heldout["k"], heldout["problems"], heldout["reward"]) == (2, 4, "toy_accuracy")
     assert "heldout" in shown and "pass@1 (SE) [95% CI]" in shown
+    planned = r1pipe("run", f"run_dir={copy}", *QUICK, "--dry-run", cwd=tmp_path).stdout
+    assert planned.count("complete, fingerprint unchanged") == 2, planned
 
 
 def test_eval_gate_stops_a_resumed_pipeline_before_the_next_stage(finished_run: Path, tmp_path: Path):

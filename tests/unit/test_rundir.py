@@ -98,6 +98,39 @@ def test_manifest_round_trip(tmp_path):
     assert read.completion_id and read.finished_at  # filled in by write_manifest
 
 
+def test_a_copied_or_moved_run_directory_reads_its_own_paths(tmp_path):
+    """Manifests and trained.json hold paths inside the run directory relative to the stage, so
+    a copy resumes, reports and evaluates its own models (not the original's)."""
+    run = tmp_path / "run"
+    first, second = run / "01_cold_start", run / "02_reasoning_rl"
+    base = tmp_path / "base_model"
+    for folder in (first / "model", second / "model", base):
+        folder.mkdir(parents=True)
+    write_manifest(
+        first, **_manifest_fields(inputs={"model": str(base)}, outputs={"model": str(first / "model")})
+    )
+    inputs = {"model": str(first / "model"), "model_fingerprint": "f", "from_stage": "cold_start"}
+    write_manifest(second, **_manifest_fields(inputs=inputs, outputs={"model": str(second / "model")}))
+    rundir.write_phase_result(
+        second, rundir.TRAINED, {"fingerprint": "fp", "outputs": {"model": str(second / "model")}}
+    )
+    recorded = json.loads((second / MANIFEST).read_text(encoding="utf-8"))
+    assert recorded["outputs"] == {"model": "./model"}
+    assert recorded["inputs"]["model"] == "../01_cold_start/model"
+    assert recorded["inputs"]["model_fingerprint"] == "f"  # not a path: as it was
+
+    moved = tmp_path / "elsewhere" / "copy"
+    moved.parent.mkdir()
+    run.rename(moved)
+    assert read_manifest(moved / first.name).outputs["model"] == str(moved / first.name / "model")
+    assert read_manifest(moved / first.name).inputs["model"] == str(base)  # outside the run: absolute
+    assert read_manifest(moved / second.name).inputs["model"] == str(moved / first.name / "model")
+    trained = rundir.read_phase_result(moved / second.name, rundir.TRAINED, "fp")
+    assert trained["outputs"]["model"] == str(moved / second.name / "model")
+    assert rundir.trained_model_kept(moved / second.name, "fp")
+    assert rundir.complete_stage_output(moved, "cold_start", "model") == str(moved / first.name / "model")
+
+
 def test_failed_manifest_is_not_complete(tmp_path):
     write_manifest(tmp_path, **_manifest_fields(status="failed"))
     assert read_manifest(tmp_path).complete is False
