@@ -217,9 +217,10 @@ def first_record_columns(path: Path) -> list[str]:
 
 
 def check_local_dataset(
-    path: str, columns: list[str], key: str, column_key: str
+    path: str, columns: list[str], key: str, column_key: str, chat_column: str | None = None
 ) -> list[tuple[str, str, str]]:
-    """(key, message, fix) for each problem with a local dataset file; nothing for hub ids."""
+    """(key, message, fix) for each problem with a local dataset file; nothing for hub ids.
+    `chat_column` (one of `columns`) must hold chat turns on every line of a .jsonl file."""
     if path == "toy" or not is_local_path(path):
         return []
     local = Path(path).expanduser()
@@ -246,18 +247,19 @@ def check_local_dataset(
                 f"set {column_key} to one of {have}",
             )
         ]
-    bad_line = first_bad_jsonl_line(local, columns) if local.suffix == ".jsonl" else None
+    bad_line = first_bad_jsonl_line(local, columns, chat_column) if local.suffix == ".jsonl" else None
     if bad_line:
-        return [
-            (key, bad_line, "fix or drop that line: every line must be one JSON object with those columns")
-        ]
+        fix = "fix or drop that line: every line must be one JSON object with those columns"
+        if chat_column:
+            fix += f', and {chat_column} a list of {{"role": ..., "content": "..."}} turns'
+        return [(key, bad_line, fix)]
     return []
 
 
-def first_bad_jsonl_line(path: Path, columns: list[str]) -> str | None:
-    """The first line of a JSON-lines file that is not an object with `columns`, named by its
-    number; None when every line is. Streams the file: a bad line 100,000 lines in would
-    otherwise stop the stage after hours of work."""
+def first_bad_jsonl_line(path: Path, columns: list[str], chat_column: str | None = None) -> str | None:
+    """The first line of a JSON-lines file that is not an object with `columns` (and chat turns
+    in `chat_column`), named by its number; None when every line is. Streams the file: a bad line
+    100,000 lines in would otherwise stop the stage after hours of work."""
     with path.open(encoding="utf-8", errors="replace") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -271,4 +273,18 @@ def first_bad_jsonl_line(path: Path, columns: list[str]) -> str | None:
             missing = [c for c in columns if c not in record]
             if missing:
                 return f"{path} line {number} has no {missing}"
+            if chat_column and (why := chat_turns_problem(record[chat_column])):
+                return f"{path} line {number}: {chat_column} {why}"
+    return None
+
+
+def chat_turns_problem(turns: object) -> str | None:
+    """Why `turns` is not a conversation the chat template can render, or None."""
+    if not isinstance(turns, list) or not turns:
+        return f"is a {type(turns).__name__}, not a non-empty list of turns"
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or not isinstance(turn.get("role"), str):
+            return f"turn {i} is {str(turn)[:40]!r}, not an object with a role"
+        if not isinstance(turn.get("content"), str):
+            return f"turn {i} ({turn['role']}) has no text content"
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,12 +35,46 @@ def looks_local(name_or_path: str) -> bool:
 
 
 def model_dir_problem(path: str) -> str | None:
-    """Why a local model dir cannot be used, or None if it looks loadable."""
+    """Why a local model dir cannot be loaded, or None: read without loading it (milliseconds
+    for any size), so a corrupt or half-copied model is refused before the plan touches the run
+    directory. Checked: config.json parses and names a model_type, there are weights, every
+    safetensors file's header reads and its tensors fit in the file (a truncated copy), the
+    shards an index names exist. (transformers' own checks run only inside from_pretrained.)"""
     p = Path(path).expanduser()
     if not p.exists():
         return f"model dir {p} does not exist"
-    if not (p / "config.json").is_file():
+    config = p / "config.json"
+    if not config.is_file():
         return f"model dir {p} has no config.json (not a Hugging Face model directory)"
+    try:
+        parsed = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"{config} does not parse ({error})"
+    if not isinstance(parsed, dict) or "model_type" not in parsed:
+        return f"{config} has no model_type (not a transformers config)"
+    return weights_problem(p)
+
+
+def weights_problem(model_dir: Path) -> str | None:
+    """Why the weights in `model_dir` cannot be read, or None."""
+    from r1pipe.rundir import safetensors_header_reads
+
+    shards: list[Path] = []
+    for index in sorted(model_dir.glob("*.index.json")):
+        try:
+            named = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (OSError, ValueError, KeyError, AttributeError) as error:
+            return f"{index} does not parse ({error})"
+        missing = sorted(name for name in named if not (model_dir / name).is_file())
+        if missing:
+            return f"{index} names {len(missing)} missing weight file(s), e.g. {missing[0]} (an incomplete copy?)"
+        shards += [model_dir / name for name in sorted(named)]
+    safetensors = sorted({*shards, *model_dir.glob("*.safetensors")})
+    for weights in safetensors:
+        if weights.suffix == ".safetensors" and not safetensors_header_reads(weights):
+            return f"{weights} is unreadable: its header does not parse or it is shorter than its tensors (truncated?)"
+    if not safetensors and not any(f.stat().st_size > 0 for f in model_dir.glob("*.bin")):
+        return f"model dir {model_dir} has no weights (*.safetensors or *.bin)"
     return None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -25,12 +26,16 @@ from r1pipe.launcher import Launcher, LauncherError, LocalLauncher, build_launch
 from r1pipe.logs import RUN_LOG, setup_logging
 from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
 from r1pipe.registry import stage_spec
+from r1pipe.rejection.store import has_persisted_steps
 from r1pipe.rundir import (
     ERRORS,
     MANIFEST,
+    PREPARED,
     TRAINED,
     atomic_write_json,
     atomic_write_text,
+    fsync_dir,
+    list_checkpoints,
     read_manifest,
     set_aside,
     trained_model_kept,
@@ -156,7 +161,10 @@ def current_inputs(stage: StagePlan) -> dict:
     return inputs
 
 
-def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, Any] | None = None) -> None:
+def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, Any] | None = None) -> Path | None:
+    """Write the stage's config and launch record; a stage that runs afresh first moves the
+    previous attempt under superseded/ (returned, or None)."""
+    moved = None
     if stage.action == "run" and stage.dir.exists():
         moved = set_aside(stage.dir, stage.dir.parent)
         log.info("previous %s set aside in %s", stage.dir.name, moved)
@@ -177,6 +185,7 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, Any] 
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
     )
+    return moved
 
 
 def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
@@ -186,7 +195,43 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
     runs all its steps in one child, in the same order and with the same files, which saves a
     process start per step. A stage whose training finished earlier goes straight to finish."""
     launcher = build_launcher(cfg)
-    write_stage_launch(cfg, stage, launcher.world())
+    previous = write_stage_launch(cfg, stage, launcher.world())
+    try:
+        _execute_steps(cfg, stage, launcher)
+    except BaseException:
+        if previous is not None and not attempt_made_progress(stage.dir):
+            restore_previous_attempt(stage, previous)
+        raise
+
+
+def attempt_made_progress(stage_dir: Path) -> bool:
+    """Whether a failed attempt left anything a rerun would use: a checkpoint, a trained model,
+    stage 3's sampled data or finished steps."""
+    return bool(
+        list_checkpoints(stage_dir / "checkpoints")
+        or (stage_dir / TRAINED).exists()
+        or (stage_dir / PREPARED).exists()
+        or has_persisted_steps(stage_dir)
+    )
+
+
+def restore_previous_attempt(stage: StagePlan, previous: Path) -> None:
+    """An attempt that failed (or was stopped) before it produced anything gives the stage
+    directory back to the attempt it replaced: a bad value that passed validation never costs a
+    complete stage. The failed attempt's records go under superseded/ in its place."""
+    failed = set_aside(stage.dir, stage.dir.parent)
+    os.replace(previous, stage.dir)
+    fsync_dir(stage.dir.parent)
+    log.warning(
+        "stage %s: the new attempt stopped before it produced anything; the previous attempt is back in %s "
+        "(the stopped one is in %s)",
+        stage.name,
+        stage.dir,
+        failed,
+    )
+
+
+def _execute_steps(cfg: DictConfig, stage: StagePlan, launcher: Launcher) -> None:
     started = time.time()
     steps = ["finish"]
     if trained_model_kept(stage.dir, stage.fingerprint):

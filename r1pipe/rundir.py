@@ -170,6 +170,8 @@ def safetensors_header_reads(path: Path) -> bool:
     try:
         with path.open("rb") as f:
             size = int.from_bytes(f.read(8), "little")
+            if size > path.stat().st_size:  # garbage: never read gigabytes to find out
+                return False
             header = json.loads(f.read(size))
         end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
         return 8 + size + end <= path.stat().st_size

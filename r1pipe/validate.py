@@ -175,6 +175,7 @@ def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
         [d.cold_start.messages_column],
         "data.cold_start.path",
         "data.cold_start.messages_column",
+        chat_column=d.cold_start.messages_column,
     )
     found += check_local_dataset(
         d.heldout.path,
@@ -182,6 +183,13 @@ def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
         "data.heldout.path",
         "data.heldout.prompt_column",
     )
+    if {"reasoning_rl", "all_scenario_rl"} & set(cfg.pipeline.stages):
+        found += check_local_dataset(
+            d.rl_prompts.path,
+            [d.rl_prompts.prompt_column, d.rl_prompts.answer_column],
+            "data.rl_prompts.path",
+            "data.rl_prompts.prompt_column",
+        )
     problems = [ConfigProblem(*f) for f in found]
     toy = d.toy
     if "toy" in (d.cold_start.path, d.heldout.path):
@@ -497,6 +505,15 @@ def _check_launcher(cfg: DictConfig) -> list[ConfigProblem]:
             )
         )
     problems += _check_accelerate_config(lc.accelerate_config)
+    if lc.kind == "local" and (lc.num_processes > 1 or lc.num_machines > 1):
+        problems.append(
+            ConfigProblem(
+                "launcher.num_processes",
+                f"launcher=local runs each stage in one process (asked: {lc.num_processes} processes, "
+                f"{lc.num_machines} machine(s))",
+                f"launcher=accelerate launcher.num_processes={lc.num_processes} (or launcher=slurm on a cluster)",
+            )
+        )
     if lc.num_processes < 1 or lc.num_machines < 1:
         problems.append(
             ConfigProblem(
@@ -775,6 +792,7 @@ def _check_rejection(cfg: DictConfig) -> list[ConfigProblem]:
         [d.non_reasoning.messages_column],
         "data.non_reasoning.path",
         "data.non_reasoning.messages_column",
+        chat_column=d.non_reasoning.messages_column,
     )
     problems += [ConfigProblem(*f) for f in found]
     return problems + (_check_sft(cfg, "rejection.train") if r.sft else [])

@@ -6,6 +6,7 @@ makes its own run and kills it mid-stage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -42,6 +43,15 @@ def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under root with its size and mtime, to prove nothing was touched."""
     return {
         str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """Every file under root with its content hash: the same files, byte for byte."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
@@ -168,32 +178,67 @@ def test_override_changes_the_plan_and_lands_in_the_stage_config(finished_run: P
     assert "skip" in proc.stdout
 
 
-@pytest.mark.parametrize(
-    "override, expected",
-    [
-        ("data.cold_start.path=/no/such/file.jsonl", "/no/such/file.jsonl does not exist"),
-        ("init_model={tmp}", "has no config.json"),
-        ("data.cold_start.path={bad_jsonl}", "data.cold_start.messages_column"),
-        ("cold_start.lr=1", "did you mean cold_start.learning_rate"),
-    ],
-)
+GOOD_CHAT = {"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]}
+
+
+def bad_inputs(tmp: Path) -> dict[str, Path]:
+    """The files the bad-input table names: broken copies of the toy base and broken data."""
+    from r1pipe.toy import toy_base_dir
+
+    made = {}
+    for name in ("bad_config", "truncated_weights"):
+        made[name] = tmp / name
+        shutil.copytree(toy_base_dir(), made[name])
+    (made["bad_config"] / "config.json").write_text('{"model_type": "qw')
+    weights = made["truncated_weights"] / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:4096])
+    lines = {
+        "no_column": [{"text": "no messages column"}],
+        "bad_line_later": [GOOD_CHAT] * 50 + [{"messages": "not turns"}],
+        "plain_strings": [GOOD_CHAT, {"messages": ["1+1?", "2"]}],
+    }
+    for name, rows in lines.items():
+        made[name] = tmp / f"{name}.jsonl"
+        made[name].write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return made
+
+
+# Each bad input is refused by validation, before the plan: exit 2, the message, and the
+# finished run directory unchanged byte for byte (its files' hashes).
+BAD_INPUTS = [
+    ("data.cold_start.path=/no/such/file.jsonl", "/no/such/file.jsonl does not exist"),
+    ("init_model={tmp}", "has no config.json"),
+    ("init_model={bad_config}", "config.json does not parse"),
+    ("init_model={truncated_weights}", "model.safetensors is unreadable"),
+    ("data.cold_start.path={no_column}", "data.cold_start.messages_column"),
+    ("data.cold_start.path={bad_line_later}", "bad_line_later.jsonl line 51"),
+    ("data.cold_start.path={plain_strings}", "line 2: messages turn 0 is '1+1?'"),
+    ("data.rl_prompts.path=/no/such/prompts.jsonl", "data.rl_prompts.path: dataset file"),
+    ("cold_start.lr=1", "did you mean cold_start.learning_rate"),
+    ("+cold_start.foo=1", "cold_start has no such setting"),
+    ("experiment=toy_quik", "choose one of: r1_qwen2.5_1.5b, r1_qwen2.5_7b, toy_quick"),
+    ("reasoning_rl.temperature=-1", "reasoning_rl.temperature: must be > 0"),
+    ("reasoning_rl.top_p=2", "reasoning_rl.top_p: must be in (0, 1]"),
+    ("launcher.num_processes=3", "launcher=local runs each stage in one process"),
+]
+
+
+@pytest.mark.parametrize("override, expected", BAD_INPUTS, ids=[o.split("=")[0] + "=" for o, _ in BAD_INPUTS])
 def test_bad_inputs_stop_before_any_work_and_touch_nothing(
     finished_run: Path, tmp_path: Path, override: str, expected: str
 ):
-    bad_jsonl = tmp_path / "bad.jsonl"
-    bad_jsonl.write_text(json.dumps({"text": "no messages column"}) + "\n")
-    before = tree_snapshot(finished_run)
+    before = tree_hashes(finished_run)
     proc = r1pipe(
         "run",
         f"run_dir={finished_run}",
         *QUICK,
-        override.format(tmp=tmp_path, bad_jsonl=bad_jsonl),
+        override.format(tmp=tmp_path, **bad_inputs(tmp_path)),
         cwd=tmp_path,
         check=False,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr
-    assert tree_snapshot(finished_run) == before
+    assert tree_hashes(finished_run) == before
 
 
 def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tmp_path: Path):

@@ -9,13 +9,14 @@ import pytest
 
 
 def make_fake_model_dir(path: Path) -> Path:
-    """A directory that passes r1pipe's cheap model checks: config.json plus a (empty) weights file.
+    """A directory that passes r1pipe's cheap model checks: config.json plus a weights file whose
+    header reads and lists no tensors.
 
-    Nothing ever loads it; planning and validation only look at the file names and sizes.
+    Nothing ever loads it; planning and validation only read the config and the weights' header.
     """
     path.mkdir(parents=True, exist_ok=True)
     (path / "config.json").write_text(json.dumps({"model_type": "qwen2"}), encoding="utf-8")
-    (path / "model.safetensors").write_bytes(b"")
+    (path / "model.safetensors").write_bytes(len(b"{}").to_bytes(8, "little") + b"{}")
     return path
 
 
