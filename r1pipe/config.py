@@ -102,6 +102,9 @@ class DataConfig:
         default_factory=lambda: ProblemDataConfig(split="train")
     )  # stage 3: prompts sampled from the stage-2 model
     non_reasoning: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 3: SFT chats mixed in
+    # A prompt that does not fit the model's positions with the tokens generated after it, in
+    # stages 2-4 and evaluation: error | drop | truncate (keep its end). r1pipe/prompt_length.py
+    long_prompts: str = "error"
 
 
 @dataclass

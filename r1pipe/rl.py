@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 from r1pipe.context import StageContext, StageResult
 from r1pipe.grpo import train_grpo
 from r1pipe.models import load_model, load_tokenizer, torch_dtype
+from r1pipe.prompt_length import fit_prompts, model_positions
 from r1pipe.rewards.registry import RewardFn
 from r1pipe.sft import ranks_in_sync, save_final_model
 
@@ -30,6 +31,14 @@ def run_rl_stage(
     (cfg.reasoning_rl, cfg.all_scenario_rl); its final model is the stage's output."""
     tokenizer = load_tokenizer(ctx.inputs["model"], cfg.model)
     model = load_model(ctx.inputs["model"], cfg.model)
+    prompts = fit_prompts(
+        prompts,
+        tokenizer,
+        model_positions(model.config),
+        section.max_completion_length,
+        cfg.data.long_prompts,
+        f"{ctx.name} prompts",
+    )
 
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     trainer, train_metrics = train_grpo(

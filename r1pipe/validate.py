@@ -23,6 +23,7 @@ from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark
 from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.launcher import ACCELERATE_CONFIGS, accelerate_config_path, read_accelerate_config
 from r1pipe.models import looks_local, model_dir_problem
+from r1pipe.prompt_length import LONG_PROMPTS
 from r1pipe.registry import STAGES
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.answers import WITHOUT_THINK_END
@@ -191,6 +192,14 @@ def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
             "data.rl_prompts.prompt_column",
         )
     problems = [ConfigProblem(*f) for f in found]
+    if d.long_prompts not in LONG_PROMPTS:
+        problems.append(
+            ConfigProblem(
+                "data.long_prompts",
+                f"unknown value {d.long_prompts!r}",
+                f"use one of: {', '.join(LONG_PROMPTS)} (r1pipe/prompt_length.py)",
+            )
+        )
     toy = d.toy
     if "toy" in (d.cold_start.path, d.heldout.path):
         if toy.digits < 1 or toy.digits > 5:

@@ -22,9 +22,12 @@ The finish step evaluates the sampled model (before) and the fine-tuned one (aft
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
+from datasets import Dataset
 from omegaconf import DictConfig
 
 from r1pipe.context import StageContext, StageResult
@@ -32,6 +35,7 @@ from r1pipe.data import load_problems, load_table
 from r1pipe.fingerprint import select_keys
 from r1pipe.generation import open_engine
 from r1pipe.models import load_model, load_tokenizer, resolve_model_path
+from r1pipe.prompt_length import fit_prompts, model_positions
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
 from r1pipe.rejection.sft_set import (
@@ -65,7 +69,8 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
     store = StepStore(ctx.data_dir, superseded_attempts(ctx.run_dir, ctx.stage_dir.name))
     keys = step_keys(cfg, ctx.inputs["model_fingerprint"])
     problems = load_problems(cfg.data, "rejection_prompts")
-    prompts = prompt_rows(problems.select(range(min(r.num_prompts or len(problems), len(problems)))))
+    problems = problems.select(range(min(r.num_prompts or len(problems), len(problems))))
+    prompts = prompt_rows(fitting_prompts(problems, sampled_model, cfg))
     log.info(
         "rejection sampling: %d prompts x %d samples from %s",
         len(prompts),
@@ -206,3 +211,18 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, d
     log.info("SFT on %d rows from %s (rejection.init_from=%s)", len(dataset), init, r.init_from)
     tokenizer, model = load_tokenizer(init, cfg.model), load_model(init, cfg.model)
     return train_and_save(r.train, cfg, ctx, model, tokenizer, dataset)
+
+
+def fitting_prompts(problems: Dataset, model_dir: str, cfg: DictConfig) -> Dataset:
+    """The prompts that fit the sampled model with rejection.max_new_tokens after them
+    (data.long_prompts: error, drop or truncate; r1pipe/prompt_length.py). Reads the model's
+    config and tokenizer only: the engine loads later, shard by shard."""
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    return fit_prompts(
+        problems,
+        load_tokenizer(model_dir, cfg.model),
+        model_positions(config),
+        cfg.rejection.max_new_tokens,
+        cfg.data.long_prompts,
+        "rejection_sampling prompts",
+    )

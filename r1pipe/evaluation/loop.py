@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 from r1pipe.evaluation.benchmarks import Benchmark
 from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize, vote_is_correct
 from r1pipe.generation import Engine, Sample, Sampling
+from r1pipe.prompt_length import fit_prompts
 from r1pipe.rewards import extract_answer, get_reward
 from r1pipe.rewards.answers import WithoutThinkEnd
 from r1pipe.rewards.build import guard_policy, reward_settings
@@ -40,6 +41,17 @@ class BenchmarkResult:
 def evaluate_benchmark(
     engine: Engine, bench: Benchmark, cfg: DictConfig, failure_log: Path | None = None
 ) -> BenchmarkResult:
+    bench = dataclasses.replace(
+        bench,
+        problems=fit_prompts(
+            bench.problems,
+            engine.tokenizer,
+            engine.max_positions,
+            bench.max_new_tokens,
+            cfg.data.long_prompts,
+            f"eval benchmark {bench.name}",
+        ),
+    )
     e, k, problems = cfg.eval, bench.k, bench.problems
     sampling = Sampling(
         n=k, temperature=e.temperature, top_p=e.top_p, max_tokens=bench.max_new_tokens, seed=e.seed

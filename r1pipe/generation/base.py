@@ -41,6 +41,12 @@ class Engine(Protocol):
     """A loaded model that samples completions; `close()` releases its memory (GPU first of all)."""
 
     backend: str
+    tokenizer: PreTrainedTokenizerBase  # r1pipe's chat template installed (models.load_tokenizer)
+
+    @property
+    def max_positions(self) -> int | None:
+        """Tokens the model takes, prompt and completion together (None: not known)."""
+        ...
 
     def generate(self, prompts: Sequence[str], prompt_ids: Sequence[str], sampling: Sampling) -> list[Sample]:
         """`sampling.n` samples per prompt, grouped by prompt in input order."""

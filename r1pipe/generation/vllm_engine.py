@@ -18,6 +18,7 @@ import torch
 from omegaconf import DictConfig
 
 from r1pipe.generation.base import FinishReason, Sample, Sampling, check_ids, prompt_token_ids
+from r1pipe.prompt_length import check_fits
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,25 @@ class VLLMEngine:
             **engine_arguments(gen, model_cfg.dtype, on_gpu=torch.cuda.is_available()),
         )
 
+    @property
+    def max_positions(self) -> int | None:
+        """Tokens a request may hold, prompt and completion together: vLLM's max_model_len
+        (generation.max_model_len, or what vLLM derived from the model's config)."""
+        return int(self.llm.llm_engine.model_config.max_model_len)
+
     def generate(self, prompts: Sequence[str], prompt_ids: Sequence[str], sampling: Sampling) -> list[Sample]:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
         check_ids(prompts, prompt_ids)
-        requests = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_token_ids(self.tokenizer, prompts)]
+        encoded = prompt_token_ids(self.tokenizer, prompts)
+        check_fits(
+            [str(i) for i in prompt_ids],
+            [len(ids) for ids in encoded],
+            sampling.max_tokens,
+            self.max_positions,
+        )
+        requests = [TokensPrompt(prompt_token_ids=ids) for ids in encoded]
         # One seed per prompt, spaced by n: vLLM seeds sample j of a request with `seed + j`, so
         # consecutive seeds would repeat a neighbour's samples.
         params = [
