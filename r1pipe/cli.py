@@ -128,6 +128,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from r1pipe.evaluation.benchmarks import BenchmarkError
     from r1pipe.evaluation.command import EvalTargetError
     from r1pipe.orchestrator import StageFailed
+    from r1pipe.prompt_length import PromptTooLong
     from r1pipe.report import ReportError
     from r1pipe.runlock import RunDirBusy
     from r1pipe.status import StatusError
@@ -141,6 +142,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         DataError,
         ReportError,
         RunDirBusy,
+        PromptTooLong,
     )
 
 

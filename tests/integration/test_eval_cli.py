@@ -106,3 +106,32 @@ def test_eval_reads_each_benchmark_format_from_local_files(tmp_path: Path):
     assert all(
         s is not None for r in code for s in r["scores"]
     )  # every sample judged (the base writes no program: 0)
+
+
+def test_a_prompt_too_long_for_the_model_is_refused_or_dropped_as_configured(tmp_path: Path):
+    """A held-out set with one prompt longer than the toy's 512 positions: refused by default
+    (exit 2, the count, the row and the fix), left out with data.long_prompts=drop."""
+    heldout = tmp_path / "heldout.jsonl"
+    rows = [
+        {"prompt": "What is 2 + 3?", "answer": "5"},
+        {"prompt": "seven " * 900 + "What is 1 + 1?", "answer": "2"},
+    ]
+    heldout.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = [
+        str(TOY_BASE),
+        f"data.heldout.path={heldout}",
+        "eval.samples_per_problem=1",
+        "eval.max_new_tokens=16",
+    ]
+    refused = subprocess.run(
+        [sys.executable, "-m", "r1pipe.cli", "eval", *args, "--out", str(tmp_path / "a")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "eval benchmark heldout: 1 of 2 prompts are longer than 496 tokens" in refused.stderr
+    assert "row 1" in refused.stderr and "data.long_prompts=drop" in refused.stderr
+    r1pipe_eval(*args, "data.long_prompts=drop", "--out", str(tmp_path / "b"), cwd=tmp_path)
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["benchmarks"]["heldout"]["problems"] == 1
