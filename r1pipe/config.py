@@ -276,6 +276,11 @@ class EvalConfig:
 class GenerationConfig:
     backend: str = "transformers"  # transformers | vllm | auto (vllm where installed and usable)
     batch_size: int = 64  # transformers: prompts per generate call (each brings n sequences)
+    # transformers on CPU (GRPO rollouts, stage 3, evaluation): torch threads while decoding; 0: all.
+    # Decoding a small model is thousands of tiny ops, each a barrier for every thread: beside other
+    # busy processes one preempted thread stalls the rest (2 threads: 5-13x slower, 1: 1.6x;
+    # docs/BENCHMARKS.md). Training keeps all threads.
+    cpu_decode_threads: int = 1
     tensor_parallel_size: int = 1  # vllm: GPUs the model is split over
     max_model_len: int | None = None  # vllm: prompt + completion tokens (None: the model's own)
     gpu_memory_utilization: float = 0.9  # vllm on GPU: share of GPU memory for weights + KV cache
@@ -380,7 +385,9 @@ class RewardConfig:
     )
     funcs: list[str] = field(default_factory=lambda: ["toy_accuracy"])  # summed for RL (stage 2, Zero)
     weights: list[float] = field(default_factory=lambda: [1.0])  # one weight per reward (paper: equal)
-    timeout_s: float = 5.0  # per-sample verification bound (worker processes)
+    # per sample: a verifier stops after half of it in CPU time (a busy machine does not cut it
+    # short); a worker hung 4x it on the wall clock is replaced (rewards/guard.py)
+    timeout_s: float = 5.0
     # verification worker processes per training process; 0: its share of the node's CPUs (CPUs
     # it may use / LOCAL_WORLD_SIZE, at most max_workers); -1: none (in-process, no timeout)
     workers: int = 0

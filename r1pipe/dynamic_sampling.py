@@ -25,6 +25,8 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
+from r1pipe.generation.transformers_engine import decode_threads
+
 # Keys of TRL's `_generate_and_score_completions` output that dynamic sampling knows how to join:
 # per-row tensors padded on the left (prompt side) or the right (completion side).
 LEFT_PADDED = ("prompt_ids", "prompt_mask")
@@ -101,12 +103,27 @@ def choose_rows(keep: list[torch.Tensor], target: int) -> tuple[list[torch.Tenso
 class DynamicSamplingGRPOTrainer(GRPOTrainer):
     """GRPOTrainer that drops zero-variance groups and refills the batch (DAPO)."""
 
-    def __init__(self, *args: Any, dynamic_sampling: bool = False, max_rounds: int = 4, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        dynamic_sampling: bool = False,
+        max_rounds: int = 4,
+        cpu_decode_threads: int = 0,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
         self.group_size: int = self.num_generations  # type: ignore[assignment]  # set in train mode
         self.dynamic_sampling = dynamic_sampling
         self.max_rounds = max_rounds
+        self.cpu_decode_threads = cpu_decode_threads  # generation.cpu_decode_threads
         self._last_rewards_per_func: torch.Tensor | None = None
+
+    def _generate_single_turn(self, *args: Any, **kwargs: Any):  # type: ignore[override]
+        """TRL's rollout generation; with transformers on the CPU, decoded in
+        `cpu_decode_threads` torch threads (generation/transformers_engine.decode_threads)."""
+        threads = 0 if self.use_vllm else self.cpu_decode_threads
+        with decode_threads(threads, self.accelerator.device.type):
+            return super()._generate_single_turn(*args, **kwargs)
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):  # type: ignore[override]
         # Kept so the round that produced them can tell informative groups from flat ones.

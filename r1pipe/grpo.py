@@ -222,6 +222,7 @@ def train_grpo(
         trainer = DynamicSamplingGRPOTrainer(
             dynamic_sampling=r.dynamic_sampling,
             max_rounds=r.dynamic_sampling_max_rounds,
+            cpu_decode_threads=generation.cpu_decode_threads if generation else 0,
             model=model,
             reward_funcs=list[Any](rewards),
             args=args,

@@ -90,7 +90,7 @@ STAGES: dict[str, StageSpec] = {
             model_from="previous",
             operational_keys=tuple(f"rejection.train.{k}" for k in SFT_OPERATIONAL_KEYS)
             + ("reward.workers", "reward.timeout_s", "reward.routing", "reward.models")
-            + ("generation.handoff_check_vllm",),
+            + ("generation.handoff_check_vllm", "generation.cpu_decode_threads"),
             resume_key="rejection.train.resume",
             prepare=True,
             summary="stage 3: rejection sampling from the stage-2 model (vLLM or transformers), filters, SFT set, SFT",

@@ -82,7 +82,13 @@ class MetricsLog(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
-        record = {"stage": self.stage, "step": state.global_step, "max_steps": state.max_steps, **logs}
+        record = {
+            "stage": self.stage,
+            "step": state.global_step,
+            "max_steps": state.max_steps,
+            "elapsed_s": round(time.time() - self.t0, 3),  # per-step times for SFT too (bench_contention.py)
+            **logs,
+        }
         append_jsonl(self.path, record)
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items())
         log.info(

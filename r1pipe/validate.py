@@ -736,6 +736,14 @@ def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(f"generation.{name}", f"must be > 0, got {g[name]}", "use a positive value")
             )
+    if g.cpu_decode_threads < 0:
+        problems.append(
+            ConfigProblem(
+                "generation.cpu_decode_threads",
+                f"must be >= 0, got {g.cpu_decode_threads}",
+                "1 (default: holds up beside other busy processes) or 0 (all of torch's threads)",
+            )
+        )
     if not 0 < g.gpu_memory_utilization <= 1:
         problems.append(
             ConfigProblem(

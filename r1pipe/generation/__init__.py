@@ -54,19 +54,19 @@ def build_engine(path: str, model_cfg: DictConfig, gen: DictConfig) -> Engine:
     from r1pipe.generation.transformers_engine import TransformersEngine
 
     if gen.backend == "transformers":
-        return TransformersEngine.from_dir(path, model_cfg, gen.batch_size)
+        return TransformersEngine.from_dir(path, model_cfg, gen.batch_size, gen.cpu_decode_threads)
     if gen.backend == "vllm":
         return _vllm(path, model_cfg, gen)
     if gen.backend != "auto":
         raise ValueError(f"generation.backend={gen.backend!r}; use one of {', '.join(BACKENDS)}")
     if not vllm_installed():
         log.info("generation.backend=auto: vLLM is not installed; using transformers generate")
-        return TransformersEngine.from_dir(path, model_cfg, gen.batch_size)
+        return TransformersEngine.from_dir(path, model_cfg, gen.batch_size, gen.cpu_decode_threads)
     try:
         return _vllm(path, model_cfg, gen)
     except Exception as e:  # any start-up failure (unsupported model, no memory): fall back, say why
         log.warning("generation.backend=auto: vLLM did not start (%s); using transformers generate", e)
-        return TransformersEngine.from_dir(path, model_cfg, gen.batch_size)
+        return TransformersEngine.from_dir(path, model_cfg, gen.batch_size, gen.cpu_decode_threads)
 
 
 def _vllm(path: str, model_cfg: DictConfig, gen: DictConfig) -> Engine:

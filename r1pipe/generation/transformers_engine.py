@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from omegaconf import DictConfig
@@ -21,23 +22,49 @@ from r1pipe.prompt_length import check_fits, model_positions
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def decode_threads(threads: int, device: str) -> Iterator[None]:
+    """Torch's intra-op threads set to `threads` while the body decodes on the CPU (0, or a GPU:
+    unchanged), then restored. Considered: OMP_WAIT_POLICY=PASSIVE / GOMP_SPINCOUNT for the
+    whole process: they cut the spinning too, but cost idle decoding up to ~50% and training
+    its threads' benefit; one thread for decoding costs neither (docs/BENCHMARKS.md)."""
+    if threads <= 0 or device != "cpu" or threads == torch.get_num_threads():
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class TransformersEngine:
     backend = "transformers"
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, batch_size: int = 64):
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        batch_size: int = 64,
+        cpu_decode_threads: int = 0,
+    ):
         # batch_size: prompts per generate call (each brings n sequences)
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.cpu_decode_threads = cpu_decode_threads  # generation.cpu_decode_threads (0: all)
         self._owns_model = False
 
     @classmethod
-    def from_dir(cls, path: str, model_cfg: DictConfig, batch_size: int = 64) -> TransformersEngine:
+    def from_dir(
+        cls, path: str, model_cfg: DictConfig, batch_size: int = 64, cpu_decode_threads: int = 0
+    ) -> TransformersEngine:
         """Load a model dir (r1pipe's chat template installed, see models.load_tokenizer)."""
         from r1pipe.models import load_model, load_tokenizer
 
         model = load_model(path, model_cfg)
         if torch.cuda.is_available():
             model.to("cuda")  # type: ignore[arg-type]  # (in place for a module)
-        engine = cls(model, load_tokenizer(path, model_cfg), batch_size)
+        engine = cls(model, load_tokenizer(path, model_cfg), batch_size, cpu_decode_threads)
         engine._owns_model = True
         return engine
 
@@ -61,7 +88,8 @@ class TransformersEngine:
         t0 = time.time()
         for start in range(0, len(encoded), self.batch_size):
             batch = encoded[start : start + self.batch_size]
-            new_tokens = self._generate_batch(batch, sampling)  # (B * n, T_new)
+            with decode_threads(self.cpu_decode_threads, self.model.device.type):
+                new_tokens = self._generate_batch(batch, sampling)  # (B * n, T_new)
             for row, tokens in enumerate(new_tokens.tolist()):
                 prompt_index, sample_index = start + row // sampling.n, row % sampling.n
                 samples.append(self._sample(str(prompt_ids[prompt_index]), sample_index, tokens))

@@ -1,5 +1,12 @@
 """Run rewards so that no input can stall a training step: every sample is scored in a worker
-process under a wall-clock timeout, and failures are counted, logged, and scored by policy.
+process under a timeout, and failures are counted, logged, and scored by policy.
+
+Two bounds, so that a busy machine is not mistaken for a hung verifier: verifiers stop
+themselves after `timeout_s / 2` of CPU time (rewards/deadline.py; the worker lives on), and a
+worker whose task has not returned after HANG_FACTOR x `timeout_s` of wall-clock time (a
+verifier blocked without using the CPU, or stuck in C code that never returns to Python) is
+killed and replaced. A worker starved of CPU by other processes uses no CPU time, so it is cut
+short only past the wall-clock backstop.
 
 Why processes: math parsing (sympy through math-verify) can hang on adversarial answers, and
 math-verify's own timeout uses SIGALRM, which only works on the main thread of the main
@@ -22,6 +29,7 @@ import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from pebble import ProcessPool
@@ -35,11 +43,16 @@ FailurePolicy = Literal["none", "zero", "penalty"]
 
 
 DEFAULT_MAX_WORKERS = 16
+# The wall-clock backstop, as a multiple of timeout_s: a task that has not returned by then is
+# hung (not merely starved: starvation up to this factor is survived without a kill).
+HANG_FACTOR = 4
 
 
 @dataclass(frozen=True)
 class GuardPolicy:
-    timeout_s: float = 5.0  # per-sample wall-clock bound
+    timeout_s: float = (
+        5.0  # per sample: verifiers stop at half of it in CPU time; killed at HANG_FACTOR x it (wall)
+    )
     workers: int = 0  # worker processes; 0: this process's share of the node's CPUs (pool_size); -1: none
     max_workers: int = DEFAULT_MAX_WORKERS  # cap on the automatic count (workers=0)
     on_failure: FailurePolicy = "none"  # score of a timed-out or crashed sample: None, 0.0, or `penalty`
@@ -58,7 +71,9 @@ def shared_pool(workers: int, cap: int = DEFAULT_MAX_WORKERS) -> ProcessPool:
     n = pool_size(workers, cap)
     with _POOL_LOCK:
         if n not in _POOLS:
-            _POOLS[n] = ProcessPool(max_workers=n, context=multiprocessing.get_context("spawn"))
+            _POOLS[n] = ProcessPool(
+                max_workers=n, context=multiprocessing.get_context("spawn"), initializer=_single_threaded
+            )
         return _POOLS[n]
 
 
@@ -75,6 +90,13 @@ def pool_size(workers: int, cap: int = DEFAULT_MAX_WORKERS) -> int:
     except ValueError:
         local_processes = 1
     return max(1, min(cap, cpus // local_processes))
+
+
+def _single_threaded() -> None:
+    """Worker start: any numeric library a verifier loads later (sympy's optional numpy, a
+    user's reward) runs one thread; the pool already has one worker per CPU share."""
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = "1"
 
 
 def shutdown_pools() -> None:
@@ -95,7 +117,16 @@ def _score_chunk(
         from r1pipe.rewards import get_reward  # importing the package registers the built-ins
 
         fn = get_reward(fn)
-    return [fn([c], **{k: [v] for k, v in row.items()})[0] for c, row in zip(completions, rows, strict=True)]
+    return [fn([c], **_call_columns(row))[0] for c, row in zip(completions, rows, strict=True)]
+
+
+SHARED = "__shared__"  # a row's key for the batch-wide values (trainer_state, settings)
+
+
+def _call_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A one-sample call's keyword arguments: each per-sample value as a batch of one, as TRL
+    passes columns; batch-wide values (TRL's trainer_state, the reward settings) as they are."""
+    return {**row.get(SHARED, {}), **{k: [v] for k, v in row.items() if k != SHARED}}
 
 
 MAX_CHUNK = 64
@@ -103,13 +134,33 @@ MAX_CHUNK = 64
 
 def _rows(n: int, columns: dict[str, Any]) -> list[dict[str, Any]]:
     """Per-sample kwargs: list columns of the batch length are sliced, the rest passed as is.
-    Values that cannot cross a process boundary (TRL's `log_metric`/`log_extra` callbacks, its
-    environments) stay behind: rule rewards never need them."""
+    Only plain data crosses to the workers: TRL's `trainer_state` goes as a namespace of its
+    plain fields (unpickling the TrainerState itself made every worker import transformers and
+    torch: 464 MB instead of 28), and what is not plain data (TRL's `log_metric`/`log_extra`
+    callbacks, its environments, tensors) stays behind: rule rewards never need them."""
     per_sample = {k: v for k, v in columns.items() if isinstance(v, list | tuple) and len(v) == n}
-    shared = {
-        k: v for k, v in columns.items() if k not in per_sample and not callable(v) and _is_picklable(v)
-    }
-    return [{**shared, **{k: v[i] for k, v in per_sample.items()}} for i in range(n)]
+    shared = {}
+    for key, value in columns.items():
+        if key in per_sample:
+            continue
+        if key == "trainer_state" and value is not None:
+            value = SimpleNamespace(**{k: v for k, v in vars(value).items() if _plain(v)})
+        if _plain(value):
+            shared[key] = value
+    return [{SHARED: shared, **{k: v[i] for k, v in per_sample.items()}} for i in range(n)]
+
+
+def _plain(value: Any) -> bool:
+    """Built-in data only (str, numbers, None, and lists/dicts of them), or a namespace of it."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, SimpleNamespace):
+        return _plain(vars(value))
+    return False
 
 
 class GuardedReward:
@@ -138,6 +189,11 @@ class GuardedReward:
                 name,
             )
 
+    @property
+    def hang_timeout_s(self) -> float:
+        """The wall-clock backstop of a worker task (module docstring)."""
+        return self.policy.timeout_s * HANG_FACTOR
+
     def __call__(self, completions: list, **columns: Any) -> list[float | None]:
         before = dict(self.counts)
         columns = {**self.settings, **columns}
@@ -155,14 +211,14 @@ class GuardedReward:
             return self._in_process(completions, columns, rows)
         # Chunks amortise inter-process overhead (a task costs ~1 ms). A chunk that times out or
         # crashes is retried one sample per task, so only the bad sample loses its score and a
-        # call is bounded by about 2 x timeout_s.
+        # call is bounded by about 2 x hang_timeout_s (a hang), a CPU-bound runaway by its deadline.
         pool = shared_pool(self.policy.workers, self.policy.max_workers)
         n_workers = pool_size(self.policy.workers, self.policy.max_workers)
         size = max(1, min(MAX_CHUNK, len(completions) // (4 * n_workers)))
         spans = [(i, min(i + size, len(completions))) for i in range(0, len(completions), size)]
         futures = [
             pool.schedule(
-                _score_chunk, args=(self._payload, completions[a:b], rows[a:b]), timeout=self.policy.timeout_s
+                _score_chunk, args=(self._payload, completions[a:b], rows[a:b]), timeout=self.hang_timeout_s
             )
             for a, b in spans
         ]
@@ -198,7 +254,7 @@ class GuardedReward:
         self, pool: ProcessPool, completions: list[Any], rows: list[dict[str, Any]]
     ) -> list[float | None]:
         futures = [
-            pool.schedule(_score_chunk, args=(self._payload, [c], [r]), timeout=self.policy.timeout_s)
+            pool.schedule(_score_chunk, args=(self._payload, [c], [r]), timeout=self.hang_timeout_s)
             for c, r in zip(completions, rows, strict=True)
         ]
         return [self._result(f, c, r) for f, c, r in zip(futures, completions, rows, strict=True)]
@@ -208,7 +264,8 @@ class GuardedReward:
             return self._judged(future.result())[0]
         except FutureTimeout:
             _after_a_killed_worker()
-            return self._failed("timeouts", completion, row, f"no result within {self.policy.timeout_s}s")
+            why = f"no result within {self.hang_timeout_s:g}s (wall clock): hung, worker replaced"
+            return self._failed("timeouts", completion, row, why)
         except VerificationTimeout as e:  # the verifier's own deadline, inside ours
             return self._failed("timeouts", completion, row, str(e))
         except Exception as e:  # the sample's fault (a crash in the verifier), never the step's

@@ -153,3 +153,18 @@ def test_handoff_check_loads_a_model_dir_with_vllm(tmp_path):
     (tmp_path / "config.json").write_text('{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}')
     with pytest.raises(HandoffError, match="does not load with vLLM"):
         check_loads_with_vllm(tmp_path, MODEL, generation(cpu_kv_cache_gb=0.5, enforce_eager=True))
+
+
+def test_decoding_on_the_cpu_uses_the_configured_threads_then_gives_them_back():
+    """generation.cpu_decode_threads: one thread while decoding (a preempted second thread
+    stalls every op of a small model beside other busy processes; docs/BENCHMARKS.md)."""
+    import torch
+
+    from r1pipe.generation.transformers_engine import decode_threads
+
+    before = torch.get_num_threads()
+    with decode_threads(1, "cpu"):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with decode_threads(0, "cpu"), decode_threads(1, "cuda"):
+        assert torch.get_num_threads() == before  # 0: all threads; a GPU: untouched

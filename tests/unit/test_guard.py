@@ -45,17 +45,15 @@ def test_scores_match_the_plain_function_and_columns_are_sliced_per_sample():
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("none", None), ("zero", 0.0), ("penalty", -2.0)])
-def test_a_hanging_sample_returns_within_its_timeout_and_the_rest_score(policy, expected, tmp_path):
+def test_a_hanging_sample_is_replaced_and_the_rest_score(policy, expected, tmp_path):
+    """The hang sleeps (no CPU time): the wall-clock backstop, HANG_FACTOR x timeout_s, ends it."""
     log = tmp_path / "failures.jsonl"
     guarded = GuardedReward(
         "hang",
         hangs_on_loop,
-        GuardPolicy(timeout_s=1.0, workers=2, on_failure=policy, penalty=-2.0, failure_log=log),
+        GuardPolicy(timeout_s=0.25, workers=2, on_failure=policy, penalty=-2.0, failure_log=log),
     )
-    guarded(["warm up"])  # worker start-up (spawn) is not part of the bound
-    started = time.time()
     scores = guarded(["fine", "loop forever", "fine too"])
-    assert time.time() - started < 6.0, "1 s timeout plus scheduling slack on a loaded 2-core machine"
     assert scores == [1.0, expected, 1.0]
     assert guarded.metrics() == {
         "reward/hang/timeouts": 1,
@@ -64,6 +62,7 @@ def test_a_hanging_sample_returns_within_its_timeout_and_the_rest_score(policy, 
     }
     record = json.loads(log.read_text().splitlines()[0])
     assert record["kind"] == "timeout" and record["completion"] == "loop forever"
+    assert "hung, worker replaced" in record["why"]
 
 
 def test_an_exception_is_counted_and_logged_not_scored_as_wrong(tmp_path):
@@ -84,20 +83,16 @@ def test_math_verify_pathological_input_is_bounded():
 
     guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=3.0, workers=1))
     evil = "</think>\\boxed{" + "(" * 2000 + "x" + ")" * 2000 + "^{9^{9^{9^{9}}}}}"
-    started = time.time()
     scores = guarded(["</think>\\boxed{\\frac{1}{2}}", evil], answer=["0.5", "1"])
-    assert scores[0] == 1.0
-    assert time.time() - started < 20
+    assert scores == [1.0, None]
+    assert guarded.counts["timeouts"] == 1  # its CPU deadline, inside the worker: not replaced
 
 
 def test_a_hang_inside_a_chunk_costs_only_that_sample():
-    guarded = GuardedReward("hang", hangs_on_loop, GuardPolicy(timeout_s=1.0, workers=2))
+    guarded = GuardedReward("hang", hangs_on_loop, GuardPolicy(timeout_s=0.25, workers=2))
     batch = ["fine"] * 40
     batch[17] = "loop"
-    guarded(["warm up"])
-    started = time.time()
     scores = guarded(batch)
-    assert time.time() - started < 2 * 1.0 + 4.0, "one chunk attempt plus one retry round, plus slack"
     assert scores[17] is None and scores.count(1.0) == 39
     assert guarded.metrics()["reward/hang/timeouts"] == 1
 
@@ -173,3 +168,31 @@ def test_reward_workers_import_no_torch():
     done = subprocess.run([sys.executable, "-c", WORKER_IMPORTS], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def reads_the_step(completions, trainer_state=None, **_):
+    """A reward that reads TRL's trainer state, and says whether its worker loaded torch."""
+    return [float(trainer_state.global_step) + (0.5 if "torch" in sys.modules else 0.0) for _ in completions]
+
+
+def test_the_trainer_state_reaches_workers_as_plain_data_without_torch():
+    """TRL passes its TrainerState to every reward: pickled as is, it made each worker import
+    transformers and torch (464 MB instead of 28). Workers get its plain fields."""
+    from transformers import TrainerState
+
+    guarded = GuardedReward("step", reads_the_step, GuardPolicy(timeout_s=10, workers=1))
+    state = TrainerState(global_step=7, max_steps=10)
+    assert guarded(["a", "b"], trainer_state=state, log_metric=lambda *_: None) == [7.0, 7.0]
+
+
+def test_a_starved_verification_is_not_cut_short():
+    """The verifier's deadline counts CPU time: waiting (as a process starved by others does)
+    uses none, so it runs past its wall-clock length; a busy loop is cut at its CPU budget."""
+    from r1pipe.rewards.deadline import VerificationTimeout, verification_deadline
+
+    with verification_deadline(0.2) as bounded:
+        time.sleep(0.5)
+    assert bounded
+    with pytest.raises(VerificationTimeout, match="CPU time"), verification_deadline(0.2):
+        while True:
+            pass
