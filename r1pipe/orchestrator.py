@@ -347,6 +347,10 @@ def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, starte
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if received:
+        manifest = read_manifest(stage.dir)
+        if returncode == 0 and manifest is not None and manifest.complete:
+            log.warning("stage %s completed before it could stop; the pipeline stops here", stage.name)
+            raise KeyboardInterrupt  # the complete record stays: the rerun skips this stage
         why = failure_cause(stage.dir, returncode)[1] if returncode else "stopped by a signal"
         _record_failure(
             stage,

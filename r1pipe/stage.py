@@ -60,6 +60,9 @@ def _result(recorded: dict[str, Any] | None) -> StageResult | None:
 
 
 def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
+    from r1pipe.interrupt import install_stop_handlers
+
+    install_stop_handlers()  # SIGTERM / Ctrl-C: finish the current shard, end "interrupted"
     started = time.time()
     result: StageResult = module.prepare(cfg, ctx)
     write_phase_result(

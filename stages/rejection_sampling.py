@@ -214,7 +214,7 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, d
 
 
 def fitting_prompts(problems: Dataset, model_dir: str, cfg: DictConfig) -> Dataset:
-    """The prompts that fit the sampled model with rejection.max_new_tokens after them
+    """The prompts that fit the sampled model with rejection.max_tokens after them
     (data.long_prompts: error, drop or truncate; r1pipe/prompt_length.py). Reads the model's
     config and tokenizer only: the engine loads later, shard by shard."""
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
@@ -222,7 +222,7 @@ def fitting_prompts(problems: Dataset, model_dir: str, cfg: DictConfig) -> Datas
         problems,
         load_tokenizer(model_dir, cfg.model),
         model_positions(config),
-        cfg.rejection.max_new_tokens,
+        cfg.rejection.max_tokens,
         cfg.data.long_prompts,
         "rejection_sampling prompts",
     )

@@ -79,7 +79,21 @@ def generate_in_shards(
                 start, end = bounds[i]
                 write_records(path(i), generate_shard(engine, rows[start:end], r, seed=r.seed + i))
                 log.info("generation: shard %d/%d written (%d done this attempt)", i + 1, len(bounds), done)
+                stop_after_shard(i + 1, len(bounds))
     return [record for i in range(len(bounds)) for record in read_records(path(i))]
+
+
+def stop_after_shard(written: int, total: int) -> None:
+    """A stop signal (SIGTERM, Ctrl-C) during generation ends it here, with the shard it arrived
+    in finished and written: StopRequested marks the stage interrupted, and the rerun generates
+    only the shards still missing."""
+    from r1pipe.interrupt import StopRequested, stop_requested
+
+    signal_name = stop_requested()
+    if signal_name and written < total:
+        raise StopRequested(
+            f"{signal_name}: generation stopped after shard {written}/{total}; the rerun generates the rest"
+        )
 
 
 def generate_shard(engine: Engine, rows: list[dict], r: DictConfig, seed: int) -> Records:

@@ -9,10 +9,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS, TWO_PROCESSES, kill_once_checkpointed, r1pipe, tree_snapshot
+from test_cold_start_cli import (
+    QUICK_STEPS,
+    TWO_PROCESSES,
+    kill_once_checkpointed,
+    r1pipe,
+    start_run,
+    tree_snapshot,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -164,6 +174,42 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
     assert "shards already written" in log and "generation engine" not in log, "the engine never started"
     assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
     assert f"from {sampled_model.resolve()} (rejection.init_from=previous)" in log
+
+
+def test_sigterm_during_generation_finishes_the_shard_and_the_rerun_generates_the_rest(
+    sampled_model: Path, tmp_path: Path
+):
+    """Slurm's notice (SIGTERM to the orchestrator, which forwards it) while stage 3 samples: the
+    shard under way is finished and written, the stage ends interrupted, the CLI prints the
+    resume command, and the rerun keeps the written shards and generates only the rest."""
+    run_dir = tmp_path / "run"
+    shards = run_dir / "03_rejection_sampling" / "data" / "generations"
+    args = stage3_args(run_dir, sampled_model, "rejection.shard_size=2", "rejection.train.max_steps=2")
+    orchestrator = start_run(args, tmp_path, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while not (shards / "shard_00000.jsonl").exists():
+        assert orchestrator.poll() is None and time.time() < deadline, "no shard written"
+        time.sleep(0.1)
+    orchestrator.send_signal(signal.SIGTERM)
+    _, err = orchestrator.communicate(timeout=300)
+    assert orchestrator.returncode == 130, err
+    assert f"resume with: r1pipe run run_dir={run_dir}" in err
+    manifest = json.loads((run_dir / "03_rejection_sampling" / "manifest.json").read_text())
+    assert (
+        manifest["status"] == "interrupted"
+        and "generation stopped after shard" in manifest["metrics"]["failure"]
+    )
+    written = {k: v for k, v in tree_snapshot(shards).items() if k.startswith("shard_")}
+    assert 1 <= len(written) < PROMPTS // 2, written
+
+    proc = r1pipe("run", *args, cwd=tmp_path)
+    assert "shards already written" in proc.stderr + (run_dir / "r1pipe.log").read_text()
+    after = tree_snapshot(shards)
+    assert {k: v for k, v in after.items() if k in written} == written, "no written shard was redone"
+    assert len([k for k in after if k.startswith("shard_")]) == PROMPTS // 2
+    assert (
+        json.loads((run_dir / "03_rejection_sampling" / "manifest.json").read_text())["status"] == "complete"
+    )
 
 
 def test_tuning_a_later_step_reuses_generation_and_earlier_steps(
