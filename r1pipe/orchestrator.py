@@ -34,6 +34,7 @@ from r1pipe.rundir import (
     TRAINED,
     atomic_write_json,
     atomic_write_text,
+    disk_nearly_full,
     fsync_dir,
     list_checkpoints,
     read_manifest,
@@ -65,10 +66,39 @@ class GateStopped(StageFailed):
 
 
 def resolve_run_dir(cfg: DictConfig) -> Path:
+    """run_dir as given; else the run directory a requeued Slurm job started (it resumes by
+    itself, see `slurm_job_record`); else a new runs/<pipeline>-<time>."""
     if cfg.run_dir:
         return Path(cfg.run_dir).expanduser().resolve()
+    restarted = restarted_slurm_job_dir(Path(cfg.runs_root).expanduser())
+    if restarted is not None:
+        return restarted
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return (Path(cfg.runs_root).expanduser() / f"{cfg.pipeline.name}-{stamp}").resolve()
+
+
+def slurm_job_record(runs_root: Path) -> Path | None:
+    """runs_root/.slurm-job-<id>: the run directory the batch job <id> started. Slurm requeues
+    a preempted job with the same id and the same command (SLURM_RESTART_COUNT counts the
+    restarts), so the restarted orchestrator finds its run there and resumes it, with no
+    run_dir given. None outside a Slurm job."""
+    job = os.environ.get("SLURM_JOB_ID")
+    return runs_root / f".slurm-job-{job}" if job else None
+
+
+def restarted_slurm_job_dir(runs_root: Path) -> Path | None:
+    record = slurm_job_record(runs_root)
+    try:
+        restarts = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+    except ValueError:
+        restarts = 0
+    if record is None or restarts < 1 or not record.is_file():
+        return None  # a first start (or an interactive allocation's next command): a new run
+    run_dir = Path(record.read_text(encoding="utf-8").strip())
+    log.info(
+        "Slurm job %s restarted (%d): resuming its run %s", os.environ["SLURM_JOB_ID"], restarts, run_dir
+    )
+    return run_dir
 
 
 def prepare(cfg: DictConfig) -> Plan:
@@ -100,6 +130,9 @@ def _execute_plan(cfg: DictConfig, plan: Plan) -> Plan:
     run_dir = plan.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(cfg.log_level, run_dir)
+    record = slurm_job_record(Path(cfg.runs_root).expanduser())
+    if record is not None and not cfg.run_dir:  # a requeued job finds its run here
+        atomic_write_text(record, f"{run_dir}\n")
     cfg.run_dir = str(run_dir)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
     atomic_write_json(run_dir / "plan.json", plan.to_json())
@@ -303,6 +336,8 @@ def failure_cause(stage_dir: Path, returncode: int) -> tuple[str, str, str | Non
         return "failed", why, first.get("phase")
     if returncode < 0:
         return "interrupted", f"killed by {signal.Signals(-returncode).name}", None
+    if full := disk_nearly_full(stage_dir):  # the error could not even be recorded
+        return "failed", f"exit code {returncode}, no error recorded: {full}", None
     why = f"exit code {returncode} and no error raised: a process was killed (out of memory? preempted?)"
     return "interrupted", why, None
 

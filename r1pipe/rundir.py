@@ -28,6 +28,19 @@ ERRORS = "errors"  # errors/rank<N>.json: the exception a stage process raised (
 STEP_DIR = re.compile(r"^step_(\d{6,})$")
 
 
+def disk_nearly_full(path: Path) -> str | None:
+    """'the disk holding PATH has N MB free of M MB' when under 1% (at most 256 MB) is free, else
+    None: what a write error on a full disk is reported with (torch's says "file write failed")."""
+    try:
+        usage = shutil.disk_usage(path if path.exists() else path.parent)
+    except OSError:
+        return None
+    if usage.free >= min(usage.total // 100, 256 * 2**20):
+        return None
+    mib = 2**20
+    return f"the disk holding {path} has {usage.free / mib:.1f} MB free of {usage.total / mib:.0f} MB: full?"
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temporary file in the same directory, fsync it, then rename over `path`."""
     atomic_write_bytes(path, text.encode("utf-8"))

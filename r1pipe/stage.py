@@ -17,6 +17,7 @@ import argparse
 import importlib
 import json
 import logging
+import shutil
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -34,6 +35,7 @@ from r1pipe.rundir import (
     PREPARED,
     TRAINED,
     atomic_write_json,
+    disk_nearly_full,
     read_phase_result,
     write_manifest,
     write_phase_result,
@@ -170,20 +172,42 @@ def main(argv: list[str] | None = None) -> None:
         for phase in phases:
             run_phase(phase, cfg, stage_context(args.run_dir, args.stage_dir))
     except Exception as error:
-        record_error(args.stage_dir, phase, error)
+        full = disk_nearly_full(args.stage_dir)  # before the clean-up below frees space again
+        if process_rank() == 0:
+            discard_unfinished_writes(args.stage_dir)  # room for the record, on a full disk
+        try:
+            record_error(args.stage_dir, phase, error, full)
+        except OSError as write_error:  # the disk is full: say it here, the orchestrator diagnoses it too
+            print(
+                f"r1pipe: could not record the error in {args.stage_dir / ERRORS}: {write_error}",
+                file=sys.stderr,
+            )
         raise
     finally:
         shutdown_pools()  # verification workers must not outlive the stage
 
 
-def record_error(stage_dir: Path, phase: str, error: Exception) -> None:
+def record_error(stage_dir: Path, phase: str, error: Exception, full_disk: str | None = None) -> None:
     """errors/rank<N>.json: what this process raised, so that the orchestrator can tell a failure
-    (an error, with its message) from an interruption (a process killed, which raises nothing)."""
+    (an error, with its message) from an interruption (a process killed, which raises nothing).
+    `full_disk` (rundir.disk_nearly_full) is added to the message: torch's write error on a full
+    disk says only "file write failed"."""
     rank = process_rank()
+    message = str(error)[:2000]
+    if full_disk:
+        message += f" [{full_disk}]"
     atomic_write_json(
         stage_dir / ERRORS / f"rank{rank}.json",
-        {"phase": phase, "rank": rank, "type": type(error).__name__, "message": str(error)[:2000]},
+        {"phase": phase, "rank": rank, "type": type(error).__name__, "message": message},
     )
+
+
+def discard_unfinished_writes(stage_dir: Path) -> None:
+    """A failed stage's half-written checkpoint (`checkpoints/checkpoint-N`, never resumed from:
+    only published `step_*` dirs are) and final model (`model.tmp`): removed, so that a full
+    disk has room for the error record, and nothing half-written is left behind."""
+    for partial in [*(stage_dir / "checkpoints").glob("checkpoint-*"), stage_dir / "model.tmp"]:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def stage_context(run_dir: Path, stage_dir: Path) -> StageContext:

@@ -130,6 +130,7 @@ def test_a_second_run_skips_the_complete_stage(stage_dir: Path, tmp_path: Path):
     assert "all_scenario_rl      skip    complete, fingerprint unchanged" in proc.stdout
 
 
+@pytest.mark.faults
 def test_interrupted_stage_four_resumes_with_the_judges_it_built(tmp_path: Path):
     from test_cold_start_cli import kill_once_checkpointed
 

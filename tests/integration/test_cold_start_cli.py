@@ -23,14 +23,22 @@ pytestmark = pytest.mark.integration
 QUICK_STEPS = ["experiment=toy_quick", "eval.num_problems=4", "eval.max_new_tokens=48"]
 # Stages 1-2 only: stage 4 has its own module (test_all_scenario_rl_cli.py), one run of it.
 QUICK = [*QUICK_STEPS, "pipeline.stages=[cold_start,reasoning_rl]"]
+FAULTS = Path(__file__).parent / "faults"  # sitecustomize.py: faults injected by name
 # Training stages on 2 processes (gloo DDP on this CPU): the distributed tests, stage 3's and
 # distillation's module runs.
 TWO_PROCESSES = ["launcher=accelerate", "launcher.num_processes=2", "launcher.mixed_precision=no"]
 
 
-def r1pipe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+def r1pipe(
+    *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(
-        [sys.executable, "-m", "r1pipe.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "r1pipe.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -223,6 +231,7 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("override, expected", BAD_INPUTS, ids=[o.split("=")[0] + "=" for o, _ in BAD_INPUTS])
 def test_bad_inputs_stop_before_any_work_and_touch_nothing(
     finished_run: Path, tmp_path: Path, override: str, expected: str
@@ -241,6 +250,38 @@ def test_bad_inputs_stop_before_any_work_and_touch_nothing(
     assert tree_hashes(finished_run) == before
 
 
+HOLD_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from r1pipe.runlock import RunDirLock
+lock = RunDirLock(Path(sys.argv[1]))
+lock.acquire()
+lock.announce()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.faults
+def test_a_second_orchestrator_is_refused_and_changes_nothing(finished_run: Path, tmp_path: Path):
+    """Another `r1pipe run` holds the run directory: this one names it and exits before planning."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(finished_run)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = tree_hashes(finished_run)
+        args = [f"run_dir={finished_run}", *QUICK, "cold_start.learning_rate=0.002"]
+        proc = r1pipe("run", *args, cwd=tmp_path, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert f"in use by another r1pipe (pid {holder.pid}" in proc.stderr
+        assert tree_hashes(finished_run) == before
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.faults
 def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tmp_path: Path):
     run_dir = tmp_path / "run"
     args = [
@@ -280,6 +321,7 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
     )  # each step once: what the killed attempt logged after step 5 went
 
 
+@pytest.mark.faults
 def test_a_kill_between_the_final_checkpoint_and_the_final_save_trains_no_extra_step(tmp_path: Path):
     """The state a SIGKILL during the final save leaves: the last step's checkpoint published,
     no model/ and no trained.json. The resumed trainer must stop at max_steps, not one after."""
@@ -300,6 +342,7 @@ def test_a_kill_between_the_final_checkpoint_and_the_final_save_trains_no_extra_
     assert "holds the final step 6: nothing left to train" in (run_dir / "r1pipe.log").read_text()
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tmp_path: Path, sig):
     """SIGTERM to the orchestrator alone (`kill`, Slurm's notice; it forwards it) or Ctrl-C (SIGINT
@@ -336,6 +379,46 @@ def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tm
     assert [row["step"] for row in rows if "loss" in row] == list(range(1, 21))
 
 
+def mount_small_tmpfs(where: Path, size: str) -> bool:
+    """A tmpfs of `size` at `where` (root only); False where it cannot be mounted."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    where.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)]).returncode == 0
+
+
+@pytest.mark.faults
+def test_a_full_disk_fails_the_stage_naming_it_and_the_rerun_resumes(tmp_path: Path):
+    """The run directory on a 6 MB tmpfs (a toy checkpoint needs ~11 MB; where no tmpfs can be
+    mounted, torch.save into a checkpoint raises ENOSPC instead): the stage fails naming the
+    disk, the orchestrator records it (never a traceback of its own), no half-written checkpoint
+    is left, and with room again the rerun finishes with the exact final step."""
+    disk = tmp_path / "disk"
+    real = mount_small_tmpfs(disk, "6m")
+    env = {} if real else {"PYTHONPATH": str(FAULTS), "R1PIPE_TEST_FAULT": "disk_full_at_checkpoint"}
+    try:
+        run_dir = disk / "run"
+        stage = run_dir / "01_cold_start"
+        args = [f"run_dir={run_dir}", *QUICK_STEPS, "pipeline.stages=[cold_start]", "eval.after_stage=false"]
+        args += ["cold_start.max_steps=6", "cold_start.save_steps=2"]
+        proc = r1pipe("run", *args, cwd=tmp_path, check=False, env=env)
+        assert proc.returncode == 2, proc.stderr
+        assert "stage cold_start failed in its train step" in proc.stderr
+        named = f"the disk holding {stage}" if real else "No space left on device"
+        assert named in proc.stderr and "Traceback" not in proc.stderr.split("error: stage")[-1]
+        assert json.loads((stage / "manifest.json").read_text())["status"] == "failed"
+        assert not list((stage / "checkpoints").glob("checkpoint-*")), "no half-written checkpoint left"
+        if real:
+            subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+        r1pipe("run", *args, cwd=tmp_path)
+        manifest = json.loads((stage / "manifest.json").read_text())
+        assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 6
+    finally:
+        if real:
+            subprocess.run(["umount", "-l", str(disk)])
+
+
+@pytest.mark.faults
 def test_a_crash_after_training_reruns_only_the_hand_off_check_and_evaluation(tmp_path: Path):
     """Training and evaluation are separate processes: killed once the train step has saved the
     model (trained.json), the rerun trains nothing and only checks and evaluates that model."""
@@ -398,11 +481,12 @@ def test_report_of_the_finished_run_has_every_figure_it_has_data_for(finished_ru
     assert page.count("data:image/png;base64,") == len(expected) and "02_reasoning_rl" in page
 
 
+@pytest.mark.faults
 def test_a_copied_run_dir_evaluates_and_resumes_its_own_models(finished_run: Path, tmp_path: Path):
     """The copy's manifests point into the copy (paths relative to the run directory): eval takes
-    the copy's last model, and the copy's plan skips both stages."""
+    the copy's last model, and the copy's plan is the original's."""
     copy = tmp_path / "copy"
-    shutil.copytree(finished_run, copy, ignore=shutil.ignore_patterns("checkpoints"))
+    shutil.copytree(finished_run, copy)
     out = tmp_path / "eval"
     args = ["eval.num_problems=4", "eval.samples_per_problem=2", "eval.max_new_tokens=48", "--out", str(out)]
     shown = r1pipe("eval", str(copy), *args, cwd=tmp_path).stdout
@@ -412,7 +496,8 @@ def test_a_copied_run_dir_evaluates_and_resumes_its_own_models(finished_run: Pat
     assert (heldout["k"], heldout["problems"], heldout["reward"]) == (2, 4, "toy_accuracy")
     assert "heldout" in shown and "pass@1 (SE) [95% CI]" in shown
     planned = r1pipe("run", f"run_dir={copy}", *QUICK, "--dry-run", cwd=tmp_path).stdout
-    assert planned.count("complete, fingerprint unchanged") == 2, planned
+    original = r1pipe("run", f"run_dir={finished_run}", *QUICK, "--dry-run", cwd=tmp_path).stdout
+    assert "missing" not in planned and planned == original.replace(str(finished_run), str(copy))
 
 
 def test_eval_gate_stops_a_resumed_pipeline_before_the_next_stage(finished_run: Path, tmp_path: Path):
@@ -470,7 +555,7 @@ def test_reasoning_rl_starts_from_stage_one_and_logs_reward_components(finished_
     stage1, stage2 = finished_run / "01_cold_start", finished_run / "02_reasoning_rl"
     manifest = json.loads((stage2 / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["metrics"]["train/final_step"] == 2
-    assert manifest["inputs"]["model"] == str(stage1 / "model")
+    assert manifest["inputs"]["model"] == "../01_cold_start/model"  # inside the run: relative
     assert (
         manifest["inputs"]["from_completion"]
         == json.loads((stage1 / "manifest.json").read_text())["completion_id"]
@@ -519,6 +604,7 @@ def test_r1_zero_pipeline_runs_rl_straight_from_the_base_with_the_raw_template(t
     assert "A conversation between User and Assistant" in template
 
 
+@pytest.mark.faults
 def test_interrupted_reasoning_rl_resumes_with_its_reference_model(tmp_path: Path):
     run_dir = tmp_path / "run"
     args = [

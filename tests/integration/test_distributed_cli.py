@@ -125,6 +125,7 @@ def stage_process(rank: int) -> int | None:
     return None
 
 
+@pytest.mark.faults
 def test_a_killed_rank_stops_the_stage_and_the_rerun_resumes(tmp_path):
     """SIGKILL of rank 1 mid-stage: the launcher stops rank 0 (no hang on its next collective),
     the orchestrator records the stage as interrupted (no process raised an error of its own)

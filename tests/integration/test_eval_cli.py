@@ -108,6 +108,7 @@ def test_eval_reads_each_benchmark_format_from_local_files(tmp_path: Path):
     )  # every sample judged (the base writes no program: 0)
 
 
+@pytest.mark.faults
 def test_a_prompt_too_long_for_the_model_is_refused_or_dropped_as_configured(tmp_path: Path):
     """A held-out set with one prompt longer than the toy's 512 positions: refused by default
     (exit 2, the count, the row and the fix), left out with data.long_prompts=drop."""

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,72 @@ def test_a_stage_runs_as_an_srun_step_inside_the_job(slurm, tmp_path):
     assert topology["slurm"] == {"job": job, "step": "0"}
     assert manifest["metrics"]["train/ranks_in_sync"] == 2
     assert "eval/after/heldout/pass@1" in manifest["metrics"]  # the finish step, on the first node
+
+
+def _wait_for(what: str, found, seconds: float = 400):
+    deadline = time.time() + seconds
+    while not (result := found()):
+        assert time.time() < deadline, f"no {what} within {seconds:.0f} s"
+        time.sleep(0.5)
+    return result
+
+
+@pytest.mark.faults
+def test_a_preempted_job_that_slurm_requeues_resumes_its_run_by_itself(slurm, tmp_path):
+    """`scontrol requeue` does what preemption with PreemptMode=REQUEUE does: SIGTERM to the job
+    (the stage saves a checkpoint at its step's end), then the same batch command again under the
+    same job id. Without run_dir, the restarted orchestrator finds its run (runs_root/.slurm-job-<id>)
+    and resumes it from the checkpoint: one run directory, the final step exact."""
+    runs = tmp_path / "runs"
+    command = [
+        sys.executable,
+        "-m",
+        "r1pipe.cli",
+        "run",
+        f"runs_root={runs}",
+        *QUICK_STEPS,
+        "stage=cold_start",
+    ]
+    command += ["cold_start.max_steps=24", "cold_start.save_steps=1000", "eval.after_stage=false"]
+    submitted = subprocess.run(
+        [
+            "sbatch",
+            "--parsable",
+            "--requeue",
+            "-c",
+            "2",
+            f"--output={tmp_path}/job.out",
+            f"--chdir={tmp_path}",
+        ]
+        + ["--wrap", " ".join(command)],
+        env=slurm,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    job = submitted.stdout.strip().split(";")[0]
+    metrics = _wait_for(
+        "logged steps",
+        lambda: [
+            p for p in runs.glob("*/01_cold_start/metrics.jsonl") if len(p.read_text().splitlines()) >= 3
+        ],
+    )
+    run_dir = metrics[0].parents[1]
+    requeued = subprocess.run(
+        ["scontrol", "requeue", job], env=slurm, capture_output=True, text=True, timeout=60
+    )
+    assert requeued.returncode == 0, requeued.stderr
+    manifest_path = run_dir / "01_cold_start" / "manifest.json"
+
+    def complete():
+        return manifest_path.exists() and json.loads(manifest_path.read_text())["status"] == "complete"
+
+    _wait_for("complete stage after the requeue", complete)
+    job_log = (tmp_path / "job.out").read_text(errors="replace")
+    assert [p.name for p in runs.iterdir() if not p.name.startswith(".")] == [run_dir.name], job_log[-3000:]
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["metrics"]["train/final_step"] == 24
+    log = (run_dir / "r1pipe.log").read_text()
+    assert "01_cold_start" in log and "interrupted; resuming from step_" in log, log[-3000:]
+    assert f"Slurm job {job} restarted" in job_log, job_log[-3000:]

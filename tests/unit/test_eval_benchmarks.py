@@ -240,6 +240,8 @@ class ScriptedEngine:
     """Returns the given completions, one list per prompt, in order (no model)."""
 
     backend = "scripted"
+    tokenizer = None
+    max_positions = None  # no model: every prompt fits
 
     def __init__(self, per_prompt: list[list[str]]):
         self.per_prompt = per_prompt

@@ -33,6 +33,8 @@ CASES = [
     ({0: ("KeyError", "'answer'"), 1: ("KeyError", "'answer'")}, 1, "failed", "(process 0)"),
 ]
 
+pytestmark = pytest.mark.faults
+
 
 @pytest.mark.parametrize(("errors", "code", "status", "reason"), CASES)
 def test_failure_cause(tmp_path, errors, code, status, reason):

@@ -13,6 +13,8 @@ import pytest
 from r1pipe.models import model_dir_problem
 from r1pipe.toy import toy_base_dir
 
+pytestmark = pytest.mark.faults
+
 
 def _truncate(path: Path) -> None:
     data = path.read_bytes()

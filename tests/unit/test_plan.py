@@ -397,6 +397,7 @@ def test_rerun_upstream_invalidates_downstream(env, two_stages):
     assert "re-run" in plan.stages[1].reason
 
 
+@pytest.mark.faults
 def test_a_manifest_that_does_not_parse_is_reported_and_the_stage_resumed(env):
     earlier = env.plan().stages[0]
     make_checkpoints(earlier, (4,))
@@ -424,6 +425,7 @@ def test_a_complete_stage_whose_model_is_gone_is_not_skipped(env):
     assert env.plan().stages[0].action == "skip"  # present again: trusted
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize(
     ("damage", "why"),
     [

@@ -16,7 +16,12 @@ from r1pipe.prompt_length import PromptTooLong, fit_prompts, model_positions, re
 from r1pipe.toy import toy_base_dir
 
 MODEL_CFG = OmegaConf.create(
-    {"dtype": "float32", "trust_remote_code": False, "chat_template": "r1_chatml", "attn_implementation": None}
+    {
+        "dtype": "float32",
+        "trust_remote_code": False,
+        "chat_template": "r1_chatml",
+        "attn_implementation": None,
+    }
 )
 POSITIONS, NEW_TOKENS = 512, 128
 LONG = "Context: " + " ".join(["seven plus eight"] * 400) + " Question: what is 2 + 3?"

@@ -70,6 +70,7 @@ def _crash_at_rename(src, dst):
     raise OSError("simulated crash at rename")
 
 
+@pytest.mark.faults
 def test_crash_before_rename_keeps_old_file(tmp_path, monkeypatch):
     path = tmp_path / MANIFEST
     atomic_write_text(path, "old content")
@@ -80,6 +81,7 @@ def test_crash_before_rename_keeps_old_file(tmp_path, monkeypatch):
     assert _files(tmp_path) == [MANIFEST]  # the temporary file was removed
 
 
+@pytest.mark.faults
 def test_crash_on_first_write_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", _crash_at_rename)
     with pytest.raises(OSError, match="simulated"):
@@ -98,6 +100,7 @@ def test_manifest_round_trip(tmp_path):
     assert read.completion_id and read.finished_at  # filled in by write_manifest
 
 
+@pytest.mark.faults
 def test_a_copied_or_moved_run_directory_reads_its_own_paths(tmp_path):
     """Manifests and trained.json hold paths inside the run directory relative to the stage, so
     a copy resumes, reports and evaluates its own models (not the original's)."""
@@ -240,6 +243,7 @@ def test_set_aside_twice_in_the_same_second_keeps_both(tmp_path, monkeypatch):
     assert {(first / "marker.txt").read_text(), (second / "marker.txt").read_text()} == {"v1", "v2"}
 
 
+@pytest.mark.faults
 def test_a_resume_keeps_each_step_once_in_the_metrics(tmp_path):
     from r1pipe.rundir import keep_steps_up_to
 

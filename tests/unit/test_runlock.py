@@ -24,6 +24,8 @@ print("held", flush=True)
 time.sleep(600)
 """
 
+pytestmark = pytest.mark.faults
+
 
 def hold_in_another_process(run_dir: Path) -> subprocess.Popen:
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True)

@@ -13,6 +13,8 @@ from r1pipe.compose import compose_config
 from r1pipe.plan import make_plan
 from r1pipe.rundir import read_manifest, step_dir_name, write_manifest
 
+pytestmark = pytest.mark.faults
+
 
 @pytest.fixture
 def replaced_stage(tmp_path, make_model_dir):
@@ -57,7 +59,8 @@ def test_an_attempt_that_fails_at_once_puts_the_previous_one_back(replaced_stage
         orchestrator.execute_stage(cfg, stage)
     assert read_manifest(stage.dir).metrics == {"note": "the previous attempt"}
     (failed,) = (stage.dir.parent / "superseded").iterdir()
-    assert read_manifest(failed).status == "interrupted"  # exit 1, no error: the stopped attempt's record is kept too
+    # exit 1 and no error recorded: the stopped attempt's record is kept too
+    assert read_manifest(failed).status == "interrupted"
 
 
 def test_an_interrupted_start_puts_the_previous_one_back(replaced_stage, monkeypatch):

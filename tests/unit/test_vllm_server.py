@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
 
 import pytest
 from omegaconf import OmegaConf
@@ -149,10 +148,8 @@ def test_server_that_exits_early_reports_its_log(tmp_path):
 def test_server_that_never_answers_times_out_and_is_killed(tmp_path):
     command = [sys.executable, "-c", "import time; print('loading weights', flush=True); time.sleep(600)"]
     server = ManagedServer(command, free_port(), tmp_path / "server.log", timeout_s=2)
-    started = time.monotonic()
     with pytest.raises(ServerError, match="did not answer .*/health within 2s(.|\n)*loading weights"):
         server.__enter__()
-    assert time.monotonic() - started < 30
     assert server.process.poll() is not None  # no orphan left holding a GPU
 
 

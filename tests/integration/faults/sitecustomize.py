@@ -4,6 +4,8 @@ Put this directory on PYTHONPATH and name the fault in R1PIPE_TEST_FAULT; Python
 `sitecustomize` at start-up, so the orchestrator's stage processes get the fault too.
 - stale_tied_head: the weight sync skips the tied output head's refresh (r1pipe/vllm_worker.py)
 - engine_dtype_auto: the colocated engine is built with vLLM's dtype "auto" (fp32 -> bf16)
+- disk_full_at_checkpoint: in stage processes, torch.save into a checkpoint raises ENOSPC (where
+  no small tmpfs can be mounted to fill for real)
 """
 
 import os
@@ -23,5 +25,21 @@ elif FAULT == "engine_dtype_auto":
         return {key: value for key, value in built_by(*args, **kwargs).items() if key != "dtype"}
 
     r1pipe.vllm_rollouts.colocated_engine_arguments = without_dtype
+elif FAULT == "disk_full_at_checkpoint":
+    import sys
+
+    if "r1pipe.stage" in sys.orig_argv:  # the stage processes, not the orchestrator
+        import errno
+
+        import torch
+
+        write = torch.save
+
+        def no_space_in_checkpoints(obj, f, *args, **kwargs):
+            if "checkpoint-" in str(f):
+                raise OSError(errno.ENOSPC, "No space left on device", str(f))
+            return write(obj, f, *args, **kwargs)
+
+        torch.save = no_space_in_checkpoints
 elif FAULT:
     raise SystemExit(f"R1PIPE_TEST_FAULT={FAULT!r} is not a known fault")
