@@ -139,6 +139,7 @@ def test_a_preempted_job_that_slurm_requeues_resumes_its_run_by_itself(slurm, tm
         ["scontrol", "requeue", job], env=slurm, capture_output=True, text=True, timeout=60
     )
     assert requeued.returncode == 0, requeued.stderr
+
     manifest_path = run_dir / "01_cold_start" / "manifest.json"
 
     def complete():
