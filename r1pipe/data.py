@@ -247,7 +247,9 @@ def check_local_dataset(
                 f"set {column_key} to one of {have}",
             )
         ]
-    bad_line = first_bad_jsonl_line(local, columns, chat_column) if local.suffix == ".jsonl" else None
+    checks = {".jsonl": first_bad_jsonl_line, ".json": first_bad_json_record}  # parquet/csv: typed columns
+    check = checks.get(local.suffix)
+    bad_line = check(local, columns, chat_column) if check else None
     if bad_line:
         fix = "fix or drop that line: every line must be one JSON object with those columns"
         if chat_column:
@@ -268,13 +270,32 @@ def first_bad_jsonl_line(path: Path, columns: list[str], chat_column: str | None
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 return f"{path} line {number} is not valid JSON ({error.msg})"
-            if not isinstance(record, dict):
-                return f"{path} line {number} is a {type(record).__name__}, not a JSON object"
-            missing = [c for c in columns if c not in record]
-            if missing:
-                return f"{path} line {number} has no {missing}"
-            if chat_column and (why := chat_turns_problem(record[chat_column])):
-                return f"{path} line {number}: {chat_column} {why}"
+            if why := record_problem(record, columns, chat_column):
+                return f"{path} line {number}: {why}"
+    return None
+
+
+def first_bad_json_record(path: Path, columns: list[str], chat_column: str | None = None) -> str | None:
+    """`first_bad_jsonl_line` for a .json file holding a list of records (read whole, as
+    `datasets` reads it), naming the record by its index."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except json.JSONDecodeError as error:
+        return f"{path} is not valid JSON ({error.msg}, line {error.lineno})"
+    for index, record in enumerate(records if isinstance(records, list) else [records]):
+        if why := record_problem(record, columns, chat_column):
+            return f"{path} record {index}: {why}"
+    return None
+
+
+def record_problem(record: object, columns: list[str], chat_column: str | None) -> str | None:
+    if not isinstance(record, dict):
+        return f"is a {type(record).__name__}, not a JSON object"
+    missing = [c for c in columns if c not in record]
+    if missing:
+        return f"has no {missing}"
+    if chat_column and (why := chat_turns_problem(record[chat_column])):
+        return f"{chat_column}: {why}"
     return None
 
 

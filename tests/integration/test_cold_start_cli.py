@@ -205,6 +205,8 @@ def bad_inputs(tmp: Path) -> dict[str, Path]:
         "bad_line_later": [GOOD_CHAT] * 50 + [{"messages": "not turns"}],
         "plain_strings": [GOOD_CHAT, {"messages": ["1+1?", "2"]}],
     }
+    made["bad_record_json"] = tmp / "bad_record_json.json"
+    made["bad_record_json"].write_text(json.dumps([GOOD_CHAT, {"text": "no messages"}]))
     for name, rows in lines.items():
         made[name] = tmp / f"{name}.jsonl"
         made[name].write_text("".join(json.dumps(row) + "\n" for row in rows))
@@ -220,7 +222,8 @@ BAD_INPUTS = [
     ("init_model={truncated_weights}", "model.safetensors is unreadable"),
     ("data.cold_start.path={no_column}", "data.cold_start.messages_column"),
     ("data.cold_start.path={bad_line_later}", "bad_line_later.jsonl line 51"),
-    ("data.cold_start.path={plain_strings}", "line 2: messages turn 0 is '1+1?'"),
+    ("data.cold_start.path={plain_strings}", "line 2: messages: turn 0 is '1+1?'"),
+    ("data.cold_start.path={bad_record_json}", "bad_record_json.json record 1: has no ['messages']"),
     ("data.rl_prompts.path=/no/such/prompts.jsonl", "data.rl_prompts.path: dataset file"),
     ("cold_start.lr=1", "did you mean cold_start.learning_rate"),
     ("+cold_start.foo=1", "cold_start has no such setting"),

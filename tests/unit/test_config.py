@@ -432,8 +432,8 @@ def test_plus_adds_keys_only_below_free_form_fields(override, accepted):
     ("third_line", "problem"),
     [
         ("{not json", "line 3 is not valid JSON"),
-        ('["a", "list"]', "line 3 is a list, not a JSON object"),
-        ('{"text": "no messages"}', "line 3 has no ['messages']"),
+        ('["a", "list"]', "line 3: is a list, not a JSON object"),
+        ('{"text": "no messages"}', "line 3: has no ['messages']"),
     ],
 )
 def test_a_bad_line_deep_in_a_data_file_is_found_before_any_work(tmp_path, third_line, problem):
