@@ -79,15 +79,33 @@ def weights_problem(model_dir: Path) -> str | None:
 
 
 def model_fingerprint(name_or_path: str) -> str:
-    """Identity of an input model: its config and weight files' names and sizes (cheap, no hashing
-    of GBs of weights); for a hub id, the id itself."""
+    """Identity of an input model: its config, and each weight file's name, size and a sample of
+    its bytes (the first and last 64 KiB and 16 blocks of 4 KiB spread between); for a hub id,
+    the id itself. Sampled, not whole: hashing 15 GB of weights at every plan would take a
+    minute, and a retrained model of the same shapes differs in every block sampled. No mtime:
+    a copied model is the same model (names and sizes alone called a retrained one unchanged)."""
     path = Path(resolve_model_path(name_or_path)).expanduser()
     if not path.is_dir():
         return hashlib.sha256(name_or_path.encode()).hexdigest()[:16]
     h = hashlib.sha256((path / "config.json").read_bytes() if (path / "config.json").exists() else b"")
     for f in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
         h.update(f"{f.name}:{f.stat().st_size}".encode())
+        h.update(sampled_bytes(f))
     return h.hexdigest()[:16]
+
+
+def sampled_bytes(path: Path, edge: int = 64 << 10, block: int = 4 << 10, blocks: int = 16) -> bytes:
+    """The start and end of a file and `blocks` evenly spaced blocks between (all of a small file)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        if size <= 2 * edge + blocks * block:
+            return f.read()
+        offsets = [0, *(edge + i * (size - 2 * edge) // blocks for i in range(blocks)), size - edge]
+        sample = []
+        for offset in offsets:
+            f.seek(offset)
+            sample.append(f.read(edge if offset in (0, size - edge) else block))
+        return b"".join(sample)
 
 
 def torch_dtype(name: str) -> torch.dtype:

@@ -83,3 +83,19 @@ def test_a_damaged_model_dir_is_refused_naming_the_file(toy_copy: Path, damage, 
     damage(toy_copy)
     problem = model_dir_problem(str(toy_copy))
     assert problem is not None and expected in problem, problem
+
+
+def test_the_fingerprint_changes_with_the_weights_not_with_a_copy(toy_copy: Path, tmp_path: Path):
+    """A retrained model of the same shapes at the same path is a new input (names and sizes
+    alone called it unchanged); a copy of the same model is the same input."""
+    from r1pipe.models import model_fingerprint
+
+    before = model_fingerprint(str(toy_copy))
+    copy = tmp_path / "copy"
+    shutil.copytree(toy_copy, copy)
+    assert model_fingerprint(str(copy)) == before
+    weights = toy_copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one byte of one weight, mid-file: same size, same shapes
+    weights.write_bytes(bytes(data))
+    assert model_fingerprint(str(toy_copy)) != before
