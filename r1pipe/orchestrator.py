@@ -332,7 +332,7 @@ def failure_cause(stage_dir: Path, returncode: int) -> tuple[str, str, str | Non
         return "interrupted", str(stopped[0]["message"])[:300], stopped[0].get("phase")
     if own:
         first = min(own, key=lambda e: e.get("rank", 0))
-        why = f"{first['type']}: {str(first['message'])[:300]} (process {first.get('rank', 0)})"
+        why = f"{first['type']}: {str(first['message'])[:800]} (process {first.get('rank', 0)})"
         return "failed", why, first.get("phase")
     if returncode < 0:
         return "interrupted", f"killed by {signal.Signals(-returncode).name}", None

@@ -39,6 +39,7 @@ from r1pipe.prompt_length import fit_prompts, model_positions
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
 from r1pipe.rejection.sft_set import (
+    emptied_by,
     funnel_report,
     non_reasoning_count,
     non_reasoning_rows,
@@ -115,9 +116,8 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
 
     if not rows:
         raise RuntimeError(
-            f"rejection sampling kept no sample (funnel: {ctx.stage_dir / 'funnel.json'}), so there is "
-            "nothing to fine-tune on; sample a stronger model, more prompts (rejection.num_prompts) or "
-            "samples (rejection.samples_per_prompt), or loosen rejection.readability / rejection.dedup"
+            f"rejection sampling kept no sample, so there is nothing to fine-tune on: {emptied_by(steps)} "
+            f"(funnel: {ctx.stage_dir / 'funnel.json'})"
         )
     sft_path = write_sft_set(rows, ctx.data_dir / f"sft.{r.output_format}")
     outputs: dict[str, Any] = {"data": str(sft_path), "funnel": str(ctx.stage_dir / "funnel.json")}

@@ -119,3 +119,36 @@ def write_funnel(report: dict, path: Path) -> None:
         detail = json.dumps(e.get("dropped") or e["by_language"], ensure_ascii=False)
         lines.append(f"{e['step']:<16}{e['total']:>8}  {detail}")
     log.info("rejection sampling funnel (%s):\n%s", path, "\n".join(lines))
+
+
+# What to change when a filter drops everything: the setting behind each drop reason.
+FIX_FOR_DROP = {
+    "truncated": "samples hit rejection.max_tokens before they ended: raise rejection.max_tokens",
+    "unjudged": "the rules could not judge the answers: check reward.accuracy, or set rejection.judge.model",
+    "incorrect (rules)": "no answer was correct: sample a stronger model, or more samples (rejection.samples_per_prompt)",
+    "incorrect (judge)": "the judge accepted no answer: sample a stronger model, or more samples",
+    "mixed_language": "loosen rejection.readability.min_language_consistency",
+    "long_paragraph": "raise rejection.readability.max_paragraph_chars",
+    "code_in_cot": "rejection.readability.allow_code_in_cot=true",
+    "repetition": "raise rejection.readability.max_repeated_ngram_share",
+    "too_long": "raise rejection.readability.max_tokens",
+    "exact_duplicate": "rejection.dedup.exact=false",
+    "near_duplicate": "raise rejection.dedup.near_threshold, or rejection.dedup.near=false",
+    "contaminated": "the samples share n-grams with evaluation prompts (rejection.dedup.decontaminate)",
+}
+
+
+def emptied_by(steps: list[tuple[str, Records]]) -> str:
+    """Which step left no sample, its drop reasons (most frequent first) and the setting behind
+    each: the message of an empty stage-3 set."""
+    for name, marked in steps:
+        if marked and not survivors(marked):
+            dropped = Counter(part for r in marked if r.get("drop") for part in r["drop"].split(","))
+            reasons = "; ".join(
+                f"{n} {reason} ({FIX_FOR_DROP.get(reason, 'see docs/DEVELOPERS.md, rejection sampling')})"
+                for reason, n in dropped.most_common()
+            )
+            return f"step {name!r} dropped all {len(marked)} samples: {reasons}"
+        if not marked:
+            return f"step {name!r} had no sample to work on"
+    return "every step kept samples, but none reached the set"

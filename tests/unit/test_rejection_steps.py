@@ -262,3 +262,15 @@ def test_the_judge_model_answers_every_sample_with_a_verdict_or_none():
     judge = OmegaConf.structured(JudgeConfig(model=str(toy_base_dir()), max_new_tokens=6, batch_size=2))
     verdicts = judge_samples(records, judge, OmegaConf.structured(GenerationConfig()))
     assert len(verdicts) == 2 and all(v in (True, False, None) for v in verdicts)
+
+
+def test_an_empty_set_names_the_step_that_emptied_it_and_the_setting_to_change():
+    """toy_quick's stage 3 once ended "kept no sample" with 29 of 32 samples truncated and
+    nothing to say which setting was at fault."""
+    from r1pipe.rejection.sft_set import emptied_by
+
+    generated = [{"drop": ""}] * 4
+    correct = [{"drop": "truncated"}] * 3 + [{"drop": "incorrect (rules)"}]
+    why = emptied_by([("generated", generated), ("correct", correct), ("readable", [])])
+    assert why.startswith("step 'correct' dropped all 4 samples: 3 truncated (")
+    assert "raise rejection.max_tokens" in why and "1 incorrect (rules)" in why
