@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS, r1pipe
+from cli_helpers import QUICK_STEPS, r1pipe
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +132,7 @@ def test_a_second_run_skips_the_complete_stage(stage_dir: Path, tmp_path: Path):
 
 @pytest.mark.faults
 def test_interrupted_stage_four_resumes_with_the_judges_it_built(tmp_path: Path):
-    from test_cold_start_cli import kill_once_checkpointed
+    from cli_helpers import kill_once_checkpointed
 
     run_dir = tmp_path / "run"
     args = [*stage4_args(run_dir), "all_scenario_rl.max_steps=4", "all_scenario_rl.preference_last_steps=2"]

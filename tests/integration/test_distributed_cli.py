@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS, TWO_PROCESSES, r1pipe
+from cli_helpers import QUICK_STEPS, TWO_PROCESSES, r1pipe
 from transformers import AutoModelForCausalLM
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]

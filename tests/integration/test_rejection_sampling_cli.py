@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import (
+from cli_helpers import (
     QUICK_STEPS,
     TWO_PROCESSES,
     kill_once_checkpointed,

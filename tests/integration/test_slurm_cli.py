@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS
+from cli_helpers import QUICK_STEPS
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cold_start_cli import QUICK_STEPS, kill_once_checkpointed, r1pipe
+from cli_helpers import QUICK_STEPS, kill_once_checkpointed, r1pipe
 
 pytestmark = [pytest.mark.integration, pytest.mark.vllm]
 
