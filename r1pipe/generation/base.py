@@ -66,6 +66,23 @@ def prompt_token_ids(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str])
     return [tokenizer(str(t), add_special_tokens=False)["input_ids"] for t in texts]
 
 
+def encoded_prompts(
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    prompt_ids: Sequence[str],
+    max_tokens: int,
+    positions: int | None,
+) -> list[list[int]]:
+    """What both engines do before generating: the ids match the prompts, each prompt framed
+    and tokenized, and every one fits the model's positions with `max_tokens` after it."""
+    from r1pipe.prompt_length import check_fits
+
+    check_ids(prompts, prompt_ids)
+    encoded = prompt_token_ids(tokenizer, prompts)
+    check_fits([str(i) for i in prompt_ids], [len(ids) for ids in encoded], max_tokens, positions)
+    return encoded
+
+
 def check_ids(prompts: Sequence[str], prompt_ids: Sequence[str]) -> None:
     if len(prompts) != len(prompt_ids):
         raise ValueError(f"{len(prompts)} prompts but {len(prompt_ids)} prompt ids")

@@ -16,8 +16,8 @@ import torch
 from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from r1pipe.generation.base import FinishReason, Sample, Sampling, check_ids, prompt_token_ids
-from r1pipe.prompt_length import check_fits, model_positions
+from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts
+from r1pipe.prompt_length import model_positions
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +74,11 @@ class TransformersEngine:
         return model_positions(self.model.config)
 
     def generate(self, prompts: Sequence[str], prompt_ids: Sequence[str], sampling: Sampling) -> list[Sample]:
-        check_ids(prompts, prompt_ids)
+        encoded = encoded_prompts(
+            self.tokenizer, prompts, prompt_ids, sampling.max_tokens, self.max_positions
+        )
         torch.manual_seed(sampling.seed)
         self.model.eval()
-        encoded = prompt_token_ids(self.tokenizer, prompts)
-        check_fits(
-            [str(i) for i in prompt_ids],
-            [len(ids) for ids in encoded],
-            sampling.max_tokens,
-            self.max_positions,
-        )
         samples: list[Sample] = []
         t0 = time.time()
         for start in range(0, len(encoded), self.batch_size):

@@ -17,8 +17,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from r1pipe.generation.base import FinishReason, Sample, Sampling, check_ids, prompt_token_ids
-from r1pipe.prompt_length import check_fits
+from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +50,8 @@ class VLLMEngine:
         from vllm import SamplingParams
         from vllm.inputs import TokensPrompt
 
-        check_ids(prompts, prompt_ids)
-        encoded = prompt_token_ids(self.tokenizer, prompts)
-        check_fits(
-            [str(i) for i in prompt_ids],
-            [len(ids) for ids in encoded],
-            sampling.max_tokens,
-            self.max_positions,
+        encoded = encoded_prompts(
+            self.tokenizer, prompts, prompt_ids, sampling.max_tokens, self.max_positions
         )
         requests = [TokensPrompt(prompt_token_ids=ids) for ids in encoded]
         # One seed per prompt, spaced by n: vLLM seeds sample j of a request with `seed + j`, so

@@ -50,9 +50,8 @@ HANG_FACTOR = 4
 
 @dataclass(frozen=True)
 class GuardPolicy:
-    timeout_s: float = (
-        5.0  # per sample: verifiers stop at half of it in CPU time; killed at HANG_FACTOR x it (wall)
-    )
+    # per sample: verifiers stop at half of it in CPU time; a task is killed at HANG_FACTOR x it (wall)
+    timeout_s: float = 5.0
     workers: int = 0  # worker processes; 0: this process's share of the node's CPUs (pool_size); -1: none
     max_workers: int = DEFAULT_MAX_WORKERS  # cap on the automatic count (workers=0)
     on_failure: FailurePolicy = "none"  # score of a timed-out or crashed sample: None, 0.0, or `penalty`
