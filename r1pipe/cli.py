@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]
-    from r1pipe.logs import setup_logging
+    from r1pipe.pipeline.logs import setup_logging
 
     setup_logging("INFO")
     try:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if args.command == "status":
-            from r1pipe.status import status_table
+            from r1pipe.pipeline.status import status_table
 
             print(status_table(args.run_dir))
             return 0
@@ -123,15 +123,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    from r1pipe.compose import ConfigError
-    from r1pipe.data import DataError
+    from r1pipe.config.compose import ConfigError
+    from r1pipe.data.loading import DataError
+    from r1pipe.data.prompt_length import PromptTooLong
     from r1pipe.evaluation.benchmarks import BenchmarkError
     from r1pipe.evaluation.command import EvalTargetError
-    from r1pipe.orchestrator import StageFailed
-    from r1pipe.prompt_length import PromptTooLong
+    from r1pipe.pipeline.orchestrator import StageFailed
+    from r1pipe.pipeline.runlock import RunDirBusy
+    from r1pipe.pipeline.status import StatusError
     from r1pipe.report import ReportError
-    from r1pipe.runlock import RunDirBusy
-    from r1pipe.status import StatusError
 
     return (
         ConfigError,
@@ -147,8 +147,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from r1pipe.compose import compose_config
-    from r1pipe.orchestrator import prepare, run_pipeline
+    from r1pipe.config.compose import compose_config
+    from r1pipe.pipeline.orchestrator import prepare, run_pipeline
 
     cfg = compose_config(args.overrides)
     if args.cfg:
@@ -170,8 +170,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def describe_launches(cfg, plan) -> str:
     """How each stage that would run starts its processes (launcher, world, parallelism)."""
-    from r1pipe.launcher import describe_launch
-    from r1pipe.registry import stage_spec
+    from r1pipe.pipeline.launcher import describe_launch
+    from r1pipe.pipeline.stage_specs import stage_spec
 
     lines = ["launch:"]
     for stage in plan.to_execute:
@@ -180,7 +180,8 @@ def describe_launches(cfg, plan) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from r1pipe.compose import compose_config
+    from r1pipe.config.compose import compose_config
+    from r1pipe.config.validate import validate_config
     from r1pipe.evaluation.command import (
         output_dir,
         resolve_target,
@@ -188,7 +189,6 @@ def _eval(args: argparse.Namespace) -> int:
         summary_table,
         with_run_settings,
     )
-    from r1pipe.validate import validate_config
 
     target = resolve_target(args.target)
     cfg = with_run_settings(compose_config(args.overrides), target, args.overrides)
@@ -211,8 +211,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(overrides: list[str]) -> int:
-    from r1pipe.compose import compose_config
-    from r1pipe.orchestrator import prepare
+    from r1pipe.config.compose import compose_config
+    from r1pipe.pipeline.orchestrator import prepare
 
     plan = prepare(compose_config(overrides))
     print(f"config OK; {plan.describe()}")
@@ -220,8 +220,8 @@ def _validate(overrides: list[str]) -> int:
 
 
 def _listing() -> str:
-    from r1pipe.compose import group_options
-    from r1pipe.registry import STAGES
+    from r1pipe.config.compose import group_options
+    from r1pipe.pipeline.stage_specs import STAGES
 
     lines = ["stages:"] + [f"  {s.name:<20} {s.summary}" for s in STAGES.values()]
     for group in (

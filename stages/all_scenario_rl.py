@@ -11,7 +11,7 @@ harmlessness on the whole response). The reward models apply only in the last
 `all_scenario_rl.preference_last_steps` steps (paper: 400 of 1,700); before that a general prompt's
 completions are unscored and carry no advantage. Rollouts at temperature 0.7 (paper).
 Reads top to bottom: prompts (reasoning + general), reward models (the toy ones are built here),
-rewards, then the RL lifecycle shared with stage 2 (r1pipe/rl.py): model, train, save.
+rewards, then the RL lifecycle shared with stage 2 (r1pipe/training/rl.py): model, train, save.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import logging
 
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.data import general_count, load_general_prompts, load_problems, mix_prompts
+from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
+from r1pipe.pipeline.context import StageContext, StageResult
 from r1pipe.rewards.build import build_routed_reward
-from r1pipe.rl import run_rl_stage
 from r1pipe.toy.reward_models import resolve_toy_reward_models, toy_judge
-from r1pipe.watch import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning
+from r1pipe.training.rl import run_rl_stage
+from r1pipe.training.watchers import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning
 
 log = logging.getLogger("r1pipe.stages.all_scenario_rl")
 

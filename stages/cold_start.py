@@ -7,7 +7,7 @@
 The base model learns the output format `<think>\\n reasoning \\n</think>\\n\\n summary` (loss on
 the assistant turn only, end-of-turn token included, so it learns to stop). Reads top to bottom:
 data, tokenizer, model, train (or resume), save. The hand-off check and the before/after pass@1
-on the held-out split follow in the stage's finish step (r1pipe/stage.py), into the manifest.
+on the held-out split follow in the stage's finish step (r1pipe/pipeline/stage_process.py), into the manifest.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import logging
 
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.data import load_cold_start
-from r1pipe.logs import process_rank
-from r1pipe.models import load_model, load_tokenizer
-from r1pipe.sft import train_and_save
+from r1pipe.data.loading import load_cold_start
+from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.logs import process_rank
+from r1pipe.training.models import load_model, load_tokenizer
+from r1pipe.training.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.cold_start")
 

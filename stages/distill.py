@@ -7,7 +7,7 @@ paper's R1-Distill models: 800k samples, 2-3 epochs).
 `distill.data` is a run directory (its complete rejection_sampling stage's set, from the manifest),
 an SFT file or directory (a `messages` column), or a hub dataset id; left empty, this run's own
 rejection_sampling stage. Reads top to bottom: the set, the student, SFT (or resume), save; the
-hand-off check and the before/after evaluation follow in the finish step (r1pipe/stage.py).
+hand-off check and the before/after evaluation follow in the finish step (r1pipe/pipeline/stage_process.py).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.data import DataError, load_table, require_columns
-from r1pipe.models import load_model, load_tokenizer
-from r1pipe.rundir import complete_stage_output
-from r1pipe.sft import train_and_save
+from r1pipe.data.loading import DataError, load_table, require_columns
+from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.rundir import complete_stage_output
+from r1pipe.training.models import load_model, load_tokenizer
+from r1pipe.training.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.distill")
 

@@ -7,8 +7,8 @@
 Starts from the stage-1 model (its manifest) and optimises accuracy + format + language
 consistency (reward.funcs / reward.weights; paper: equal weights) with TRL's GRPOTrainer.
 Reads top to bottom: prompts, rewards, then the RL lifecycle it shares with stage 4
-(r1pipe/rl.py): tokenizer, model, train (or resume), save. The hand-off check and the
-before/after evaluation follow in the stage's finish step (r1pipe/stage.py).
+(r1pipe/training/rl.py): tokenizer, model, train (or resume), save. The hand-off check and the
+before/after evaluation follow in the stage's finish step (r1pipe/pipeline/stage_process.py).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import logging
 
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.data import load_problems
+from r1pipe.data.loading import load_problems
+from r1pipe.pipeline.context import StageContext, StageResult
 from r1pipe.rewards.build import build_rewards
-from r1pipe.rl import run_rl_stage
 from r1pipe.toy.reward_models import resolve_toy_reward_models
-from r1pipe.watch import ReflectionCounter, SampleLogger
+from r1pipe.training.rl import run_rl_stage
+from r1pipe.training.watchers import ReflectionCounter, SampleLogger
 
 log = logging.getLogger("r1pipe.stages.reasoning_rl")
 

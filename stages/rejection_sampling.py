@@ -30,12 +30,11 @@ from typing import Any
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.data import load_problems, load_table
-from r1pipe.fingerprint import select_keys
+from r1pipe.data.loading import load_problems, load_table
+from r1pipe.data.prompt_length import fit_prompts, model_positions
 from r1pipe.generation import open_engine
-from r1pipe.models import load_model, load_tokenizer, resolve_model_path
-from r1pipe.prompt_length import fit_prompts, model_positions
+from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.fingerprint import select_keys
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
 from r1pipe.rejection.sft_set import (
@@ -59,7 +58,8 @@ from r1pipe.rejection.steps import (
 )
 from r1pipe.rejection.store import StepStore, step_key, superseded_attempts
 from r1pipe.rewards.build import build_accuracy
-from r1pipe.sft import train_and_save
+from r1pipe.training.models import load_model, load_tokenizer, resolve_model_path
+from r1pipe.training.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
 
@@ -215,7 +215,7 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, d
 
 def fitting_prompts(problems: Dataset, model_dir: str, cfg: DictConfig) -> Dataset:
     """The prompts that fit the sampled model with rejection.max_tokens after them
-    (data.long_prompts: error, drop or truncate; r1pipe/prompt_length.py). Reads the model's
+    (data.long_prompts: error, drop or truncate; r1pipe/data/prompt_length.py). Reads the model's
     config and tokenizer only: the engine loads later, shard by shard."""
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     return fit_prompts(

@@ -4,7 +4,7 @@ Every benchmark becomes rows of `id`, `prompt` (question + options/starter code 
 `answer` and the columns its accuracy reward reads (`tests`, `fn_name` for code), plus the
 registered reward that judges it and the key samples vote with for cons@k. The same loader reads a
 local file (.jsonl/.json/.parquet/.csv) or a hub dataset (`datasets.load_dataset`, via
-r1pipe.data.load_table), so the tests' local files exercise the code a hub id runs.
+r1pipe.data.loading.load_table), so the tests' local files exercise the code a hub id runs.
 
 Kinds:
 - heldout          the run's data.heldout split (toy or a file), judged by reward.accuracy.
@@ -27,8 +27,8 @@ from typing import Any
 from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.config import BenchmarkConfig
-from r1pipe.data import load_heldout, load_table, require_columns
+from r1pipe.config.schema import BenchmarkConfig
+from r1pipe.data.loading import load_heldout, load_table, require_columns
 from r1pipe.rewards import extract_answer, extract_choice
 from r1pipe.rewards.answers import WithoutThinkEnd
 
@@ -281,7 +281,7 @@ def code_tests(raw: Any, fn_name: str | None) -> list[dict] | Any:
 def suite_problems(cfg: DictConfig) -> list[tuple[str, str, str]]:
     """(key, what is wrong, fix) for eval.benchmarks and the suite entries they name, checked
     without loading anything (local files: existence and columns; hub ids: nothing)."""
-    from r1pipe.data import check_local_dataset
+    from r1pipe.data.loading import check_local_dataset
 
     problems = []
     for name in cfg.eval.benchmarks:

@@ -23,9 +23,9 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.evaluation.benchmarks import load_benchmark
 from r1pipe.evaluation.loop import evaluate_benchmark
-from r1pipe.evaluation.stage import write_problem_rows
+from r1pipe.evaluation.stage_eval import write_problem_rows
 from r1pipe.generation import open_engine
-from r1pipe.rundir import atomic_write_json, read_manifest
+from r1pipe.pipeline.rundir import atomic_write_json, read_manifest
 
 log = logging.getLogger(__name__)
 

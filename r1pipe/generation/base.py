@@ -75,7 +75,7 @@ def encoded_prompts(
 ) -> list[list[int]]:
     """What both engines do before generating: the ids match the prompts, each prompt framed
     and tokenized, and every one fits the model's positions with `max_tokens` after it."""
-    from r1pipe.prompt_length import check_fits
+    from r1pipe.data.prompt_length import check_fits
 
     check_ids(prompts, prompt_ids)
     encoded = prompt_token_ids(tokenizer, prompts)

@@ -30,7 +30,7 @@ class VLLMEngine:
     def __init__(self, path: str, model_cfg: DictConfig, gen: DictConfig):
         from vllm import LLM  # only here: importing vLLM takes seconds and it may not be installed
 
-        from r1pipe.models import load_tokenizer
+        from r1pipe.training.models import load_tokenizer
 
         self.tokenizer = load_tokenizer(path, model_cfg)
         self.llm: Any = LLM(

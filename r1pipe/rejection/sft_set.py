@@ -14,10 +14,10 @@ from pathlib import Path
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from r1pipe.data import load_table, require_columns
+from r1pipe.data.loading import load_table, require_columns
+from r1pipe.pipeline.rundir import atomic_write_json, fsync_dir
 from r1pipe.rejection.steps import survivors
 from r1pipe.rejection.store import Records
-from r1pipe.rundir import atomic_write_json, fsync_dir
 from r1pipe.toy.corpus import non_reasoning_examples
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from r1pipe.rundir import atomic_write_text
+from r1pipe.pipeline.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
 

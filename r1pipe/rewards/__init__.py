@@ -6,7 +6,7 @@ deadline.py      a verifier's own time bound, strictly inside the guard's (same 
 format.py        r1_format, r1_zero_format (and split_think for other code)
 language.py      language_consistency
 length.py        soft_overlong (DAPO), repetition_penalty
-code.py          code_accuracy (programs run in r1pipe.sandbox)
+code.py          code_accuracy (programs run in r1pipe.rewards.sandbox)
 reward_model.py  reward-model rewards (helpfulness on the summary, harmlessness on all)
 routing.py       per-sample routing by data type (stage 4 mixes rule and model rewards)
 guard.py         worker processes, per-sample timeouts, failure counters (used by all callers)

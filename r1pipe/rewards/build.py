@@ -16,7 +16,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.config import RewardModelConfig
+from r1pipe.config.schema import RewardModelConfig
 from r1pipe.rewards.gate import LastSteps
 from r1pipe.rewards.guard import GuardedReward, GuardPolicy
 from r1pipe.rewards.registry import REWARDS, RewardFn, get_reward

@@ -10,7 +10,7 @@ Two forms of test case (R1_RECIPE.md, Rewards: compile and run against test case
   `class Solution` with that method works too.
 APPS/TACO-style specs ({"inputs": [...], "outputs": [...], "fn_name"?}) are accepted as well.
 
-Each test runs in its own sandboxed process (r1pipe.sandbox), so one test's state or crash never
+Each test runs in its own sandboxed process (r1pipe.rewards.sandbox), so one test's state or crash never
 leaks into another and every test has its own time limit.
 """
 
@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from r1pipe.rewards.answers import WithoutThinkEnd, completion_text, final_region
 from r1pipe.rewards.registry import per_row, register
-from r1pipe.sandbox import SandboxLimits, run_python
+from r1pipe.rewards.sandbox import SandboxLimits, run_python
 
 log = logging.getLogger(__name__)
 

@@ -301,7 +301,7 @@ def _after_a_killed_worker() -> None:
     """The worker that ran past the timeout was killed mid-sample; if it was running a program in
     the code sandbox, that program's processes (setsid children included) are ended here, so none
     outlives the reward call (sandbox.reap_orphans; cheap when there are none)."""
-    from r1pipe.sandbox import reap_orphans
+    from r1pipe.rewards.sandbox import reap_orphans
 
     reap_orphans()
 

@@ -77,7 +77,7 @@ def toy_judge(model_dir: str) -> Judge | None:
 
 def judge_fingerprint(judge: Judge, training: JudgeTraining = JudgeTraining()) -> str:
     """Hash of what decides the judge: its preference pairs, the training settings, the base model."""
-    from r1pipe.models import model_fingerprint
+    from r1pipe.training.models import model_fingerprint
 
     payload = {
         "judge": judge,
@@ -190,7 +190,7 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl import RewardConfig, RewardTrainer
 
-    from r1pipe.rundir import atomic_publish_dir, atomic_write_json
+    from r1pipe.pipeline.rundir import atomic_publish_dir, atomic_write_json
     from r1pipe.toy.base_model import toy_base_dir
 
     started = time.time()

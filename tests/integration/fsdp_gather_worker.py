@@ -1,5 +1,5 @@
 """Run by test_sharded_weights.py under torchrun (2 processes, gloo, CPU): shard the toy model
-with FSDP2 (`fully_shard`), then gather and load its full weights with r1pipe.sharded.
+with FSDP2 (`fully_shard`), then gather and load its full weights with r1pipe.training.sharded.
 
     python -m torch.distributed.run --nproc_per_node 2 fsdp_gather_worker.py OUT_DIR
 """
@@ -16,8 +16,8 @@ from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 from transformers import AutoModelForCausalLM
 
-from r1pipe.sharded import full_state_dict, load_full_state_dict
 from r1pipe.toy.base_model import toy_base_dir
+from r1pipe.training.sharded import full_state_dict, load_full_state_dict
 
 
 def main(out: Path) -> None:

@@ -196,7 +196,7 @@ def test_bad_inputs_stop_before_any_work_and_touch_nothing(
 HOLD_THE_LOCK = """
 import sys, time
 from pathlib import Path
-from r1pipe.runlock import RunDirLock
+from r1pipe.pipeline.runlock import RunDirLock
 lock = RunDirLock(Path(sys.argv[1]))
 lock.acquire()
 lock.announce()

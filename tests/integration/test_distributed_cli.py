@@ -117,7 +117,7 @@ def stage_process(rank: int) -> int | None:
         except OSError:
             continue
         if (
-            b"r1pipe.stage" in command
+            b"r1pipe.pipeline.stage_process" in command
             and b"accelerate" not in command
             and f"\0RANK={rank}\0".encode() in environment
         ):

@@ -24,7 +24,7 @@ from cli_helpers import (
     tree_snapshot,
 )
 
-from r1pipe.rundir import read_manifest
+from r1pipe.pipeline.rundir import read_manifest
 
 pytestmark = pytest.mark.integration
 

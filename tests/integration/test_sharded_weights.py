@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.launcher import free_port
+from r1pipe.pipeline.launcher import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 

@@ -9,7 +9,7 @@ import pytest
 
 from r1pipe.rewards.code import code_accuracy, extract_code, parse_tests, same_output
 from r1pipe.rewards.registry import get_reward
-from r1pipe.sandbox import SandboxLimits
+from r1pipe.rewards.sandbox import SandboxLimits
 
 LIMITS = SandboxLimits(cpu_seconds=1, wall_seconds=2, memory_mb=256)
 

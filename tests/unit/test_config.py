@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.compose import CONFIG_MODULE, ConfigError, closest_keys, compose_config, group_options
-from r1pipe.config import schema_keys
-from r1pipe.validate import config_problems, validate_config
+from r1pipe.config.compose import CONFIG_MODULE, ConfigError, closest_keys, compose_config, group_options
+from r1pipe.config.schema import schema_keys
+from r1pipe.config.validate import config_problems, validate_config
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -346,7 +346,7 @@ def test_reward_config_problems_name_the_key(overrides, key):
 def test_code_rewards_without_sandbox_namespaces_are_reported_before_any_work(monkeypatch):
     """Where the sandbox cannot make its namespaces, a config that runs model code is a problem
     naming reward.code.allow_unsandboxed; a config without code rewards is not."""
-    from r1pipe import sandbox
+    from r1pipe.rewards import sandbox
 
     monkeypatch.setattr(sandbox, "_USE_NAMESPACES", False)
     code = ["reward.funcs=[code_accuracy]", "reward.weights=[1]"]
@@ -371,7 +371,7 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
     """Nothing toy left in the real-scale presets: hub data, reward models by hub id, a generative
     judge, vLLM for sampling; --dry-run's plan and launch lines (from the same functions)."""
     from r1pipe.cli import describe_launches
-    from r1pipe.orchestrator import prepare
+    from r1pipe.pipeline.orchestrator import prepare
 
     cfg = compose_config([f"experiment={experiment}", f"run_dir={tmp_path / 'run'}"])
     assert list(cfg.pipeline.stages) == [
@@ -402,7 +402,7 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
     ],
 )
 def test_a_group_option_that_does_not_exist_is_refused_with_the_options(override, hint):
-    from r1pipe.compose import ConfigError, compose_config
+    from r1pipe.config.compose import ConfigError, compose_config
 
     with pytest.raises(ConfigError) as raised:
         compose_config([override])
@@ -419,7 +419,7 @@ def test_a_group_option_that_does_not_exist_is_refused_with_the_options(override
     ],
 )
 def test_plus_adds_keys_only_below_free_form_fields(override, accepted):
-    from r1pipe.compose import ConfigError, compose_config
+    from r1pipe.config.compose import ConfigError, compose_config
 
     if accepted:
         compose_config([override])
@@ -438,7 +438,7 @@ def test_plus_adds_keys_only_below_free_form_fields(override, accepted):
 )
 def test_a_bad_line_deep_in_a_data_file_is_found_before_any_work(tmp_path, third_line, problem):
     """Validation used to read the first line only: the stage then failed after its work began."""
-    from r1pipe.validate import config_problems
+    from r1pipe.config.validate import config_problems
 
     good = json.dumps(
         {"messages": [{"role": "user", "content": "1+1"}, {"role": "assistant", "content": "2"}]}

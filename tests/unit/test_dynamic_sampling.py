@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from r1pipe.dynamic_sampling import choose_rows, informative_groups, join_rows, pad_to
+from r1pipe.training.dynamic_sampling import choose_rows, informative_groups, join_rows, pad_to
 
 NAN = math.nan
 
@@ -109,7 +109,7 @@ def test_join_rows_refuses_outputs_it_cannot_join():
 def test_completions_per_device(prompts, group, processes, dynamic, expected):
     from omegaconf import OmegaConf
 
-    from r1pipe.grpo import completions_per_device
+    from r1pipe.training.grpo import completions_per_device
 
     r = OmegaConf.create({"prompts_per_step": prompts, "num_generations": group, "dynamic_sampling": dynamic})
     if expected is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.compose import compose_config
+from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.benchmarks import (
     BenchmarkError,
     code_tests,

@@ -1,13 +1,13 @@
 """After a stage step exits non-zero, the orchestrator records why: `failed` with the error a
-process raised (errors/rank<N>.json, written by r1pipe.stage), or `interrupted` when a process
+process raised (errors/rank<N>.json, written by r1pipe.pipeline.stage_process), or `interrupted` when a process
 was killed, which raises nothing; the ranks that lost their peer only report the loss."""
 
 from __future__ import annotations
 
 import pytest
 
-from r1pipe.orchestrator import failure_cause
-from r1pipe.rundir import ERRORS, atomic_write_json
+from r1pipe.pipeline.orchestrator import failure_cause
+from r1pipe.pipeline.rundir import ERRORS, atomic_write_json
 
 GLOO_PEER = "[../gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:3504"
 
@@ -49,8 +49,8 @@ def test_failure_cause(tmp_path, errors, code, status, reason):
 
 
 def test_a_stage_error_is_recorded_with_its_phase(tmp_path):
-    """r1pipe.stage writes the record on the way out, whatever step raised."""
-    from r1pipe.stage import record_error
+    """r1pipe.pipeline.stage_process writes the record on the way out, whatever step raised."""
+    from r1pipe.pipeline.stage_process import record_error
 
     record_error(tmp_path, "finish", RuntimeError("model dir lacks config.json"))
     assert failure_cause(tmp_path, 1) == (
@@ -61,7 +61,7 @@ def test_a_stage_error_is_recorded_with_its_phase(tmp_path):
 
 
 def test_a_stop_signal_is_an_interruption_with_its_step(tmp_path):
-    """r1pipe/interrupt.py: every process saved and stopped at the same step on SIGTERM/Ctrl-C."""
+    """r1pipe/pipeline/interrupt.py: every process saved and stopped at the same step on SIGTERM/Ctrl-C."""
     message = "SIGTERM: stopped after step 12 with a checkpoint; the rerun resumes from it"
     for rank in (0, 1):
         atomic_write_json(
@@ -74,8 +74,8 @@ def test_a_stop_signal_is_an_interruption_with_its_step(tmp_path):
 def test_a_full_disk_while_recording_a_failure_is_logged_not_raised(tmp_path, monkeypatch, caplog):
     import errno
 
-    from r1pipe import orchestrator
-    from r1pipe.plan import StagePlan
+    from r1pipe.pipeline import orchestrator
+    from r1pipe.pipeline.plan import StagePlan
 
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

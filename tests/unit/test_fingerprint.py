@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.compose import compose_config
-from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
-from r1pipe.registry import STAGES
+from r1pipe.config.compose import compose_config
+from r1pipe.pipeline.fingerprint import changed_keys, fingerprint, select_keys
+from r1pipe.pipeline.stage_specs import STAGES
 
 SPEC = STAGES["cold_start"]
 COLD_START_KEYS = SPEC.config_keys

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from r1pipe.config import GenerationConfig
+from r1pipe.config.schema import GenerationConfig
 from r1pipe.generation import Sampling, TransformersEngine, build_engine, open_engine
 
 PROMPTS = ["What is 47 + 38?", "计算 33 + 27。", "What is 12 + 9?"]
@@ -129,7 +129,7 @@ def live_vllm_processes() -> list[str]:
 
 @pytest.mark.parametrize(("setting", "expected"), [("true", True), ("false", False)])
 def test_handoff_vllm_check_setting(setting, expected):
-    from r1pipe.handoff import wants_vllm_check
+    from r1pipe.pipeline.handoff import wants_vllm_check
 
     assert wants_vllm_check(setting) is expected
 
@@ -138,7 +138,7 @@ def test_handoff_vllm_check_auto_needs_a_gpu():
     import torch
 
     from r1pipe.generation import vllm_installed
-    from r1pipe.handoff import wants_vllm_check
+    from r1pipe.pipeline.handoff import wants_vllm_check
 
     assert wants_vllm_check("auto") is (vllm_installed() and torch.cuda.is_available())
 
@@ -146,7 +146,7 @@ def test_handoff_vllm_check_auto_needs_a_gpu():
 @pytest.mark.vllm
 @pytest.mark.slow  # make test-all; the check is on by default only with a GPU (handoff_check_vllm=auto)
 def test_handoff_check_loads_a_model_dir_with_vllm(tmp_path):
-    from r1pipe.handoff import HandoffError, check_loads_with_vllm
+    from r1pipe.pipeline.handoff import HandoffError, check_loads_with_vllm
 
     text = check_loads_with_vllm(Path(toy_path()), MODEL, generation(cpu_kv_cache_gb=0.5, enforce_eager=True))
     assert isinstance(text, str) and text

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from r1pipe.compose import compose_config
-from r1pipe.context import StageContext
-from r1pipe.grpo import build_grpo_config, vllm_arguments
+from r1pipe.config.compose import compose_config
+from r1pipe.pipeline.context import StageContext
+from r1pipe.training.grpo import build_grpo_config, vllm_arguments
 
 
 def grpo_config(overrides: list[str], tmp_path: Path):
@@ -64,7 +64,7 @@ def test_importance_sampling_settings_go_with_vllm_rollouts(mode):
     ],
 )
 def test_unknown_choices_name_the_key(override):
-    from r1pipe.validate import config_problems
+    from r1pipe.config.validate import config_problems
 
     key = override.split("=")[0]
     assert key in [p.key for p in config_problems(compose_config([override]))]
@@ -86,14 +86,14 @@ def test_vllm_rollouts_stop_on_the_end_of_turn_token(mode):
     ],
 )
 def test_sync_probe_tolerance_follows_the_policy_dtype_unless_set(override, dtype, expected):
-    from r1pipe.grpo import sync_probe
+    from r1pipe.training.grpo import sync_probe
 
     probe = sync_probe(compose_config(override).reasoning_rl, "reasoning_rl", dtype)
     assert probe.tolerance == expected and probe.every == 10 and probe.key == "reasoning_rl"
 
 
 def test_the_probe_runs_after_the_first_sync_of_a_process_and_every_n():
-    from r1pipe.vllm_rollouts import SyncProbe
+    from r1pipe.generation.vllm_rollouts import SyncProbe
 
     probe = SyncProbe("reasoning_rl", every=3, tolerance=1e-2, max_tokens=8, prompts=[[1, 2]])
     due = []

@@ -152,7 +152,7 @@ def test_pool_size_is_this_process_share_of_the_node(
 
 WORKER_IMPORTS = r"""
 import sys
-import r1pipe.stage  # a spawned worker imports the stage process's main module (python -m r1pipe.stage)
+import r1pipe.pipeline.stage_process  # a spawned worker imports the stage process's main module (python -m r1pipe.pipeline.stage_process)
 from r1pipe.rewards.guard import _score_chunk
 assert _score_chunk("math_accuracy", ["</think>\\boxed{2}"], [{"answer": "2"}]) == [1.0]
 assert _score_chunk("language_consistency", ["<think>ok</think>2"], [{"language": "en"}]) == [1.0]

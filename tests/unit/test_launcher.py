@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.compose import compose_config
-from r1pipe.launcher import (
+from r1pipe.config.compose import compose_config
+from r1pipe.pipeline.launcher import (
     AccelerateLauncher,
     LocalLauncher,
     SlurmLauncher,
@@ -20,7 +20,16 @@ from r1pipe.launcher import (
 
 RUN = Path("/runs/r1-x")
 STAGE = RUN / "01_cold_start"
-STAGE_ARGS = ["-m", "r1pipe.stage", "--run-dir", str(RUN), "--stage-dir", str(STAGE), "--phase", "train"]
+STAGE_ARGS = [
+    "-m",
+    "r1pipe.pipeline.stage_process",
+    "--run-dir",
+    str(RUN),
+    "--stage-dir",
+    str(STAGE),
+    "--phase",
+    "train",
+]
 
 
 def accelerate(**over) -> AccelerateLauncher:
@@ -152,11 +161,11 @@ def test_an_accelerate_config_path_is_used_as_given(tmp_path):
 
 
 def test_slurm_runs_one_accelerate_per_node_under_srun(monkeypatch):
-    """Inside a job: one srun step, one task per node; each task (r1pipe.slurm_task) adds its
+    """Inside a job: one srun step, one task per node; each task (r1pipe.pipeline.slurm_task) adds its
     machine rank; every node meets at the first node on the port picked there."""
     monkeypatch.setenv("SLURM_JOB_ID", "77")
     monkeypatch.setenv("SLURM_JOB_NODELIST", "gpu[01-02]")
-    monkeypatch.setattr("r1pipe.launcher.slurm_head_node", lambda: "gpu01")
+    monkeypatch.setattr("r1pipe.pipeline.launcher.slurm_head_node", lambda: "gpu01")
     cfg = compose_config(
         [
             "launcher=slurm",
@@ -177,7 +186,7 @@ def test_slurm_runs_one_accelerate_per_node_under_srun(monkeypatch):
         "--kill-on-bad-exit=1",
         "--cpus-per-task=96",
     ]
-    assert cmd[6:9] == [sys.executable, "-m", "r1pipe.slurm_task"]
+    assert cmd[6:9] == [sys.executable, "-m", "r1pipe.pipeline.slurm_task"]
     assert option(cmd, "--main_process_ip") == "gpu01" and option(cmd, "--main_process_port")
     assert (option(cmd, "--num_machines"), option(cmd, "--num_processes")) == ("2", "16")
     assert cmd[-len(STAGE_ARGS) :] == STAGE_ARGS
@@ -190,17 +199,19 @@ def test_slurm_runs_one_accelerate_per_node_under_srun(monkeypatch):
 
 
 def test_each_slurm_task_adds_its_machine_rank():
-    from r1pipe.slurm_task import accelerate_argv
+    from r1pipe.pipeline.slurm_task import accelerate_argv
 
-    argv = accelerate_argv(["--num_machines", "2", "-m", "r1pipe.stage"], {"SLURM_NODEID": "1"})
+    argv = accelerate_argv(
+        ["--num_machines", "2", "-m", "r1pipe.pipeline.stage_process"], {"SLURM_NODEID": "1"}
+    )
     assert argv[1:5] == ["-m", "accelerate.commands.launch", "--machine_rank", "1"]
     with pytest.raises(SystemExit, match="srun"):
         accelerate_argv([], {})
 
 
 def test_slurm_outside_a_job_is_refused_before_any_work(monkeypatch, tmp_path):
-    from r1pipe.compose import ConfigError
-    from r1pipe.orchestrator import run_pipeline
+    from r1pipe.config.compose import ConfigError
+    from r1pipe.pipeline.orchestrator import run_pipeline
 
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     cfg = compose_config(
@@ -273,7 +284,7 @@ def test_environment_without_env_is_the_parent_environment(monkeypatch):
 def test_one_process_steps_run_locally_under_accelerate():
     """Stage 3's sampling and every stage's finish step (hand-off check, evaluation) run as one
     local process whatever launcher trains; the training itself gets the launcher's N processes."""
-    from r1pipe.registry import STAGES
+    from r1pipe.pipeline.stage_specs import STAGES
 
     cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8", "+launcher.env.X=1"])
     assert type(build_launcher(cfg)) is AccelerateLauncher

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.compose import ConfigError, compose_config
-from r1pipe.plan import LAUNCH, make_plan
-from r1pipe.registry import STAGES, StageSpec
-from r1pipe.rundir import TRAINED, atomic_write_json, write_manifest
+from r1pipe.config.compose import ConfigError, compose_config
+from r1pipe.pipeline.plan import LAUNCH, make_plan
+from r1pipe.pipeline.rundir import TRAINED, atomic_write_json, write_manifest
+from r1pipe.pipeline.stage_specs import STAGES, StageSpec
 
 STAGE_DIR = "01_cold_start"
 
@@ -59,7 +59,7 @@ def env(tmp_path, make_model_dir) -> Env:
 
 
 def record_manifest(stage_plan, status: str = "complete", outputs: dict | None = None):
-    """What r1pipe.stage (or the orchestrator on failure) writes last."""
+    """What r1pipe.pipeline.stage_process (or the orchestrator on failure) writes last."""
     return write_manifest(
         stage_plan.dir,
         stage=stage_plan.name,
@@ -465,7 +465,7 @@ def test_the_run_directory_of_another_pipeline_is_refused(env):
 
 
 def test_status_shows_the_verdicts_the_plan_acts_on(env):
-    from r1pipe.status import stage_rows
+    from r1pipe.pipeline.status import stage_rows
 
     plan = env.plan()
     earlier = plan.stages[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from r1pipe.config import ReadabilityConfig
+from r1pipe.config.schema import ReadabilityConfig
 from r1pipe.rejection.filters import (
     failed_filters,
     has_code_block,

@@ -9,7 +9,7 @@ import pytest
 from datasets import load_dataset
 from omegaconf import OmegaConf
 
-from r1pipe.config import DedupConfig, ReadabilityConfig, RejectionConfig
+from r1pipe.config.schema import DedupConfig, ReadabilityConfig, RejectionConfig
 from r1pipe.generation import TransformersEngine
 from r1pipe.rejection.judge import final_answer, parse_verdict
 from r1pipe.rejection.sft_set import funnel_report, non_reasoning_count, reasoning_rows, write_sft_set
@@ -234,8 +234,8 @@ def test_generation_resumes_at_the_first_missing_shard(tmp_path, toy_engine):
 
 @pytest.fixture(scope="module")
 def toy_engine():
-    from r1pipe.models import load_model, load_tokenizer
     from r1pipe.toy.base_model import toy_base_dir
+    from r1pipe.training.models import load_model, load_tokenizer
 
     model_cfg = OmegaConf.create(
         {
@@ -252,7 +252,7 @@ def toy_engine():
 def test_the_judge_model_answers_every_sample_with_a_verdict_or_none():
     """The plumbing with a real model: the toy base is no judge (it never learned the task), so its
     replies rarely name a verdict; what must hold is one parsed verdict (or None) per sample."""
-    from r1pipe.config import GenerationConfig, JudgeConfig
+    from r1pipe.config.schema import GenerationConfig, JudgeConfig
     from r1pipe.rejection.judge import judge_prompt, judge_samples
     from r1pipe.toy.base_model import toy_base_dir
 

@@ -12,9 +12,9 @@ import pytest
 from matplotlib.container import BarContainer
 from PIL import Image
 
+from r1pipe.pipeline.rundir import write_manifest
 from r1pipe.report import ReportError, plots, write_report
 from r1pipe.report.collect import collect_run, read_evals, reward_components, series
-from r1pipe.rundir import write_manifest
 
 STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
 PNGS = (

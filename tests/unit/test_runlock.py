@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.runlock import LOCK_FILE, RunDirBusy, RunDirLock
+from r1pipe.pipeline.runlock import LOCK_FILE, RunDirBusy, RunDirLock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from r1pipe.runlock import RunDirLock
+from r1pipe.pipeline.runlock import RunDirLock
 lock = RunDirLock(Path(sys.argv[1]))
 lock.acquire()
 lock.announce()

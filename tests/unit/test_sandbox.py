@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe import sandbox
+from r1pipe.rewards import sandbox
 from r1pipe.rewards.code import code_accuracy, same_output
-from r1pipe.sandbox import SandboxLimits, run_python, sandbox_info
+from r1pipe.rewards.sandbox import SandboxLimits, run_python, sandbox_info
 
 LIMITS = SandboxLimits(
     cpu_seconds=1, wall_seconds=2, memory_mb=256, max_processes=8, max_file_mb=1, max_output_bytes=64 * 1024
@@ -154,7 +154,7 @@ def test_runs_of_a_killed_parent_are_reaped():
         [
             sys.executable,
             "-c",
-            f"from r1pipe.sandbox import *; run_python({code!r}, '', SandboxLimits(wall_seconds=60))",
+            f"from r1pipe.rewards.sandbox import *; run_python({code!r}, '', SandboxLimits(wall_seconds=60))",
         ]
     )
     try:
@@ -442,7 +442,7 @@ def _live_sandbox_uids() -> set[int]:
 UNPRIVILEGED = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from r1pipe import sandbox
+from r1pipe.rewards import sandbox
 info = sandbox.sandbox_info()
 try:
     result = sandbox.run_python("import os\\nprint(os.getpid(), os.getppid(), os.getuid())")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.topology import (
+from r1pipe.pipeline.topology import (
     TopologyMismatch,
     check_setup,
     check_world,
@@ -18,7 +18,7 @@ from r1pipe.topology import (
 @pytest.mark.parametrize(
     ("env", "world"),
     [
-        ({}, {"processes": 1, "machines": 1}),  # python -m r1pipe.stage
+        ({}, {"processes": 1, "machines": 1}),  # python -m r1pipe.pipeline.stage_process
         ({"WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2"}, {"processes": 2, "machines": 1}),
         ({"WORLD_SIZE": "16", "LOCAL_WORLD_SIZE": "8"}, {"processes": 16, "machines": 2}),
         ({"WORLD_SIZE": "4"}, {"processes": 4, "machines": 1}),

@@ -13,7 +13,14 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from r1pipe.vllm_server import ManagedServer, ServerError, plan_server, policy_dtype, split_gpus, visible_gpus
+from r1pipe.generation.vllm_server import (
+    ManagedServer,
+    ServerError,
+    plan_server,
+    policy_dtype,
+    split_gpus,
+    visible_gpus,
+)
 
 
 def free_port() -> int:
@@ -80,7 +87,7 @@ def test_plan_server_only_for_server_mode():
     assert f"--model {model}" in joined and "--port 8123" in joined and "--dtype bfloat16" in joined
     assert "--tensor-parallel-size 1" in joined and '--weight-transfer-config {"backend": "nccl"}' in joined
     assert "--logprobs-mode processed_logprobs" in joined
-    assert "--worker-extension-cls r1pipe.vllm_worker.WeightSyncExtension" in joined
+    assert "--worker-extension-cls r1pipe.generation.vllm_worker.WeightSyncExtension" in joined
     assert (plan.server_gpus, plan.training_gpus, plan.timeout_s) == (["1"], ["0"], 60.0)
 
 
@@ -154,9 +161,9 @@ def test_server_that_never_answers_times_out_and_is_killed(tmp_path):
 
 
 def test_orchestrator_gives_the_server_and_the_stage_different_gpus(tmp_path, monkeypatch):
-    from r1pipe.compose import compose_config
-    from r1pipe.orchestrator import generation_server
-    from r1pipe.plan import StagePlan
+    from r1pipe.config.compose import compose_config
+    from r1pipe.pipeline.orchestrator import generation_server
+    from r1pipe.pipeline.plan import StagePlan
 
     def stage_plan(name: str) -> StagePlan:
         inputs = {"model": str(tmp_path / "01_cold_start" / "model"), "from_stage": None}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from r1pipe.vllm_rollouts import EngineSettings, colocated_engine_arguments
-from r1pipe.vllm_worker import refresh_tied_head
+from r1pipe.generation.vllm_rollouts import EngineSettings, colocated_engine_arguments
+from r1pipe.generation.vllm_worker import refresh_tied_head
 
 
 class Recorder:
@@ -52,7 +52,7 @@ def test_the_colocated_engine_computes_in_the_policy_dtype_with_r1pipes_worker()
     on_cpu = colocated_engine_arguments(settings, on_gpu=False)
     assert on_cpu == {
         "dtype": "float32",  # vLLM's "auto" would compute an fp32 checkpoint in bf16
-        "worker_extension_cls": "r1pipe.vllm_worker.WeightSyncExtension",
+        "worker_extension_cls": "r1pipe.generation.vllm_worker.WeightSyncExtension",
         "kv_cache_memory_bytes": 1 << 29,
     }
     on_gpu = colocated_engine_arguments(EngineSettings(torch.bfloat16, 0.5, Path("/tmp/sync")), on_gpu=True)

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from r1pipe.config import REFLECTIVE_WORDS
-from r1pipe.watch import ReflectionCounter, SampleLogger
+from r1pipe.config.schema import REFLECTIVE_WORDS
+from r1pipe.training.watchers import ReflectionCounter, SampleLogger
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_watched_routed_reward_keeps_none_and_logs_routes_and_rewards(
 ):
     from r1pipe.rewards.gate import LastSteps
     from r1pipe.rewards.routing import RoutedReward
-    from r1pipe.watch import Watched
+    from r1pipe.training.watchers import Watched
 
     routed = RoutedReward({"toy": [(rule, 1.0)], "general": [(LastSteps(judge, 1), 1.0)]})
     watched = Watched(

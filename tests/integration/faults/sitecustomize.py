@@ -2,7 +2,7 @@
 
 Put this directory on PYTHONPATH and name the fault in R1PIPE_TEST_FAULT; Python imports
 `sitecustomize` at start-up, so the orchestrator's stage processes get the fault too.
-- stale_tied_head: the weight sync skips the tied output head's refresh (r1pipe/vllm_worker.py)
+- stale_tied_head: the weight sync skips the tied output head's refresh (r1pipe/generation/vllm_worker.py)
 - engine_dtype_auto: the colocated engine is built with vLLM's dtype "auto" (fp32 -> bf16)
 - disk_full_at_checkpoint: in stage processes, torch.save into a checkpoint raises ENOSPC (where
   no small tmpfs can be mounted to fill for real)
@@ -13,22 +13,22 @@ import os
 FAULT = os.environ.get("R1PIPE_TEST_FAULT", "")
 
 if FAULT == "stale_tied_head":
-    import r1pipe.vllm_worker
+    import r1pipe.generation.vllm_worker
 
-    r1pipe.vllm_worker.refresh_tied_head = lambda model: False
+    r1pipe.generation.vllm_worker.refresh_tied_head = lambda model: False
 elif FAULT == "engine_dtype_auto":
-    import r1pipe.vllm_rollouts
+    import r1pipe.generation.vllm_rollouts
 
-    built_by = r1pipe.vllm_rollouts.colocated_engine_arguments
+    built_by = r1pipe.generation.vllm_rollouts.colocated_engine_arguments
 
     def without_dtype(*args, **kwargs):
         return {key: value for key, value in built_by(*args, **kwargs).items() if key != "dtype"}
 
-    r1pipe.vllm_rollouts.colocated_engine_arguments = without_dtype
+    r1pipe.generation.vllm_rollouts.colocated_engine_arguments = without_dtype
 elif FAULT == "disk_full_at_checkpoint":
     import sys
 
-    if "r1pipe.stage" in sys.orig_argv:  # the stage processes, not the orchestrator
+    if "r1pipe.pipeline.stage_process" in sys.orig_argv:  # the stage processes, not the orchestrator
         import errno
 
         import torch

@@ -20,12 +20,9 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.compose import ConfigError, ConfigProblem
-from r1pipe.fingerprint import changed_keys, fingerprint, select_keys
-from r1pipe.models import model_fingerprint, resolve_model_path
-from r1pipe.registry import stage_spec
-from r1pipe.rejection.store import has_persisted_steps
-from r1pipe.rundir import (
+from r1pipe.config.compose import ConfigError, ConfigProblem
+from r1pipe.pipeline.fingerprint import changed_keys, fingerprint, select_keys
+from r1pipe.pipeline.rundir import (
     MANIFEST,
     Manifest,
     latest_usable_checkpoint,
@@ -33,6 +30,9 @@ from r1pipe.rundir import (
     stage_dir_name,
     trained_model_kept,
 )
+from r1pipe.pipeline.stage_specs import stage_spec
+from r1pipe.rejection.store import has_persisted_steps
+from r1pipe.training.models import model_fingerprint, resolve_model_path
 
 Action = Literal["run", "resume", "skip"]
 LAUNCH = "launch.json"

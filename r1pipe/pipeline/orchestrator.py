@@ -20,14 +20,28 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.compose import ConfigError, ConfigProblem
+from r1pipe.config.compose import ConfigError, ConfigProblem
+from r1pipe.config.validate import validate_config
 from r1pipe.evaluation.gate import gate_verdict
-from r1pipe.launcher import Launcher, LauncherError, LocalLauncher, build_launcher, one_process_launcher
-from r1pipe.logs import RUN_LOG, setup_logging
-from r1pipe.plan import LAUNCH, Plan, StagePlan, make_plan
-from r1pipe.registry import stage_spec
-from r1pipe.rejection.store import has_persisted_steps
-from r1pipe.rundir import (
+from r1pipe.generation.vllm_server import (
+    SERVER_ENV,
+    SERVER_LOG,
+    ManagedServer,
+    ServerError,
+    plan_server,
+    policy_dtype,
+    visible_gpus,
+)
+from r1pipe.pipeline.launcher import (
+    Launcher,
+    LauncherError,
+    LocalLauncher,
+    build_launcher,
+    one_process_launcher,
+)
+from r1pipe.pipeline.logs import RUN_LOG, setup_logging
+from r1pipe.pipeline.plan import LAUNCH, Plan, StagePlan, make_plan
+from r1pipe.pipeline.rundir import (
     ERRORS,
     MANIFEST,
     PREPARED,
@@ -42,17 +56,9 @@ from r1pipe.rundir import (
     trained_model_kept,
     write_manifest,
 )
-from r1pipe.runlock import RunDirLock
-from r1pipe.validate import validate_config
-from r1pipe.vllm_server import (
-    SERVER_ENV,
-    SERVER_LOG,
-    ManagedServer,
-    ServerError,
-    plan_server,
-    policy_dtype,
-    visible_gpus,
-)
+from r1pipe.pipeline.runlock import RunDirLock
+from r1pipe.pipeline.stage_specs import stage_spec
+from r1pipe.rejection.store import has_persisted_steps
 
 log = logging.getLogger("r1pipe")
 
@@ -222,7 +228,7 @@ def write_stage_launch(cfg: DictConfig, stage: StagePlan, world: dict[str, Any] 
 
 
 def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
-    """The stage's steps (r1pipe/stage.py): prepare (if the stage has one), train, finish (hand-off
+    """The stage's steps (r1pipe/pipeline/stage_process.py): prepare (if the stage has one), train, finish (hand-off
     check, evaluation, manifest). Under a multi-process launcher, train gets the launcher's
     processes and the other steps one process each, after them (every GPU free); a local launch
     runs all its steps in one child, in the same order and with the same files, which saves a
@@ -354,7 +360,7 @@ def _failed(stage: StagePlan, phase: str, why: str, started: float, status: str 
 
 def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, started: float) -> int:
     """Run a stage step and wait for it. On SIGTERM or Ctrl-C the stage finishes its current
-    step and saves a checkpoint (r1pipe/interrupt.py), and the orchestrator waits for that; a
+    step and saves a checkpoint (r1pipe/pipeline/interrupt.py), and the orchestrator waits for that; a
     second signal stops the stage at once. Either way the stage is recorded as interrupted and
     KeyboardInterrupt goes up (the CLI prints the resume command)."""
     child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)

@@ -14,24 +14,24 @@ from pathlib import Path
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.chat_template import TEMPLATES
-from r1pipe.compose import ConfigError, ConfigProblem
-from r1pipe.config import RewardModelConfig
-from r1pipe.data import check_local_dataset, is_local_path
+from r1pipe.config.compose import ConfigError, ConfigProblem
+from r1pipe.config.schema import RewardModelConfig
+from r1pipe.data.loading import check_local_dataset, is_local_path
+from r1pipe.data.prompt_length import LONG_PROMPTS
 from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
 from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark, gate_enabled
 from r1pipe.generation import BACKENDS, vllm_installed
-from r1pipe.launcher import ACCELERATE_CONFIGS, accelerate_config_path, read_accelerate_config
-from r1pipe.models import looks_local, model_dir_problem
-from r1pipe.prompt_length import LONG_PROMPTS
-from r1pipe.registry import STAGES
+from r1pipe.pipeline.launcher import ACCELERATE_CONFIGS, accelerate_config_path, read_accelerate_config
+from r1pipe.pipeline.rundir import complete_stage_output
+from r1pipe.pipeline.stage_specs import STAGES
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.answers import WITHOUT_THINK_END
-from r1pipe.rundir import complete_stage_output
-from r1pipe.sandbox import SandboxUnavailable, check_contained
+from r1pipe.rewards.sandbox import SandboxUnavailable, check_contained
 from r1pipe.toy.preferences import GENERAL_TASK, JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
+from r1pipe.training.chat_template import TEMPLATES
+from r1pipe.training.models import looks_local, model_dir_problem
 
 Check = Callable[[DictConfig], list[ConfigProblem]]
 
@@ -197,7 +197,7 @@ def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
             ConfigProblem(
                 "data.long_prompts",
                 f"unknown value {d.long_prompts!r}",
-                f"use one of: {', '.join(LONG_PROMPTS)} (r1pipe/prompt_length.py)",
+                f"use one of: {', '.join(LONG_PROMPTS)} (r1pipe/data/prompt_length.py)",
             )
         )
     toy = d.toy
@@ -438,7 +438,7 @@ def _check_sandbox(cfg: DictConfig) -> list[ConfigProblem]:
     try:
         check_contained()
     except SandboxUnavailable as e:
-        return [ConfigProblem("reward.code.allow_unsandboxed", str(e), "see r1pipe/sandbox.py")]
+        return [ConfigProblem("reward.code.allow_unsandboxed", str(e), "see r1pipe/rewards/sandbox.py")]
     return []
 
 

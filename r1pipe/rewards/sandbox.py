@@ -334,7 +334,9 @@ def _setup() -> _Setup:
             log.info("sandbox: %s", info)
             contained = all(info.get(n) for n in REQUIRED_NAMESPACES)
             if not (contained and info["mountns"] and info["uid_scheme"] == "per-run"):
-                log.warning("sandbox: weaker containment on this machine (%s); see r1pipe/sandbox.py", info)
+                log.warning(
+                    "sandbox: weaker containment on this machine (%s); see r1pipe/rewards/sandbox.py", info
+                )
             return _Setup(python, info)
         tried.append(f"{python}: {result.status} {result.stderr.strip()[-300:]}")
     raise RuntimeError(

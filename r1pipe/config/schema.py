@@ -1,7 +1,7 @@
 """The config schema: dataclasses registered in Hydra's ConfigStore.
 
 The YAML in conf/ is data merged onto this schema, and command-line overrides come last, so an
-unknown key or a value of the wrong type fails at composition. `r1pipe.validate` then checks the
+unknown key or a value of the wrong type fails at composition. `r1pipe.config.validate` then checks the
 values (ranges, names, files) and reports every problem at once.
 
 Each field's comment is the documentation users see in the YAML files too; keep them in step.
@@ -103,7 +103,7 @@ class DataConfig:
     )  # stage 3: prompts sampled from the stage-2 model
     non_reasoning: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 3: SFT chats mixed in
     # A prompt that does not fit the model's positions with the tokens generated after it, in
-    # stages 2-4 and evaluation: error | drop | truncate (keep its end). r1pipe/prompt_length.py
+    # stages 2-4 and evaluation: error | drop | truncate (keep its end). r1pipe/data/prompt_length.py
     long_prompts: str = "error"
 
 
@@ -372,7 +372,7 @@ class RoutingConfig:
 @dataclass
 class CodeRewardConfig:
     # Code rewards run model-written programs only inside the sandbox's network, IPC and PID
-    # namespaces (r1pipe/sandbox.py). Where this machine cannot make them, they refuse to run
+    # namespaces (r1pipe/rewards/sandbox.py). Where this machine cannot make them, they refuse to run
     # unless this is true: then programs run under an audit hook in their own interpreter, which
     # is not a sandbox (only for trusted completions, e.g. testing a dataset's reference code).
     allow_unsandboxed: bool = False
@@ -409,9 +409,7 @@ class RewardConfig:
 
 @dataclass
 class LauncherConfig:
-    kind: str = (
-        "local"  # local (python -m r1pipe.stage) | accelerate (accelerate launch) | slurm (srun + accelerate)
-    )
+    kind: str = "local"  # local (python -m r1pipe.pipeline.stage_process) | accelerate (accelerate launch) | slurm (srun + accelerate)
     num_processes: int = 1  # processes (GPUs) in all, over every machine
     num_machines: int = 1  # machines (Slurm: nodes of the job)
     accelerate_config: str | None = None  # ddp | fsdp | zero2 | zero3 (shipped) or an accelerate config file

@@ -28,11 +28,10 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, Trai
 from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
-from r1pipe.context import StageContext
-from r1pipe.interrupt import SaveAndStopOnSignal, StopRequested, stop_requested
-from r1pipe.logs import process_rank
-from r1pipe.models import torch_dtype
-from r1pipe.rundir import (
+from r1pipe.pipeline.context import StageContext
+from r1pipe.pipeline.interrupt import SaveAndStopOnSignal, StopRequested, stop_requested
+from r1pipe.pipeline.logs import process_rank
+from r1pipe.pipeline.rundir import (
     append_jsonl,
     atomic_publish_dir,
     checkpoint_step,
@@ -40,7 +39,8 @@ from r1pipe.rundir import (
     list_checkpoints,
     step_dir_name,
 )
-from r1pipe.topology import check_setup
+from r1pipe.pipeline.topology import check_setup
+from r1pipe.training.models import torch_dtype
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class QuietProgress(ProgressCallback):
 
 
 def build_sft_config(s: DictConfig, ctx: StageContext, seed: int, dtype: torch.dtype) -> SFTConfig:
-    """TrainingArguments from a stage's SFT section (r1pipe/config.py SFTStageConfig)."""
+    """TrainingArguments from a stage's SFT section (r1pipe/config/schema.py SFTStageConfig)."""
     on_gpu = torch.cuda.is_available()
     return SFTConfig(
         output_dir=str(ctx.checkpoints_dir),

@@ -17,7 +17,7 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from r1pipe.config import register_schema, schema_keys, schema_sections
+from r1pipe.config.schema import register_schema, schema_keys, schema_sections
 
 CONFIG_MODULE = "r1pipe.conf"
 
@@ -71,7 +71,7 @@ def _explain_override_failure(override: str, error: Exception) -> ConfigProblem:
     return ConfigProblem(
         key,
         f"{detail} (from `{override}`)",
-        "give a value of the type the schema declares (r1pipe/config.py)",
+        "give a value of the type the schema declares (r1pipe/config/schema.py)",
     )
 
 

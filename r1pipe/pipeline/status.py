@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from r1pipe.plan import read_launch, recorded_result_damage
-from r1pipe.rundir import TRAINED, latest_usable_checkpoint, read_manifest
-from r1pipe.topology import describe
+from r1pipe.pipeline.plan import read_launch, recorded_result_damage
+from r1pipe.pipeline.rundir import TRAINED, latest_usable_checkpoint, read_manifest
+from r1pipe.pipeline.topology import describe
 
 TRAIN_METRICS = ("train/final_step", "train/loss")
 EVAL_METRICS = ("pass@1", "language_consistency")  # of each benchmark, before -> after
@@ -30,7 +30,7 @@ def stage_rows(run_dir: Path) -> list[dict]:
         manifest = read_manifest(stage_dir)
         checkpoint, passed_over = latest_usable_checkpoint(stage_dir / "checkpoints")
         damage = recorded_result_damage(stage_dir, manifest)
-        if damage:  # what the next run's plan will say too (r1pipe/plan.py)
+        if damage:  # what the next run's plan will say too (r1pipe/pipeline/plan.py)
             status = f"damaged: {damage}"
         elif manifest:
             status = manifest.status

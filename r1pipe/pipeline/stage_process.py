@@ -1,4 +1,4 @@
-"""The stage process: `python -m r1pipe.stage --run-dir R --stage-dir R/01_cold_start --phase P`.
+"""The stage process: `python -m r1pipe.pipeline.stage_process --run-dir R --stage-dir R/01_cold_start --phase P`.
 
 The orchestrator runs a stage's steps, one after another (each its own process under a
 multi-process launcher; all in one child under the local launcher, `--phase prepare,train,finish`):
@@ -26,11 +26,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.logs import process_rank, setup_logging
-from r1pipe.registry import stage_spec
-from r1pipe.rewards.guard import shutdown_pools
-from r1pipe.rundir import (
+from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.logs import process_rank, setup_logging
+from r1pipe.pipeline.rundir import (
     ERRORS,
     PREPARED,
     TRAINED,
@@ -40,9 +38,11 @@ from r1pipe.rundir import (
     write_manifest,
     write_phase_result,
 )
-from r1pipe.topology import check_world, recorded_topology
+from r1pipe.pipeline.stage_specs import stage_spec
+from r1pipe.pipeline.topology import check_world, recorded_topology
+from r1pipe.rewards.guard import shutdown_pools
 
-log = logging.getLogger("r1pipe.stage")
+log = logging.getLogger("r1pipe.pipeline.stage_process")
 PACKAGES = ("r1pipe", "torch", "transformers", "trl", "peft", "datasets", "accelerate", "vllm")
 PHASES = ("prepare", "train", "finish")
 
@@ -62,7 +62,7 @@ def _result(recorded: dict[str, Any] | None) -> StageResult | None:
 
 
 def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
-    from r1pipe.interrupt import install_stop_handlers
+    from r1pipe.pipeline.interrupt import install_stop_handlers
 
     install_stop_handlers()  # SIGTERM / Ctrl-C: finish the current shard, end "interrupted"
     started = time.time()
@@ -80,7 +80,7 @@ def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
 
 
 def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
-    from r1pipe.interrupt import install_stop_handlers
+    from r1pipe.pipeline.interrupt import install_stop_handlers
 
     check_world(ctx.world, ctx.name)  # before any work: no silent fallback to one process
     install_stop_handlers()  # SIGTERM / Ctrl-C: finish the step, save, end "interrupted"
@@ -111,7 +111,9 @@ def end_distributed() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()  # every rank is done, and rank 0 has written trained.json
-    rollouts = sys.modules.get("r1pipe.vllm_rollouts")  # loaded by GRPO only: importing it loads vLLM
+    rollouts = sys.modules.get(
+        "r1pipe.generation.vllm_rollouts"
+    )  # loaded by GRPO only: importing it loads vLLM
     if rollouts is not None:
         rollouts.shutdown_colocated_engines()  # after the barrier: vLLM's shutdown destroys the group
     if dist.is_available() and dist.is_initialized():
@@ -120,8 +122,8 @@ def end_distributed() -> None:
 
 def finish(cfg: DictConfig, ctx: StageContext) -> None:
     """Hand-off check and evaluation on the saved model, then the manifest (complete)."""
-    from r1pipe.evaluation.stage import evaluate_stage
-    from r1pipe.handoff import check_handoff
+    from r1pipe.evaluation.stage_eval import evaluate_stage
+    from r1pipe.pipeline.handoff import check_handoff
 
     trained = read_phase_result(ctx.stage_dir, TRAINED, ctx.fingerprint)
     if trained is None:

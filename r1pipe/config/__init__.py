@@ -1,0 +1,1 @@
+"""The config: schema (dataclasses in Hydra's ConfigStore), composing conf/ with overrides, validation."""

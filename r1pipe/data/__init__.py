@@ -1,0 +1,1 @@
+"""Data: datasets of every stage and prompts that must fit the model."""
