@@ -220,26 +220,13 @@ def _validate(overrides: list[str]) -> int:
 
 
 def _listing() -> str:
-    from r1pipe.config.compose import group_options
+    from r1pipe.config.compose import config_groups, group_options
     from r1pipe.pipeline.stage_specs import STAGES
 
     lines = ["stages:"] + [f"  {s.name:<20} {s.summary}" for s in STAGES.values()]
-    for group in (
-        "pipeline",
-        "experiment",
-        "model",
-        "data",
-        "cold_start",
-        "reasoning_rl",
-        "rejection",
-        "all_scenario_rl",
-        "distill",
-        "eval",
-        "generation",
-        "reward",
-        "launcher",
-    ):
-        lines.append(f"{group}: {', '.join(group_options(group))}")
+    for group in config_groups():
+        if group != "stage":  # its options are the stages above, and `all`
+            lines.append(f"{group}: {', '.join(group_options(group))}")
     from r1pipe.rewards import REWARDS
 
     lines.append(f"rewards: {', '.join(sorted(REWARDS))}")

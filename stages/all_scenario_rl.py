@@ -20,17 +20,82 @@ import logging
 
 from omegaconf import DictConfig
 
+from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.schema import AllScenarioRLConfig
+from r1pipe.config.validate import grpo_section_problems
 from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
-from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.rewards.build import build_routed_reward
+from r1pipe.toy.preferences import GENERAL_TASK
 from r1pipe.toy.reward_models import resolve_toy_reward_models, toy_judge
-from r1pipe.training.rl import run_rl_stage
 from r1pipe.training.watchers import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning
 
 log = logging.getLogger("r1pipe.stages.all_scenario_rl")
 
 
+def check(cfg: DictConfig) -> list[ConfigProblem]:
+    """GRPO settings, routes for both kinds of prompt, a sane preference window and general share."""
+    problems, routing = grpo_section_problems(cfg, "all_scenario_rl"), cfg.reward.routing
+    if not routing.routes:
+        problems.append(
+            ConfigProblem(
+                "reward.routing.routes",
+                "stage all_scenario_rl routes each prompt by its task, but no routes are set",
+                "e.g. +reward.routing.routes={toy:{toy_accuracy:1.0,r1_format:1.0},general:{helpful:1.0}}",
+            )
+        )
+    elif GENERAL_TASK not in routing.routes and routing.default is None:
+        problems.append(
+            ConfigProblem(
+                "reward.routing.routes",
+                f"no route for the general prompts (task={GENERAL_TASK}) of stage all_scenario_rl",
+                f"add a {GENERAL_TASK} route (paper: reward models), or set reward.routing.default",
+            )
+        )
+    if cfg.all_scenario_rl.preference_last_steps < -1:
+        problems.append(
+            ConfigProblem(
+                "all_scenario_rl.preference_last_steps",
+                f"must be >= -1, got {cfg.all_scenario_rl.preference_last_steps}",
+                "N > 0: the last N steps (paper: 400 of 1,700); -1: every step; 0: never",
+            )
+        )
+    general = cfg.data.general_prompts
+    if not 0 <= general.fraction < 1:
+        problems.append(
+            ConfigProblem(
+                "data.general_prompts.fraction",
+                f"must be in [0, 1), got {general.fraction}",
+                "the share of general prompts in stage 4, e.g. 0.25",
+            )
+        )
+    return problems
+
+
+SPEC = StageSpec(
+    name="all_scenario_rl",
+    module=__name__,
+    config_keys=(
+        "all_scenario_rl",
+        "reward",
+        "data.rl_prompts",
+        "data.general_prompts",
+        "data.toy",
+        "data.long_prompts",
+        "model.chat_template",
+        "seed",
+    ),
+    model_from="previous",
+    schema=lambda: AllScenarioRLConfig(temperature=0.7),  # paper: stage 4 samples at 0.7
+    operational_keys=rl_operational_keys("all_scenario_rl"),
+    check=check,
+    summary="stage 4: all-scenario RL with GRPO; rule rewards for reasoning prompts, reward models for general ones",
+)
+
+
 def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    from r1pipe.training.rl import run_rl_stage  # torch, transformers, trl: only when training
+
     r = cfg.all_scenario_rl
     reasoning = load_problems(cfg.data, "rl_prompts")
     general = load_general_prompts(cfg.data, general_count(len(reasoning), cfg.data.general_prompts.fraction))

@@ -16,16 +16,36 @@ import logging
 
 from omegaconf import DictConfig
 
+from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.schema import SFTStageConfig
+from r1pipe.config.validate import sft_section_problems
 from r1pipe.data.loading import load_cold_start
-from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
 from r1pipe.pipeline.logs import process_rank
 from r1pipe.training.models import load_model, load_tokenizer
-from r1pipe.training.sft import train_and_save
 
 log = logging.getLogger("r1pipe.stages.cold_start")
 
 
+def check(cfg: DictConfig) -> list[ConfigProblem]:
+    return sft_section_problems(cfg, "cold_start")
+
+
+SPEC = StageSpec(
+    name="cold_start",
+    module=__name__,
+    config_keys=("cold_start", "model", "data.cold_start", "data.toy", "seed"),
+    model_from="base",
+    schema=SFTStageConfig,
+    operational_keys=tuple(f"cold_start.{k}" for k in SFT_OPERATIONAL_KEYS),
+    check=check,
+    summary="stage 1: SFT on long chain-of-thought data in the R1 format (TRL SFTTrainer)",
+)
+
+
 def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    from r1pipe.training.sft import train_and_save  # torch, transformers, trl: only when training
+
     dataset = load_cold_start(cfg.data)
     if process_rank() == 0:  # one writer: every training process loads the same data
         ctx.data_dir.mkdir(parents=True, exist_ok=True)

@@ -17,16 +17,80 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from r1pipe.data.loading import DataError, load_table, require_columns
-from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.schema import DistillConfig
+from r1pipe.config.validate import sft_section_problems
+from r1pipe.data.loading import DataError, is_local_path, load_table, require_columns
+from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
 from r1pipe.pipeline.rundir import complete_stage_output
-from r1pipe.training.models import load_model, load_tokenizer
-from r1pipe.training.sft import train_and_save
+from r1pipe.training.models import load_model, load_tokenizer, looks_local, model_dir_problem
 
 log = logging.getLogger("r1pipe.stages.distill")
 
 
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.glob("*/manifest.json"))
+
+
+def has_stage_three_set(run_dir: Path) -> bool:
+    return complete_stage_output(run_dir, "rejection_sampling", "data") is not None
+
+
+def check(cfg: DictConfig) -> list[ConfigProblem]:
+    """Distillation needs a student and a set to learn from."""
+    problems = []
+    if not cfg.student:
+        problems.append(
+            ConfigProblem(
+                "student", "distillation needs a student model", "add student=PATH (a HF model dir or hub id)"
+            )
+        )
+    elif looks_local(cfg.student) and (why := model_dir_problem(cfg.student)):
+        problems.append(ConfigProblem("student", why, "set student to a dir saved with save_pretrained"))
+    data = cfg.distill.data
+    if data and is_local_path(data) and not Path(data).expanduser().exists():
+        problems.append(
+            ConfigProblem(
+                "distill.data",
+                f"{data} does not exist",
+                "a run dir with stage 3 done, or an SFT .jsonl/.parquet file",
+            )
+        )
+    elif data and is_run_dir(Path(data).expanduser()) and not has_stage_three_set(Path(data).expanduser()):
+        problems.append(
+            ConfigProblem(
+                "distill.data",
+                f"run dir {data} has no complete rejection_sampling stage",
+                f"finish it first: r1pipe run run_dir={data} stage=rejection_sampling",
+            )
+        )
+    if data is None and "rejection_sampling" not in cfg.pipeline.stages:
+        problems.append(
+            ConfigProblem(
+                "distill.data",
+                "no stage-3 set: distill.data is not set and the pipeline has no rejection_sampling stage",
+                "set distill.data=RUN_DIR (a run with stage 3 done) or an SFT dataset file",
+            )
+        )
+    return problems + sft_section_problems(cfg, "distill.train")
+
+
+SPEC = StageSpec(
+    name="distill",
+    module=__name__,
+    config_keys=("distill", "student", "model", "seed"),
+    model_from="student",
+    schema=DistillConfig,
+    operational_keys=tuple(f"distill.train.{k}" for k in SFT_OPERATIONAL_KEYS),
+    resume_key="distill.train.resume",
+    check=check,
+    summary="distillation: SFT of a smaller student model on a stage-3 set (no RL)",
+)
+
+
 def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
+    from r1pipe.training.sft import train_and_save  # torch, transformers, trl: only when training
+
     source = distill_source(cfg.distill.data, ctx.run_dir)
     dataset = load_table(source, None, "train")
     require_columns(dataset, ["messages"], source, "distill.data")

@@ -28,12 +28,15 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.schema import RejectionConfig
+from r1pipe.config.validate import sft_section_problems
 from r1pipe.data.loading import load_problems, load_table
 from r1pipe.data.prompt_length import fit_prompts, model_positions
 from r1pipe.generation import open_engine
-from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
 from r1pipe.pipeline.fingerprint import select_keys
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
@@ -56,12 +59,96 @@ from r1pipe.rejection.steps import (
     survivors,
     verify,
 )
-from r1pipe.rejection.store import StepStore, step_key, superseded_attempts
+from r1pipe.rejection.store import StepStore, has_persisted_steps, step_key, superseded_attempts
 from r1pipe.rewards.build import build_accuracy
-from r1pipe.training.models import load_model, load_tokenizer, resolve_model_path
-from r1pipe.training.sft import train_and_save
+from r1pipe.training.models import (
+    load_model,
+    load_tokenizer,
+    looks_local,
+    model_dir_problem,
+    resolve_model_path,
+)
 
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
+
+
+REJECTION_CHOICES = {
+    "keep": ("shortest", "random", "all"),
+    "init_from": ("base", "previous"),
+    "output_format": ("jsonl", "parquet"),
+}
+
+
+def check(cfg: DictConfig) -> list[ConfigProblem]:
+    """Sampling, filters, dedup and mix; the SFT section like stage 1's."""
+    r, problems = cfg.rejection, []
+    for name, choices in REJECTION_CHOICES.items():
+        if r[name] not in choices:
+            problems.append(
+                ConfigProblem(f"rejection.{name}", f"unknown value {r[name]!r}", f"use {' | '.join(choices)}")
+            )
+    for name in ("samples_per_prompt", "max_tokens", "shard_size", "readability.repetition_ngram"):
+        if OmegaConf.select(r, name) <= 0:
+            problems.append(ConfigProblem(f"rejection.{name}", "must be > 0", "use a positive value"))
+    shares = (
+        "readability.min_language_consistency",
+        "readability.max_repeated_ngram_share",
+        "dedup.near_threshold",
+    )
+    for name in shares:
+        if not 0 <= OmegaConf.select(r, name) <= 1:
+            problems.append(ConfigProblem(f"rejection.{name}", "must be in [0, 1]", "a share, e.g. 0.95"))
+    if r.temperature < 0 or not 0 < r.top_p <= 1:
+        problems.append(
+            ConfigProblem("rejection.temperature", "needs temperature >= 0, 0 < top_p <= 1", "e.g. 0.7, 0.95")
+        )
+    if r.non_reasoning_ratio < 0:
+        problems.append(
+            ConfigProblem("rejection.non_reasoning_ratio", "must be >= 0", "paper: 3.0; 0: no mix")
+        )
+    for key in r.dedup.decontaminate:
+        if key not in cfg.data or "prompt_column" not in cfg.data[key]:
+            problems.append(
+                ConfigProblem(
+                    "rejection.dedup.decontaminate",
+                    f"{key!r} is not a problem set under data",
+                    "e.g. [heldout]",
+                )
+            )
+    if r.judge.model and looks_local(r.judge.model) and (why := model_dir_problem(r.judge.model)):
+        problems.append(
+            ConfigProblem("rejection.judge.model", why, "a local HF chat model dir, or null for no judge")
+        )
+    return problems + (sft_section_problems(cfg, "rejection.train") if r.sft else [])
+
+
+SPEC = StageSpec(
+    name="rejection_sampling",
+    module=__name__,
+    config_keys=(
+        "rejection",
+        "reward",
+        "generation",
+        "data.rejection_prompts",
+        "data.non_reasoning",
+        "data.heldout",
+        "data.toy",
+        "data.long_prompts",
+        "model",
+        "seed",
+    ),
+    model_from="previous",
+    section="rejection",
+    schema=RejectionConfig,
+    operational_keys=tuple(f"rejection.train.{k}" for k in SFT_OPERATIONAL_KEYS)
+    + ("reward.workers", "reward.timeout_s", "reward.routing", "reward.models")
+    + ("generation.handoff_check_vllm", "generation.cpu_decode_threads"),
+    resume_key="rejection.train.resume",
+    prepare=True,
+    check=check,
+    has_partial_work=has_persisted_steps,
+    summary="stage 3: rejection sampling from the stage-2 model (vLLM or transformers), filters, SFT set, SFT",
+)
 
 
 def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
@@ -205,6 +292,8 @@ def set_metrics(prompts: list, generated: list, correct: list, rows: list[dict])
 
 def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, dict]:
     """SFT on the set with stage 1's code, from the sampled model or the base (rejection.init_from)."""
+    from r1pipe.training.sft import train_and_save  # torch, transformers, trl: only when training
+
     r = cfg.rejection
     dataset = load_table(sft_path, None, "train")
     init = ctx.inputs["model"] if r.init_from == "previous" else resolve_model_path(cfg.model.name_or_path)

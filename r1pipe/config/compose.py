@@ -76,11 +76,25 @@ def _explain_override_failure(override: str, error: Exception) -> ConfigProblem:
 
 
 def group_options(group: str) -> list[str]:
-    """The options of a config group: the YAML file names in conf/<group>/."""
+    """The options of a config group: the YAML files in conf/<group>/ and what the code registers
+    (each stage's `stage=<name>`), as Hydra sees them."""
+    register_schema()
+    GlobalHydra.instance().clear()
+    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+        return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+
+
+def config_groups() -> list[str]:
+    """The config groups in conf/, in the order of config.yaml's defaults list, then the rest."""
     from importlib import resources
 
-    folder = resources.files(CONFIG_MODULE) / group
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    import yaml
+
+    root = resources.files(CONFIG_MODULE)
+    defaults = yaml.safe_load((root / "config.yaml").read_text())["defaults"]
+    named = [next(iter(d)).removeprefix("optional ").split("@")[0] for d in defaults if isinstance(d, dict)]
+    present = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("_"))
+    return [g for g in dict.fromkeys(named) if g in present] + [g for g in present if g not in named]
 
 
 def precheck_override(override: str) -> ConfigProblem | None:

@@ -16,18 +16,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.compose import ConfigError, ConfigProblem
 from r1pipe.config.schema import RewardModelConfig
-from r1pipe.data.loading import check_local_dataset, is_local_path
+from r1pipe.data.loading import check_local_dataset
 from r1pipe.data.prompt_length import LONG_PROMPTS
 from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
 from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark, gate_enabled
 from r1pipe.generation import BACKENDS, vllm_installed
 from r1pipe.pipeline.launcher import ACCELERATE_CONFIGS, accelerate_config_path, read_accelerate_config
-from r1pipe.pipeline.rundir import complete_stage_output
-from r1pipe.pipeline.stage_specs import STAGES
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.answers import WITHOUT_THINK_END
 from r1pipe.rewards.sandbox import SandboxUnavailable, check_contained
-from r1pipe.toy.preferences import GENERAL_TASK, JUDGES
+from r1pipe.toy.preferences import JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
 from r1pipe.training.chat_template import TEMPLATES
@@ -37,6 +35,8 @@ Check = Callable[[DictConfig], list[ConfigProblem]]
 
 
 def _check_stages(cfg: DictConfig) -> list[ConfigProblem]:
+    from r1pipe.pipeline.stage_specs import STAGES
+
     problems = []
     known = ", ".join(STAGES)
     for name in cfg.pipeline.stages:
@@ -109,7 +109,8 @@ def _check_model(cfg: DictConfig) -> list[ConfigProblem]:
     return problems
 
 
-def _check_sft(cfg: DictConfig, key: str) -> list[ConfigProblem]:
+def sft_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
+    """An SFT section (cold_start, rejection.train, distill.train): what TRL would fail on late."""
     s = OmegaConf.select(cfg, key)
     problems = []
     positive = (
@@ -169,29 +170,40 @@ def _check_sft(cfg: DictConfig, key: str) -> list[ConfigProblem]:
     return problems
 
 
+def dataset_problems(cfg: DictConfig, name: str) -> list[ConfigProblem]:
+    """A local dataset `data.<name>`: the file, its columns, and (chat data) its turns."""
+    d, key = cfg.data[name], f"data.{name}"
+    if "messages_column" in d:
+        found = check_local_dataset(
+            d.path,
+            [d.messages_column],
+            f"{key}.path",
+            f"{key}.messages_column",
+            chat_column=d.messages_column,
+        )
+    else:
+        columns = [d.prompt_column] + ([d.answer_column] if "answer_column" in d else [])
+        found = check_local_dataset(d.path, columns, f"{key}.path", f"{key}.prompt_column")
+    return [ConfigProblem(*f) for f in found]
+
+
+def datasets_read(cfg: DictConfig) -> list[str]:
+    """The datasets the run reads: the held-out set (evaluation) and every `data.<name>` among the
+    config keys of the pipeline's stages (their SPECs)."""
+    from r1pipe.pipeline.stage_specs import STAGES
+
+    names = ["heldout"]
+    for stage in cfg.pipeline.stages:
+        for key in STAGES[stage].config_keys if stage in STAGES else ():
+            name = key.removeprefix("data.")
+            if key.startswith("data.") and "path" in (cfg.data.get(name) or {}):
+                names.append(name)
+    return list(dict.fromkeys(names))
+
+
 def _check_data(cfg: DictConfig) -> list[ConfigProblem]:
     d = cfg.data
-    found = check_local_dataset(
-        d.cold_start.path,
-        [d.cold_start.messages_column],
-        "data.cold_start.path",
-        "data.cold_start.messages_column",
-        chat_column=d.cold_start.messages_column,
-    )
-    found += check_local_dataset(
-        d.heldout.path,
-        [d.heldout.prompt_column, d.heldout.answer_column],
-        "data.heldout.path",
-        "data.heldout.prompt_column",
-    )
-    if {"reasoning_rl", "all_scenario_rl"} & set(cfg.pipeline.stages):
-        found += check_local_dataset(
-            d.rl_prompts.path,
-            [d.rl_prompts.prompt_column, d.rl_prompts.answer_column],
-            "data.rl_prompts.path",
-            "data.rl_prompts.prompt_column",
-        )
-    problems = [ConfigProblem(*f) for f in found]
+    problems = [p for name in datasets_read(cfg) for p in dataset_problems(cfg, name)]
     if d.long_prompts not in LONG_PROMPTS:
         problems.append(
             ConfigProblem(
@@ -569,7 +581,6 @@ def _check_accelerate_config(value: str | None) -> list[ConfigProblem]:
     return []
 
 
-RL_STAGE_KEYS = ("reasoning_rl", "all_scenario_rl")
 RL_CHOICES = {
     "loss_type": ("grpo", "dr_grpo", "dapo"),
     "scale_rewards": ("group", "batch", "none"),
@@ -579,7 +590,7 @@ RL_CHOICES = {
 }
 
 
-def _check_rl(cfg: DictConfig, key: str) -> list[ConfigProblem]:
+def grpo_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
     """GRPO settings of one RL stage section; TRL would only fail on them after loading models."""
     r, problems = cfg[key], []
     for name, choices in RL_CHOICES.items():
@@ -653,60 +664,6 @@ def _check_rl(cfg: DictConfig, key: str) -> list[ConfigProblem]:
     return problems
 
 
-def _check_rl_stages(cfg: DictConfig) -> list[ConfigProblem]:
-    return [p for key in RL_STAGE_KEYS if key in cfg for p in _check_rl(cfg, key)]
-
-
-def _check_all_scenario(cfg: DictConfig) -> list[ConfigProblem]:
-    """Stage 4: routes for both kinds of prompt, a sane preference window and general prompt set."""
-    if "all_scenario_rl" not in cfg.pipeline.stages:
-        return []
-    problems, routing = [], cfg.reward.routing
-    if not routing.routes:
-        problems.append(
-            ConfigProblem(
-                "reward.routing.routes",
-                "stage all_scenario_rl routes each prompt by its task, but no routes are set",
-                "e.g. +reward.routing.routes={toy:{toy_accuracy:1.0,r1_format:1.0},general:{helpful:1.0}}",
-            )
-        )
-    elif GENERAL_TASK not in routing.routes and routing.default is None:
-        problems.append(
-            ConfigProblem(
-                "reward.routing.routes",
-                f"no route for the general prompts (task={GENERAL_TASK}) of stage all_scenario_rl",
-                f"add a {GENERAL_TASK} route (paper: reward models), or set reward.routing.default",
-            )
-        )
-    if cfg.all_scenario_rl.preference_last_steps < -1:
-        problems.append(
-            ConfigProblem(
-                "all_scenario_rl.preference_last_steps",
-                f"must be >= -1, got {cfg.all_scenario_rl.preference_last_steps}",
-                "N > 0: the last N steps (paper: 400 of 1,700); -1: every step; 0: never",
-            )
-        )
-    general = cfg.data.general_prompts
-    if not 0 <= general.fraction < 1:
-        problems.append(
-            ConfigProblem(
-                "data.general_prompts.fraction",
-                f"must be in [0, 1), got {general.fraction}",
-                "the share of general prompts in stage 4, e.g. 0.25",
-            )
-        )
-    key = "data.general_prompts"
-    found = check_local_dataset(general.path, [general.prompt_column], f"{key}.path", f"{key}.prompt_column")
-    return problems + [ConfigProblem(*f) for f in found]
-
-
-REJECTION_CHOICES = {
-    "keep": ("shortest", "random", "all"),
-    "init_from": ("base", "previous"),
-    "output_format": ("jsonl", "parquet"),
-}
-
-
 def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:
     g, problems = cfg.generation, []
     if g.backend not in BACKENDS:
@@ -755,132 +712,27 @@ def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:
     return problems
 
 
-def _check_rejection(cfg: DictConfig) -> list[ConfigProblem]:
-    """Stage 3's sampling, filters, dedup and mix; its SFT section like stage 1's."""
-    if "rejection_sampling" not in cfg.pipeline.stages:
-        return []
-    r, problems = cfg.rejection, []
-    for name, choices in REJECTION_CHOICES.items():
-        if r[name] not in choices:
-            problems.append(
-                ConfigProblem(f"rejection.{name}", f"unknown value {r[name]!r}", f"use {' | '.join(choices)}")
-            )
-    for name in ("samples_per_prompt", "max_tokens", "shard_size", "readability.repetition_ngram"):
-        if OmegaConf.select(r, name) <= 0:
-            problems.append(ConfigProblem(f"rejection.{name}", "must be > 0", "use a positive value"))
-    shares = (
-        "readability.min_language_consistency",
-        "readability.max_repeated_ngram_share",
-        "dedup.near_threshold",
-    )
-    for name in shares:
-        if not 0 <= OmegaConf.select(r, name) <= 1:
-            problems.append(ConfigProblem(f"rejection.{name}", "must be in [0, 1]", "a share, e.g. 0.95"))
-    if r.temperature < 0 or not 0 < r.top_p <= 1:
-        problems.append(
-            ConfigProblem("rejection.temperature", "needs temperature >= 0, 0 < top_p <= 1", "e.g. 0.7, 0.95")
-        )
-    if r.non_reasoning_ratio < 0:
-        problems.append(
-            ConfigProblem("rejection.non_reasoning_ratio", "must be >= 0", "paper: 3.0; 0: no mix")
-        )
-    for key in r.dedup.decontaminate:
-        if key not in cfg.data or "prompt_column" not in cfg.data[key]:
-            problems.append(
-                ConfigProblem(
-                    "rejection.dedup.decontaminate",
-                    f"{key!r} is not a problem set under data",
-                    "e.g. [heldout]",
-                )
-            )
-    if r.judge.model and looks_local(r.judge.model) and (why := model_dir_problem(r.judge.model)):
-        problems.append(
-            ConfigProblem("rejection.judge.model", why, "a local HF chat model dir, or null for no judge")
-        )
-    d = cfg.data
-    found = check_local_dataset(
-        d.rejection_prompts.path,
-        [d.rejection_prompts.prompt_column, d.rejection_prompts.answer_column],
-        "data.rejection_prompts.path",
-        "data.rejection_prompts.prompt_column",
-    )
-    found += check_local_dataset(
-        d.non_reasoning.path,
-        [d.non_reasoning.messages_column],
-        "data.non_reasoning.path",
-        "data.non_reasoning.messages_column",
-        chat_column=d.non_reasoning.messages_column,
-    )
-    problems += [ConfigProblem(*f) for f in found]
-    return problems + (_check_sft(cfg, "rejection.train") if r.sft else [])
+def _check_pipeline_stages(cfg: DictConfig) -> list[ConfigProblem]:
+    """Each stage of the pipeline checks its own section (its SPEC's `check`, in stages/)."""
+    from r1pipe.pipeline.stage_specs import STAGES
 
-
-def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any(path.glob("*/manifest.json"))
-
-
-def has_stage_three_set(run_dir: Path) -> bool:
-    return complete_stage_output(run_dir, "rejection_sampling", "data") is not None
-
-
-def _check_distill(cfg: DictConfig) -> list[ConfigProblem]:
-    """Distillation needs a student and a set to learn from."""
-    if "distill" not in cfg.pipeline.stages:
-        return []
-    problems = []
-    if not cfg.student:
-        problems.append(
-            ConfigProblem(
-                "student", "distillation needs a student model", "add student=PATH (a HF model dir or hub id)"
-            )
-        )
-    elif looks_local(cfg.student) and (why := model_dir_problem(cfg.student)):
-        problems.append(ConfigProblem("student", why, "set student to a dir saved with save_pretrained"))
-    data = cfg.distill.data
-    if data and is_local_path(data) and not Path(data).expanduser().exists():
-        problems.append(
-            ConfigProblem(
-                "distill.data",
-                f"{data} does not exist",
-                "a run dir with stage 3 done, or an SFT .jsonl/.parquet file",
-            )
-        )
-    elif data and is_run_dir(Path(data).expanduser()) and not has_stage_three_set(Path(data).expanduser()):
-        problems.append(
-            ConfigProblem(
-                "distill.data",
-                f"run dir {data} has no complete rejection_sampling stage",
-                f"finish it first: r1pipe run run_dir={data} stage=rejection_sampling",
-            )
-        )
-    if data is None and "rejection_sampling" not in cfg.pipeline.stages:
-        problems.append(
-            ConfigProblem(
-                "distill.data",
-                "no stage-3 set: distill.data is not set and the pipeline has no rejection_sampling stage",
-                "set distill.data=RUN_DIR (a run with stage 3 done) or an SFT dataset file",
-            )
-        )
-    return problems + _check_sft(cfg, "distill.train")
+    return [p for name in cfg.pipeline.stages if name in STAGES for p in STAGES[name].problems(cfg)]
 
 
 CHECKS: list[Check] = [
     _check_stages,
     _check_model,
-    lambda c: _check_sft(c, "cold_start"),
     _check_data,
     _check_eval,
     _check_launcher,
-    _check_rl_stages,
-    _check_all_scenario,
     _check_generation,
-    _check_rejection,
-    _check_distill,
+    _check_pipeline_stages,
 ]
 
 
 def config_problems(cfg: DictConfig) -> list[ConfigProblem]:
-    return [p for check in CHECKS for p in check(cfg)]
+    """Every problem once (two stages reading the same section or dataset report it once)."""
+    return list(dict.fromkeys(p for check in CHECKS for p in check(cfg)))
 
 
 def validate_config(cfg: DictConfig) -> None:

@@ -21,6 +21,7 @@ from r1pipe.data.prompt_length import fit_prompts
 from r1pipe.evaluation.benchmarks import Benchmark
 from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize, vote_is_correct
 from r1pipe.generation import Engine, Sample, Sampling
+from r1pipe.pipeline.fingerprint import settings_key
 from r1pipe.rewards import extract_answer, get_reward
 from r1pipe.rewards.answers import WithoutThinkEnd
 from r1pipe.rewards.build import guard_policy, reward_settings
@@ -99,9 +100,10 @@ def evaluate_benchmark(
         "benchmark": bench.name,
         "kind": bench.kind,
         "reward": bench.reward,
-        "k": k,
-        "problems": len(problems),
-        "sampling": sampling_record(bench, e),
+        **protocol(bench, e),
+        # What the figures depend on beyond the model: a recorded result is reused as a later
+        # stage's "before" only under the same key (evaluation/stage_eval.py).
+        "protocol_key": settings_key(protocol(bench, e)),
         "engine": engine.backend,
         "metrics": metrics,
         "examples": [
@@ -116,6 +118,11 @@ def evaluate_benchmark(
         ],
     }
     return BenchmarkResult(summary, rows)
+
+
+def protocol(bench: Benchmark, e: DictConfig) -> dict[str, Any]:
+    """How a benchmark was measured: samples per problem, problems and sampling settings."""
+    return {"k": bench.k, "problems": len(bench.problems), "sampling": sampling_record(bench, e)}
 
 
 def sampling_record(bench: Benchmark, e: DictConfig) -> dict[str, Any]:

@@ -23,9 +23,10 @@ from typing import Any
 from omegaconf import DictConfig
 
 from r1pipe.evaluation.benchmarks import Benchmark, load_benchmark
-from r1pipe.evaluation.loop import evaluate_benchmark, sampling_record
+from r1pipe.evaluation.loop import evaluate_benchmark, protocol
 from r1pipe.generation import open_engine
 from r1pipe.pipeline.context import StageContext
+from r1pipe.pipeline.fingerprint import still_valid
 from r1pipe.pipeline.rundir import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,7 @@ def _same_protocol(summary: dict | None, bench: Benchmark, cfg: DictConfig) -> b
     are not part of a stage's fingerprint, so they may have changed since)."""
     if not isinstance(summary, dict) or "metrics" not in summary:
         return False
-    recorded = (summary.get("k"), summary.get("problems"), summary.get("sampling"))
-    return recorded == (bench.k, len(bench.problems), sampling_record(bench, cfg.eval))
+    return still_valid(summary.get("protocol_key"), protocol(bench, cfg.eval))
 
 
 def evaluate_model(

@@ -2,6 +2,11 @@
 
 Changing a hyperparameter of stage k changes k's fingerprint, and through the input chain every
 later stage's, and nothing earlier.
+
+`settings_key` is the one way r1pipe decides "is this stored result still valid?": whatever a result
+depends on goes in, the key is stored with the result, and the result is reused only while the key
+computed now is the same. The plan (a stage's fingerprint in its manifest), stage 3's steps
+(`<step>.key`), the toy judges (`meta.json`) and evaluation (a summary's `protocol_key`) all use it.
 """
 
 from __future__ import annotations
@@ -45,9 +50,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def fingerprint(stage_config: dict[str, Any], input_fingerprints: dict[str, str]) -> str:
-    payload = json.dumps({"config": stage_config, "inputs": input_fingerprints}, sort_keys=True, default=str)
+def settings_key(settings: Any) -> str:
+    """16 hex digits of SHA-256 over the settings as canonical JSON (sorted keys; values JSON
+    cannot hold, as str). Equal settings give equal keys on every machine and Python run."""
+    payload = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def still_valid(recorded_key: Any, settings: Any) -> bool:
+    """Whether a result stored under `recorded_key` was made from these settings."""
+    return isinstance(recorded_key, str) and recorded_key == settings_key(settings)
+
+
+def fingerprint(stage_config: dict[str, Any], input_fingerprints: dict[str, str]) -> str:
+    return settings_key({"config": stage_config, "inputs": input_fingerprints})
 
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

@@ -58,7 +58,6 @@ from r1pipe.pipeline.rundir import (
 )
 from r1pipe.pipeline.runlock import RunDirLock
 from r1pipe.pipeline.stage_specs import stage_spec
-from r1pipe.rejection.store import has_persisted_steps
 
 log = logging.getLogger("r1pipe")
 
@@ -238,19 +237,19 @@ def execute_stage(cfg: DictConfig, stage: StagePlan) -> None:
     try:
         _execute_steps(cfg, stage, launcher)
     except BaseException:
-        if previous is not None and not attempt_made_progress(stage.dir):
+        if previous is not None and not attempt_made_progress(stage.name, stage.dir):
             restore_previous_attempt(stage, previous)
         raise
 
 
-def attempt_made_progress(stage_dir: Path) -> bool:
+def attempt_made_progress(name: str, stage_dir: Path) -> bool:
     """Whether a failed attempt left anything a rerun would use: a checkpoint, a trained model,
-    stage 3's sampled data or finished steps."""
+    prepared data, or the stage's own partial work (stage 3's finished steps)."""
     return bool(
         list_checkpoints(stage_dir / "checkpoints")
         or (stage_dir / TRAINED).exists()
         or (stage_dir / PREPARED).exists()
-        or has_persisted_steps(stage_dir)
+        or stage_spec(name).holds_partial_work(stage_dir)
     )
 
 

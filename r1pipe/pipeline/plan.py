@@ -31,7 +31,6 @@ from r1pipe.pipeline.rundir import (
     trained_model_kept,
 )
 from r1pipe.pipeline.stage_specs import stage_spec
-from r1pipe.rejection.store import has_persisted_steps
 from r1pipe.training.models import model_fingerprint, resolve_model_path
 
 Action = Literal["run", "resume", "skip"]
@@ -201,8 +200,9 @@ def _decide_unfinished(
     if trained_model_kept(stage_dir, fp):
         return "resume", "trained; its hand-off check and evaluation are left", None, []
     checkpoint, passed_over = latest_usable_checkpoint(stage_dir / "checkpoints")
+    partial_work = stage_spec(name).holds_partial_work(stage_dir)
     action, reason, resume_from, changed = _from_checkpoint(
-        stage_dir, fp, stage_config, launch, checkpoint, nothing_to_resume
+        fp, stage_config, launch, checkpoint, partial_work, nothing_to_resume
     )
     if passed_over:  # a damaged newer checkpoint: say so, and fall back to the older one
         reason = f"{'; '.join(passed_over)}; {reason}"
@@ -210,16 +210,17 @@ def _decide_unfinished(
 
 
 def _from_checkpoint(
-    stage_dir: Path,
     fp: str,
     stage_config: dict,
     launch: dict | None,
     checkpoint: Path | None,
+    partial_work: bool,
     nothing_to_resume: str,
 ) -> tuple[Action, str, str | None, list[str]]:
-    """resume=auto: from the newest usable checkpoint of the same launch, or run."""
+    """resume=auto: from the newest usable checkpoint of the same launch, or from the stage's
+    finished work without a checkpoint (its SPEC's has_partial_work: stage 3's steps), or run."""
     same_launch = bool(launch and launch.get("fingerprint") == fp)
-    if checkpoint is None and same_launch and has_persisted_steps(stage_dir):
+    if checkpoint is None and same_launch and partial_work:
         return "resume", "interrupted; reusing its finished steps (data/steps, data/generations)", None, []
     if checkpoint is not None:
         if same_launch:

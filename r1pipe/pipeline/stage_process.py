@@ -38,7 +38,6 @@ from r1pipe.pipeline.rundir import (
     write_manifest,
     write_phase_result,
 )
-from r1pipe.pipeline.stage_specs import stage_spec
 from r1pipe.pipeline.topology import check_world, recorded_topology
 from r1pipe.rewards.guard import shutdown_pools
 
@@ -233,6 +232,10 @@ def run_phase(phase: str, cfg: DictConfig, ctx: StageContext) -> None:
         release_training_memory()
         finish(cfg, ctx)
         return
+    # Imported here, not at the top: stage_specs imports every stage module (and `datasets` with
+    # them), and each reward worker imports this module as its __main__.
+    from r1pipe.pipeline.stage_specs import stage_spec
+
     module = importlib.import_module(stage_spec(ctx.name).module)
     if phase == "prepare":
         prepare(cfg, ctx, module)

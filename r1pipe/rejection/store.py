@@ -11,7 +11,6 @@ copied from it rather than recomputed, so tuning a filter never resamples.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from r1pipe.pipeline.fingerprint import settings_key
 from r1pipe.pipeline.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,7 @@ Records = list[dict]
 
 def step_key(previous: str, settings: Any) -> str:
     """The key of a step: its settings and the key of the step it reads from."""
-    payload = json.dumps({"previous": previous, "settings": settings}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return settings_key({"previous": previous, "settings": settings})
 
 
 def write_records(path: Path, records: Records) -> None:

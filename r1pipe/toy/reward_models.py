@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from r1pipe.pipeline.fingerprint import settings_key, still_valid
 from r1pipe.toy.preferences import JUDGES, PAIRS, Judge
 
 log = logging.getLogger(__name__)
@@ -75,17 +75,20 @@ def toy_judge(model_dir: str) -> Judge | None:
     return judge  # type: ignore[return-value]
 
 
-def judge_fingerprint(judge: Judge, training: JudgeTraining = JudgeTraining()) -> str:
-    """Hash of what decides the judge: its preference pairs, the training settings, the base model."""
+def judge_settings(judge: Judge, training: JudgeTraining = JudgeTraining()) -> dict:
+    """What decides the judge: its preference pairs, the training settings, the base model."""
     from r1pipe.training.models import model_fingerprint
 
-    payload = {
+    return {
         "judge": judge,
         "pairs": PAIRS[judge](training.pairs, seed=training.seed),
         "training": asdict(training),
         "base": model_fingerprint("toy"),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def judge_fingerprint(judge: Judge, training: JudgeTraining = JudgeTraining()) -> str:
+    return settings_key(judge_settings(judge, training))
 
 
 def is_current(judge_dir: Path, judge: Judge) -> bool:
@@ -93,7 +96,9 @@ def is_current(judge_dir: Path, judge: Judge) -> bool:
     if not meta.is_file():
         return False
     try:
-        return json.loads(meta.read_text(encoding="utf-8")).get("fingerprint") == judge_fingerprint(judge)
+        return still_valid(
+            json.loads(meta.read_text(encoding="utf-8")).get("fingerprint"), judge_settings(judge)
+        )
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False
 

@@ -193,3 +193,41 @@ def _stage_fp(stage: str, overrides: list[str]) -> str:
 def test_rl_stage_fingerprints(override, reasoning_rl, all_scenario_rl):
     for stage, changes in (("reasoning_rl", reasoning_rl), ("all_scenario_rl", all_scenario_rl)):
         assert (_stage_fp(stage, [override]) != _stage_fp(stage, [])) is changes, stage
+
+
+# --- one key for "is this stored result still valid?" ---------------------------------------------
+
+
+def test_settings_key_is_canonical_and_still_valid_compares_with_it():
+    from r1pipe.pipeline.fingerprint import settings_key, still_valid
+
+    assert settings_key({"a": 1, "b": [1, 2]}) == settings_key({"b": [1, 2], "a": 1})
+    assert settings_key({"a": 1}) != settings_key({"a": 2})
+    assert still_valid(settings_key({"a": 1}), {"a": 1})
+    assert not still_valid(settings_key({"a": 1}), {"a": 2})
+    assert not still_valid(None, {"a": 1}) and not still_valid(123, {"a": 1})
+
+
+def test_every_reuse_decision_uses_the_same_key():
+    """The plan, stage 3's steps, the toy judges and evaluation key their results with settings_key,
+    so a result made from the same settings is recognised the same way everywhere."""
+    from r1pipe.evaluation.benchmarks import load_benchmark
+    from r1pipe.evaluation.loop import protocol
+    from r1pipe.evaluation.stage_eval import _same_protocol
+    from r1pipe.pipeline.fingerprint import fingerprint, settings_key
+    from r1pipe.rejection.store import step_key
+    from r1pipe.toy.reward_models import judge_fingerprint, judge_settings
+
+    assert fingerprint({"x": 1}, {"model": "m"}) == settings_key(
+        {"config": {"x": 1}, "inputs": {"model": "m"}}
+    )
+    assert step_key("prev", {"n": 4}) == settings_key({"previous": "prev", "settings": {"n": 4}})
+    assert judge_fingerprint("helpful") == settings_key(judge_settings("helpful"))
+
+    cfg = compose_config(["eval.num_problems=4"])
+    bench = load_benchmark(cfg, "heldout")
+    recorded = {"metrics": {}, "protocol_key": settings_key(protocol(bench, cfg.eval))}
+    assert _same_protocol(recorded, bench, cfg)
+    hotter = compose_config(["eval.num_problems=4", "eval.temperature=0.9"])
+    assert not _same_protocol(recorded, load_benchmark(hotter, "heldout"), hotter)
+    assert not _same_protocol({"metrics": {}}, bench, cfg)  # recorded before protocol keys: measured again

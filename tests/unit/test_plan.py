@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from r1pipe.config.compose import ConfigError, compose_config
+from r1pipe.pipeline.context import StageSpec
 from r1pipe.pipeline.plan import LAUNCH, make_plan
 from r1pipe.pipeline.rundir import TRAINED, atomic_write_json, write_manifest
-from r1pipe.pipeline.stage_specs import STAGES, StageSpec
+from r1pipe.pipeline.stage_specs import STAGES
 
 STAGE_DIR = "01_cold_start"
 
@@ -184,7 +185,7 @@ CASES = [
         resume_from="step_000004",
     ),
     Case("failed, no checkpoint", "run", "previous attempt failed", manifest="failed", launch=True),
-    # Operational keys (registry.SFT_OPERATIONAL_KEYS) change how a stage runs, not what it makes:
+    # Operational keys (context.SFT_OPERATIONAL_KEYS) change how a stage runs, not what it makes:
     # they neither re-run a finished stage nor discard its checkpoints.
     Case(
         "complete, resume=false",

@@ -15,8 +15,9 @@ import pytest
 import r1pipe.evaluation.stage_eval as stage_eval
 from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.benchmarks import load_benchmark
-from r1pipe.evaluation.loop import sampling_record
+from r1pipe.evaluation.loop import protocol
 from r1pipe.pipeline.context import StageContext
+from r1pipe.pipeline.fingerprint import settings_key
 from r1pipe.pipeline.rundir import atomic_write_json
 
 QUICK = ["eval.num_problems=4"]
@@ -28,9 +29,8 @@ def summaries(cfg, pass_at_1: float) -> dict:
     for name in cfg.eval.benchmarks:
         bench = load_benchmark(cfg, name)
         out[name] = {
-            "k": bench.k,
-            "problems": len(bench.problems),
-            "sampling": sampling_record(bench, cfg.eval),
+            **protocol(bench, cfg.eval),
+            "protocol_key": settings_key(protocol(bench, cfg.eval)),
             "metrics": {"pass@1": pass_at_1},
         }
     return out
