@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    from r1pipe.config.compose import ConfigError
+    from r1pipe.config.problems import ConfigError
     from r1pipe.data.loading import DataError
     from r1pipe.data.prompt_length import PromptTooLong
     from r1pipe.evaluation.benchmarks import BenchmarkError

@@ -20,7 +20,7 @@ import logging
 
 from omegaconf import DictConfig
 
-from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import AllScenarioRLConfig
 from r1pipe.config.validate import grpo_section_problems
 from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
@@ -34,7 +34,7 @@ log = logging.getLogger("r1pipe.stages.all_scenario_rl")
 
 
 def check(cfg: DictConfig) -> list[ConfigProblem]:
-    """GRPO settings, routes for both kinds of prompt, a sane preference window and general share."""
+    """GRPO settings, and a route for both kinds of prompt (reasoning and general)."""
     problems, routing = grpo_section_problems(cfg, "all_scenario_rl"), cfg.reward.routing
     if not routing.routes:
         problems.append(
@@ -50,23 +50,6 @@ def check(cfg: DictConfig) -> list[ConfigProblem]:
                 "reward.routing.routes",
                 f"no route for the general prompts (task={GENERAL_TASK}) of stage all_scenario_rl",
                 f"add a {GENERAL_TASK} route (paper: reward models), or set reward.routing.default",
-            )
-        )
-    if cfg.all_scenario_rl.preference_last_steps < -1:
-        problems.append(
-            ConfigProblem(
-                "all_scenario_rl.preference_last_steps",
-                f"must be >= -1, got {cfg.all_scenario_rl.preference_last_steps}",
-                "N > 0: the last N steps (paper: 400 of 1,700); -1: every step; 0: never",
-            )
-        )
-    general = cfg.data.general_prompts
-    if not 0 <= general.fraction < 1:
-        problems.append(
-            ConfigProblem(
-                "data.general_prompts.fraction",
-                f"must be in [0, 1), got {general.fraction}",
-                "the share of general prompts in stage 4, e.g. 0.25",
             )
         )
     return problems

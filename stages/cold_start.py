@@ -16,7 +16,7 @@ import logging
 
 from omegaconf import DictConfig
 
-from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import SFTStageConfig
 from r1pipe.config.validate import sft_section_problems
 from r1pipe.data.loading import load_cold_start

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import DistillConfig
 from r1pipe.config.validate import sft_section_problems
 from r1pipe.data.loading import DataError, is_local_path, load_table, require_columns

@@ -17,7 +17,7 @@ import logging
 
 from omegaconf import DictConfig
 
-from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RLStageConfig
 from r1pipe.config.validate import grpo_section_problems
 from r1pipe.data.loading import load_problems

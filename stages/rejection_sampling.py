@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from r1pipe.config.compose import ConfigProblem
+from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RejectionConfig
 from r1pipe.config.validate import sft_section_problems
 from r1pipe.data.loading import load_problems, load_table
@@ -72,40 +72,10 @@ from r1pipe.training.models import (
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
 
 
-REJECTION_CHOICES = {
-    "keep": ("shortest", "random", "all"),
-    "init_from": ("base", "previous"),
-    "output_format": ("jsonl", "parquet"),
-}
-
-
 def check(cfg: DictConfig) -> list[ConfigProblem]:
-    """Sampling, filters, dedup and mix; the SFT section like stage 1's."""
+    """Beyond the ranges declared on RejectionConfig: the eval sets to decontaminate against, the
+    judge's model dir, and the fine-tune's section like stage 1's."""
     r, problems = cfg.rejection, []
-    for name, choices in REJECTION_CHOICES.items():
-        if r[name] not in choices:
-            problems.append(
-                ConfigProblem(f"rejection.{name}", f"unknown value {r[name]!r}", f"use {' | '.join(choices)}")
-            )
-    for name in ("samples_per_prompt", "max_tokens", "shard_size", "readability.repetition_ngram"):
-        if OmegaConf.select(r, name) <= 0:
-            problems.append(ConfigProblem(f"rejection.{name}", "must be > 0", "use a positive value"))
-    shares = (
-        "readability.min_language_consistency",
-        "readability.max_repeated_ngram_share",
-        "dedup.near_threshold",
-    )
-    for name in shares:
-        if not 0 <= OmegaConf.select(r, name) <= 1:
-            problems.append(ConfigProblem(f"rejection.{name}", "must be in [0, 1]", "a share, e.g. 0.95"))
-    if r.temperature < 0 or not 0 < r.top_p <= 1:
-        problems.append(
-            ConfigProblem("rejection.temperature", "needs temperature >= 0, 0 < top_p <= 1", "e.g. 0.7, 0.95")
-        )
-    if r.non_reasoning_ratio < 0:
-        problems.append(
-            ConfigProblem("rejection.non_reasoning_ratio", "must be >= 0", "paper: 3.0; 0: no mix")
-        )
     for key in r.dedup.decontaminate:
         if key not in cfg.data or "prompt_column" not in cfg.data[key]:
             problems.append(

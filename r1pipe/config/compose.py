@@ -8,7 +8,6 @@ composition is retried one override at a time and each failure is kept.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
@@ -17,30 +16,11 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from r1pipe.config.problems import ConfigError, ConfigProblem
 from r1pipe.config.schema import register_schema, schema_keys, schema_sections
 
 CONFIG_MODULE = "r1pipe.conf"
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One thing wrong with the config: the key, what is wrong, and how to fix it."""
-
-    key: str
-    message: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.message}\n    fix: {self.fix}"
-
-
-class ConfigError(Exception):
-    """Every problem found in a config, reported at once."""
-
-    def __init__(self, problems: list[ConfigProblem]):
-        self.problems = problems
-        lines = [f"{len(problems)} config problem(s):"] + [f"  - {p}" for p in problems]
-        super().__init__("\n".join(lines))
+__all__ = ["CONFIG_MODULE", "ConfigError", "ConfigProblem", "compose_config", "group_options"]
 
 
 def _compose_raw(overrides: list[str]) -> DictConfig:

@@ -13,6 +13,7 @@ from pathlib import Path
 from datasets import Dataset, Value, concatenate_datasets, load_dataset
 from omegaconf import DictConfig
 
+from r1pipe.config.problems import ConfigProblem
 from r1pipe.toy.preferences import GENERAL_TASK, general_rows
 from r1pipe.toy.task import Split, r1_response, sample_problems
 
@@ -218,15 +219,15 @@ def first_record_columns(path: Path) -> list[str]:
 
 def check_local_dataset(
     path: str, columns: list[str], key: str, column_key: str, chat_column: str | None = None
-) -> list[tuple[str, str, str]]:
-    """(key, message, fix) for each problem with a local dataset file; nothing for hub ids.
+) -> list[ConfigProblem]:
+    """Each problem with a local dataset file; nothing for hub ids.
     `chat_column` (one of `columns`) must hold chat turns on every line of a .jsonl file."""
     if path == "toy" or not is_local_path(path):
         return []
     local = Path(path).expanduser()
     if not local.exists():
         return [
-            (
+            ConfigProblem(
                 key,
                 f"dataset file {local} does not exist",
                 f"set {key} to an existing .jsonl/.json/.parquet file or a hub id",
@@ -237,11 +238,15 @@ def check_local_dataset(
     try:
         have = first_record_columns(local)
     except Exception as e:  # a corrupt file is a user error, reported with the others
-        return [(key, f"cannot read {local}: {e}", "fix the file (one JSON object per line for .jsonl)")]
+        return [
+            ConfigProblem(
+                key, f"cannot read {local}: {e}", "fix the file (one JSON object per line for .jsonl)"
+            )
+        ]
     missing = [c for c in columns if c not in have]
     if missing:
         return [
-            (
+            ConfigProblem(
                 column_key,
                 f"{local} has no column(s) {missing} (it has {have})",
                 f"set {column_key} to one of {have}",
@@ -254,7 +259,7 @@ def check_local_dataset(
         fix = "fix or drop that line: every line must be one JSON object with those columns"
         if chat_column:
             fix += f', and {chat_column} a list of {{"role": ..., "content": "..."}} turns'
-        return [(key, bad_line, fix)]
+        return [ConfigProblem(key, bad_line, fix)]
     return []
 
 

@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LONG_PROMPTS = ("error", "drop", "truncate")
-
 
 class PromptTooLong(ValueError):
     """Prompts longer than the model can take, with data.long_prompts=error."""

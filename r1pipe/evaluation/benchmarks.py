@@ -27,12 +27,13 @@ from typing import Any
 from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.config.schema import BenchmarkConfig
+from r1pipe.config.problems import ConfigProblem
+from r1pipe.config.schema import BENCHMARK_KINDS, BenchmarkConfig
 from r1pipe.data.loading import load_heldout, load_table, require_columns
 from r1pipe.rewards import extract_answer, extract_choice
 from r1pipe.rewards.answers import WithoutThinkEnd
 
-KINDS = ("heldout", "math", "multiple_choice", "code")
+KINDS = BENCHMARK_KINDS  # declared on BenchmarkConfig.kind
 DEFAULT_REWARD = {"math": "math_accuracy", "multiple_choice": "choice_accuracy", "code": "code_accuracy"}
 LETTERS = "ABCDEFGHIJ"
 
@@ -278,8 +279,8 @@ def code_tests(raw: Any, fn_name: str | None) -> list[dict] | Any:
     return converted
 
 
-def suite_problems(cfg: DictConfig) -> list[tuple[str, str, str]]:
-    """(key, what is wrong, fix) for eval.benchmarks and the suite entries they name, checked
+def suite_problems(cfg: DictConfig) -> list[ConfigProblem]:
+    """The problems of eval.benchmarks and the suite entries they name, checked
     without loading anything (local files: existence and columns; hub ids: nothing)."""
     from r1pipe.data.loading import check_local_dataset
 
@@ -287,7 +288,7 @@ def suite_problems(cfg: DictConfig) -> list[tuple[str, str, str]]:
     for name in cfg.eval.benchmarks:
         if name not in cfg.eval.suite:
             problems.append(
-                (
+                ConfigProblem(
                     "eval.benchmarks",
                     f"unknown benchmark {name!r}",
                     f"use one of {', '.join(cfg.eval.suite)}, or add +eval.suite.{name}={{kind:math,path:FILE}}",
@@ -297,18 +298,22 @@ def suite_problems(cfg: DictConfig) -> list[tuple[str, str, str]]:
         try:
             spec = benchmark_config(cfg, name)
         except (BenchmarkError, TypeError, ValueError) as e:
-            problems.append((f"eval.suite.{name}", str(e), "see conf/benchmarks/standard.yaml for the keys"))
+            problems.append(
+                ConfigProblem(f"eval.suite.{name}", str(e), "see conf/benchmarks/standard.yaml for the keys")
+            )
             continue
         key = f"eval.suite.{name}"
         if spec.kind not in KINDS:
-            problems.append((f"{key}.kind", f"unknown kind {spec.kind!r}", f"use one of {', '.join(KINDS)}"))
-        elif spec.kind != "heldout" and not spec.path:
+            continue  # declared on BenchmarkConfig.kind: reported by config/validate.py
+        if spec.kind != "heldout" and not spec.path:
             problems.append(
-                (f"{key}.path", "is empty", "set it to a local .jsonl/.parquet/.csv file or a hub id")
+                ConfigProblem(
+                    f"{key}.path", "is empty", "set it to a local .jsonl/.parquet/.csv file or a hub id"
+                )
             )
         elif spec.kind == "multiple_choice" and not spec.choices_column and not spec.correct_column:
             problems.append(
-                (
+                ConfigProblem(
                     key,
                     "a multiple_choice benchmark needs its options",
                     "set choices_column, or correct_column + incorrect_columns",
@@ -318,18 +323,12 @@ def suite_problems(cfg: DictConfig) -> list[tuple[str, str, str]]:
             problems += check_local_dataset(
                 spec.path, _required_columns(spec), f"{key}.path", f"{key} (column keys)"
             )
-        for size, low in (("samples_per_problem", 1), ("num_problems", 0), ("max_new_tokens", 1)):
-            value = getattr(spec, size)
-            if value is not None and value < low:
-                problems.append(
-                    (f"{key}.{size}", f"must be >= {low} or null, got {value}", f"null uses eval.{size}")
-                )
         if spec.reward is not None:
             from r1pipe.rewards import REWARDS
 
             if spec.reward not in REWARDS:
                 problems.append(
-                    (
+                    ConfigProblem(
                         f"{key}.reward",
                         f"no reward named {spec.reward!r}",
                         f"registered: {', '.join(sorted(REWARDS))}",

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 
 from omegaconf import DictConfig
 
+from r1pipe.config.schema import BACKENDS  # generation.backend's choices
 from r1pipe.generation.base import Engine, Sample, Sampling
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("transformers", "vllm", "auto")
 
 __all__ = [
     "BACKENDS",

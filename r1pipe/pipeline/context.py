@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from r1pipe.config.compose import ConfigProblem
+    from r1pipe.config.problems import ConfigProblem
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.config.compose import ConfigError, ConfigProblem
+from r1pipe.config.problems import ConfigError, ConfigProblem
 from r1pipe.config.validate import validate_config
 from r1pipe.evaluation.gate import gate_verdict
 from r1pipe.generation.vllm_server import (

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.config.compose import ConfigError, ConfigProblem
+from r1pipe.config.problems import ConfigError, ConfigProblem
 from r1pipe.pipeline.fingerprint import changed_keys, fingerprint, select_keys
 from r1pipe.pipeline.rundir import (
     MANIFEST,

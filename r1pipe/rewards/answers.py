@@ -20,10 +20,13 @@ wrong summary is wrong. So:
 from __future__ import annotations
 
 import re
-from typing import Literal, get_args
+from typing import Literal
 
+from r1pipe.config.schema import WITHOUT_THINK_END
+
+# reward.without_think_end: its choices are declared on the schema (WITHOUT_THINK_END); this
+# Literal names the same ones for type checkers (tests/unit/test_config.py holds them equal).
 WithoutThinkEnd = Literal["no_answer", "whole_text"]
-WITHOUT_THINK_END: tuple[str, ...] = get_args(WithoutThinkEnd)
 THINK_END = "</think>"
 _TAGGED = re.compile(r"<answer>(.*?)</answer>", flags=re.S)
 

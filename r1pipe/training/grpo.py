@@ -22,6 +22,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from transformers.trainer_callback import ProgressCallback
 from trl import GRPOConfig, GRPOTrainer
 
+from r1pipe.config.schema import RL_GENERATION
 from r1pipe.generation.vllm_rollouts import SYNC_DIR, EngineSettings, SyncProbe, probe_prompts, rollout_engine
 from r1pipe.pipeline.context import StageContext
 from r1pipe.pipeline.topology import check_setup
@@ -103,7 +104,7 @@ def build_grpo_config(
     )
 
 
-GENERATION_MODES = ("transformers", "vllm_colocate", "vllm_server")
+GENERATION_MODES = RL_GENERATION  # declared on RLStageConfig.generation
 
 
 def vllm_arguments(r: DictConfig, stop_token_id: int | None = None) -> dict[str, Any]:

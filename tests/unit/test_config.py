@@ -449,3 +449,139 @@ def test_a_bad_line_deep_in_a_data_file_is_found_before_any_work(tmp_path, third
         p for p in config_problems(compose_config([f"data.cold_start.path={data}"])) if problem in p.message
     ]
     assert found and found[0].key == "data.cold_start.path", [str(p) for p in found]
+
+
+# --- ranges and choices declared on the schema (issue 16): the cases whose wording changed -------
+# Before, each was a hand-written check in validate.py; now the schema field declares its Range or
+# OneOf and every such problem reads the same way. Old wording on the right, for the record.
+DECLARED_WORDING = [
+    ("model.dtype=fp8", "model.dtype", "unknown value 'fp8'", "use auto | float32"),  # unknown dtype
+    ("data.toy.digits=9", "data.toy.digits", "must be in [1, 5], got 9", "2 is the default"),  # must be 1..5
+    (
+        "cold_start.save_total_limit=0",
+        "cold_start.save_total_limit",
+        "must be >= 1, got 0",
+        "resume",
+    ),  # >= 1 to resume
+    ("reasoning_rl.sync_probe_prompts=0", "reasoning_rl.sync_probe_prompts", "must be >= 1, got 0", "e.g. 4"),
+    ("reasoning_rl.sync_probe_every=-1", "reasoning_rl.sync_probe_every", "must be >= 0, got -1", "off"),
+    (
+        "rejection.samples_per_prompt=0",
+        "rejection.samples_per_prompt",
+        "must be > 0, got 0",
+        "positive",
+    ),  # no value
+    (
+        "rejection.top_p=2",
+        "rejection.top_p",
+        "must be in (0, 1], got 2.0",
+        "0.95",
+    ),  # was under rejection.temperature
+    ("rejection.temperature=-1", "rejection.temperature", "must be >= 0, got -1.0", "0.7"),
+    (
+        "rejection.dedup.near_threshold=2",
+        "rejection.dedup.near_threshold",
+        "must be in [0, 1], got 2.0",
+        "share",
+    ),
+    ("rejection.non_reasoning_ratio=-1", "rejection.non_reasoning_ratio", "must be >= 0, got -1.0", "3.0"),
+    (
+        "generation.backend=onnx",
+        "generation.backend",
+        "unknown value 'onnx'",
+        "transformers | vllm | auto",
+    ),  # twice
+    (
+        "reward.on_failure=retry",
+        "reward.on_failure",
+        "unknown value 'retry'",
+        "none | zero | penalty",
+    ),  # policy
+    (
+        "reward.without_think_end=x",
+        "reward.without_think_end",
+        "unknown value 'x'",
+        "no_answer or whole_text",
+    ),
+    (
+        "+reward.models.rm={model_dir:'toy:helpful',normalize:tanh}",
+        "reward.models.rm.normalize",
+        "unknown value 'tanh'",
+        "sigmoid",
+    ),
+    (
+        "+reward.models.rm={model_dir:'toy:helpful',target:cot}",
+        "reward.models.rm.target",
+        "unknown value 'cot'",
+        "summary",
+    ),
+    (
+        "launcher.kind=k8s",
+        "launcher.kind",
+        "unknown value 'k8s'",
+        "local | accelerate | slurm",
+    ),  # unknown launcher
+    (
+        "launcher.num_machines=0",
+        "launcher.num_machines",
+        "must be >= 1, got 0",
+        "one per node",
+    ),  # both keys at once
+    ("log_level=LOUD", "log_level", "unknown value 'LOUD'", "DEBUG | INFO"),  # unknown level
+    (
+        "eval.suite.heldout.samples_per_problem=0",
+        "eval.suite.heldout.samples_per_problem",
+        "must be >= 1, got 0",
+        "null",
+    ),
+    (
+        "+eval.suite.x={kind:essay,path:x.jsonl}",
+        "eval.suite.x.kind",
+        "unknown value 'essay'",
+        "heldout | math",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "message", "fix"), DECLARED_WORDING, ids=[row[0] for row in DECLARED_WORDING]
+)
+def test_a_value_outside_its_declared_range_or_choices_names_key_value_and_fix(override, key, message, fix):
+    extra = ["eval.benchmarks=[heldout,x]"] if override.startswith("+eval.suite.x") else []
+    problems = [p for p in config_problems(compose_config([override, *extra])) if p.key == key]
+    assert len(problems) == 1, problems
+    assert message in problems[0].message and fix in problems[0].fix, problems[0]
+
+
+def test_every_declared_choice_is_the_codes_own():
+    """The code reads its choices from the schema; the one Literal kept for type checkers agrees."""
+    from typing import get_args
+
+    from r1pipe.config import schema
+    from r1pipe.evaluation.benchmarks import KINDS
+    from r1pipe.generation import BACKENDS
+    from r1pipe.rewards.answers import WithoutThinkEnd
+    from r1pipe.training.grpo import GENERATION_MODES
+
+    assert get_args(WithoutThinkEnd) == schema.WITHOUT_THINK_END
+    assert (BACKENDS, KINDS, GENERATION_MODES) == (
+        schema.BACKENDS,
+        schema.BENCHMARK_KINDS,
+        schema.RL_GENERATION,
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "message"),
+    [
+        ("POSITIVE", 0, "must be > 0, got 0"),
+        ("SHARE", 1.5, "must be in [0, 1], got 1.5"),
+        ("TOP_P", 0, "must be in (0, 1], got 0"),
+        ("NON_NEGATIVE", -2, "must be >= 0, got -2"),
+    ],
+)
+def test_range_messages(rule, value, message):
+    from r1pipe.config import schema
+
+    assert getattr(schema, rule).problem(value) == message
+    assert getattr(schema, rule).problem(None) is None  # an optional setting left off

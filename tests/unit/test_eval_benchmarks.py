@@ -197,7 +197,7 @@ def test_unknown_benchmark_and_bad_files_are_reported_with_the_key(tmp_path):
             "eval.benchmarks=[math500,aime24,nope]",
         ]
     )
-    found = {key: message for key, message, _ in suite_problems(cfg)}
+    found = {p.key: p.message for p in suite_problems(cfg)}
     assert "has no column(s) ['problem', 'unique_id']" in found["eval.suite.math500 (column keys)"]
     assert "does not exist" in found["eval.suite.aime24.path"]
     assert "unknown benchmark 'nope'" in found["eval.benchmarks"]

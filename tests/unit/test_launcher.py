@@ -210,7 +210,7 @@ def test_each_slurm_task_adds_its_machine_rank():
 
 
 def test_slurm_outside_a_job_is_refused_before_any_work(monkeypatch, tmp_path):
-    from r1pipe.config.compose import ConfigError
+    from r1pipe.config.problems import ConfigError
     from r1pipe.pipeline.orchestrator import run_pipeline
 
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
