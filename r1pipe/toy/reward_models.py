@@ -6,7 +6,10 @@ with no download.
 
 A `toy:<judge>` model dir is built by the stage into `<stage_dir>/reward_models/<judge>/` the first
 time and reused after, so a resumed stage scores with the same judge; a directory whose recorded
-fingerprint (preference data, training settings, base model) differs is rebuilt. Each judge is the
+fingerprint (preference data, training settings, base model) differs is rebuilt. A built judge is
+also kept in the machine's cache (`judge_cache`: $R1PIPE_CACHE, else $XDG_CACHE_HOME/r1pipe or
+~/.cache/r1pipe; `R1PIPE_CACHE=off` for none) under its fingerprint, and the next run on the
+machine copies it instead of training again (~40 s of a toy stage 4 on 2 cores). Each judge is the
 toy base's first two layers with a one-output score head (a `Qwen2ForSequenceClassification`,
 `num_labels=1`), trained in about 10 seconds on 2 CPU cores.
 
@@ -38,6 +41,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.pipeline.fingerprint import settings_key, still_valid
+from r1pipe.pipeline.rundir import atomic_publish_dir
 from r1pipe.toy.preferences import JUDGES, PAIRS, Judge
 
 log = logging.getLogger(__name__)
@@ -115,10 +119,55 @@ def _locked(root: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def judge_cache() -> Path | None:
+    """Where built judges are kept for later runs on this machine, or None (R1PIPE_CACHE=off)."""
+    configured = os.environ.get("R1PIPE_CACHE", "")
+    if configured.lower() in ("off", "0", "false", "none"):
+        return None
+    base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "r1pipe"
+    return base.expanduser() / "toy_judges"
+
+
+def from_cache(judges: list[Judge], root: Path) -> list[Judge]:
+    """Copy each judge the cache holds under its current fingerprint into root; the rest."""
+    cache, missing = judge_cache(), []
+    for judge in judges:
+        cached = cache / judge_fingerprint(judge) if cache else None
+        if cached is None or not is_current(cached, judge):
+            missing.append(judge)
+            continue
+        tmp = root / f"{judge}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(cached, tmp)
+        atomic_publish_dir(tmp, root / judge)
+        log.info("toy reward model %s: copied from the cache %s (same fingerprint)", judge, cached)
+    return missing
+
+
+def to_cache(judges: list[Judge], root: Path) -> None:
+    """Keep freshly built judges for later runs; a cache that cannot be written only costs time."""
+    cache = judge_cache()
+    if cache is None:
+        return
+    for judge in judges:
+        target = cache / judge_fingerprint(judge)
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            with _locked(cache):
+                if not is_current(target, judge):
+                    tmp = cache / f"{target.name}.tmp{os.getpid()}"
+                    shutil.copytree(root / judge, tmp)
+                    atomic_publish_dir(tmp, target)
+        except OSError as e:
+            log.warning("toy reward model %s not cached in %s: %s", judge, cache, e)
+
+
 def build_toy_judges(judges: list[Judge], root: Path) -> dict[Judge, Path]:
-    """`root/<judge>` for each judge, built (in a child process) where missing or stale."""
+    """`root/<judge>` for each judge: kept where current, else copied from the machine's cache,
+    else built (in a child process) and cached."""
     with _locked(root):
         stale = [j for j in dict.fromkeys(judges) if not is_current(root / j, j)]
+        stale = from_cache(stale, root) if stale else stale
         if stale:
             log.info("building toy reward model(s) %s in %s", ", ".join(stale), root)
             env = {
@@ -134,6 +183,7 @@ def build_toy_judges(judges: list[Judge], root: Path) -> dict[Judge, Path]:
                 raise RuntimeError(
                     f"building toy reward models failed ({done.returncode}); {root / 'build.log'}:\n{tail}"
                 )
+            to_cache(stale, root)
         for judge in judges:
             meta = json.loads((root / judge / META).read_text(encoding="utf-8"))
             log.info(
@@ -195,7 +245,7 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl import RewardConfig, RewardTrainer
 
-    from r1pipe.pipeline.rundir import atomic_publish_dir, atomic_write_json
+    from r1pipe.pipeline.rundir import atomic_write_json
     from r1pipe.toy.base_model import toy_base_dir
 
     started = time.time()

@@ -44,6 +44,13 @@ def write_judge(root: Path, judge: str, fingerprint: str) -> None:
     (root / judge / META).write_text(json.dumps({"fingerprint": fingerprint, "heldout_accuracy": 0.9}))
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch) -> Path:
+    """Each test its own judge cache (the session's shared one would hold other tests' judges)."""
+    monkeypatch.setenv("R1PIPE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "toy_judges"
+
+
 @pytest.fixture
 def child_runs(monkeypatch):
     """Fake child process: records its command and environment and writes current judges."""
@@ -99,3 +106,32 @@ def test_resolve_points_used_toy_models_at_built_judges(tmp_path, child_runs, fa
     assert resolved.models.mine.model_dir == str(fake_model_dir)
     assert cfg.reward.models.helpful.model_dir == "toy:helpful", "the stage's config is left as it was"
     assert [run["cmd"][4:] for run in child_runs] == [["helpful"]]
+
+
+def test_a_built_judge_is_cached_and_the_next_run_copies_it(tmp_path, child_runs, own_cache):
+    build_toy_judges(["helpful"], tmp_path / "run1")
+    cached = own_cache / judge_fingerprint("helpful")
+    assert json.loads((cached / META).read_text())["fingerprint"] == judge_fingerprint("helpful")
+    paths = build_toy_judges(["helpful"], tmp_path / "run2")
+    assert len(child_runs) == 1, "the second run copied the cached judge instead of training"
+    assert json.loads((paths["helpful"] / META).read_text())["fingerprint"] == judge_fingerprint("helpful")
+
+
+def test_a_cached_judge_of_other_settings_is_not_used(tmp_path, child_runs, own_cache):
+    write_judge(own_cache, judge_fingerprint("helpful"), "0" * 16)  # right name, wrong contents
+    build_toy_judges(["helpful"], tmp_path / "run")
+    assert [run["cmd"][4:] for run in child_runs] == [["helpful"]]
+
+
+def test_the_cache_can_be_turned_off(tmp_path, child_runs, own_cache, monkeypatch):
+    monkeypatch.setenv("R1PIPE_CACHE", "off")
+    build_toy_judges(["helpful"], tmp_path / "run1")
+    build_toy_judges(["helpful"], tmp_path / "run2")
+    assert len(child_runs) == 2 and not own_cache.exists()
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path, child_runs, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("R1PIPE_CACHE", str(blocker))
+    assert build_toy_judges(["helpful"], tmp_path / "run")["helpful"].is_dir()
