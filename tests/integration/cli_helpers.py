@@ -20,10 +20,29 @@ FAULTS = Path(__file__).parent / "faults"  # sitecustomize.py: faults injected b
 TWO_PROCESSES = ["launcher=accelerate", "launcher.num_processes=2", "launcher.mixed_precision=no"]
 
 
+# Commands that only read, plan or refuse (no stage process, no model): run by the CLI's own `main`
+# in this process, the same code path without ~2 s of interpreter start and imports each.
+LIGHT_COMMANDS = ("status", "list", "validate", "report")
+
+
 def r1pipe(
     *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
+    """`r1pipe ARGS` from `cwd`: in a fresh process, or in this one for light commands (--dry-run,
+    status, list, validate, report) unless `env` asks for a different environment."""
+    if env is None and ("--dry-run" in args or args[0] in LIGHT_COMMANDS):
+        proc = r1pipe_here(*args, cwd=cwd)
+    else:
+        proc = r1pipe_process(*args, cwd=cwd, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"r1pipe {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def r1pipe_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-m", "r1pipe.cli", *args],
         cwd=cwd,
         capture_output=True,
@@ -31,11 +50,30 @@ def r1pipe(
         timeout=600,
         env={**os.environ, **(env or {})},
     )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"r1pipe {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
+
+
+def r1pipe_here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`r1pipe ARGS` run by the CLI's `main` in this process, with its output captured."""
+    import contextlib
+    import io
+    import logging
+
+    from r1pipe.cli import main
+
+    root = logging.getLogger()
+    handlers, level, previous = list(root.handlers), root.level, os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as e:  # argparse's usage errors
+                code = e.code if isinstance(e.code, int) else 2
+    finally:
+        os.chdir(previous)
+        root.handlers[:], root.level = handlers, level  # the CLI's console handler wrote to `err`
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:

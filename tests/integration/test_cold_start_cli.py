@@ -22,6 +22,7 @@ from cli_helpers import (
     QUICK_STEPS,
     kill_once_checkpointed,
     r1pipe,
+    r1pipe_here,
     start_run,
     tree_hashes,
     tree_snapshot,
@@ -180,13 +181,12 @@ def test_bad_inputs_stop_before_any_work_and_touch_nothing(
     finished_run: Path, tmp_path: Path, override: str, expected: str
 ):
     before = tree_hashes(finished_run)
-    proc = r1pipe(
+    proc = r1pipe_here(
         "run",
         f"run_dir={finished_run}",
         *QUICK,
         override.format(tmp=tmp_path, **bad_inputs(tmp_path)),
         cwd=tmp_path,
-        check=False,
     )
     assert proc.returncode == 2, proc.stderr
     assert expected in proc.stderr

@@ -20,6 +20,7 @@ from cli_helpers import (
     TWO_PROCESSES,
     kill_once_checkpointed,
     r1pipe,
+    r1pipe_here,
     start_run,
     tree_snapshot,
 )
@@ -34,14 +35,16 @@ STEPS = ["generated", "correct", "readable", "unique", "decontaminated", "kept"]
 
 @pytest.fixture(scope="module")
 def sampled_model(tmp_path_factory) -> Path:
-    """A toy model that has learned the R1 format (160 cold-start steps), though rarely the sums
-    (that takes ~500 steps, minutes more): the tests therefore verify with the format reward
-    (`reward.accuracy=r1_format`), so that enough samples pass for every later step to act."""
+    """A toy model that has learned the R1 format (80 cold-start steps at a higher learning rate:
+    97% of held-out samples in the format, as 160 steps at the toy's 3e-3 give 100%), though rarely
+    the sums (that takes ~500 steps, minutes more): the tests therefore verify with the format
+    reward (`reward.accuracy=r1_format`), so that enough samples pass for every later step to act."""
     work = tmp_path_factory.mktemp("cold")
     args = [
         "stage=cold_start",
         f"run_dir={work / 'run'}",
-        "cold_start.max_steps=160",
+        "cold_start.max_steps=80",
+        "cold_start.learning_rate=5e-3",
         "cold_start.save_steps=1000",
     ]
     r1pipe("run", *args, "eval.after_stage=false", cwd=work)
@@ -316,6 +319,8 @@ def test_distill_fine_tunes_a_student_on_a_runs_stage_three_set(stage_dir: Path,
     ],
 )
 def test_distill_refuses_bad_inputs_before_any_work(tmp_path: Path, args: list[str], message: str):
-    proc = r1pipe("run", *args, f"run_dir={tmp_path / 'run'}", cwd=tmp_path, check=False)
+    proc = r1pipe_here(
+        "run", *args, f"run_dir={tmp_path / 'run'}", cwd=tmp_path
+    )  # refused: no process needed
     assert proc.returncode != 0 and message in proc.stdout + proc.stderr
     assert not (tmp_path / "run" / "01_distill").exists()
