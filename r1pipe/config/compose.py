@@ -57,11 +57,17 @@ def _explain_override_failure(override: str, error: Exception) -> ConfigProblem:
 
 def group_options(group: str) -> list[str]:
     """The options of a config group: the YAML files in conf/<group>/ and what the code registers
-    (each stage's `stage=<name>`), as Hydra sees them."""
+    in Hydra's ConfigStore (each stage's `stage=<name>`). Read directly, not through a Hydra
+    initialisation: every override of a composition asks this."""
+    from importlib import resources
+
+    from hydra.core.config_store import ConfigStore
+
     register_schema()
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-        return sorted(GlobalHydra.instance().config_loader().get_group_options(group))
+    folder = resources.files(CONFIG_MODULE) / group
+    files = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+    registered = list(ConfigStore.instance().repo.get(group, {}))
+    return sorted({n.removesuffix(".yaml") for n in [*files, *registered] if n.endswith(".yaml")})
 
 
 def config_groups() -> list[str]:
