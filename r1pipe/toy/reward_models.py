@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -169,21 +169,14 @@ def build_toy_judges(judges: list[Judge], root: Path) -> dict[Judge, Path]:
         stale = [j for j in dict.fromkeys(judges) if not is_current(root / j, j)]
         stale = from_cache(stale, root) if stale else stale
         if stale:
-            log.info("building toy reward model(s) %s in %s", ", ".join(stale), root)
-            env = {
-                k: v
-                for k, v in os.environ.items()
-                if k not in _DISTRIBUTED_ENV and not k.startswith("ACCELERATE_")
-            }
-            cmd = [sys.executable, "-m", "r1pipe.toy.reward_models", str(root), *stale]
-            with (root / "build.log").open("w") as out:
-                done = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-            if done.returncode:
-                tail = (root / "build.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(
-                    f"building toy reward models failed ({done.returncode}); {root / 'build.log'}:\n{tail}"
-                )
-            to_cache(stale, root)
+            # Two runs started together on one machine (two test workers, two users' runs) would
+            # both miss the cache and both train: the second to take the machine's build lock
+            # finds the first one's judges cached and copies them.
+            with _machine_build_lock():
+                stale = from_cache(stale, root)
+                if stale:
+                    _build(stale, root)
+                    to_cache(stale, root)
         for judge in judges:
             meta = json.loads((root / judge / META).read_text(encoding="utf-8"))
             log.info(
@@ -193,6 +186,36 @@ def build_toy_judges(judges: list[Judge], root: Path) -> dict[Judge, Path]:
                 root / judge,
             )
     return {judge: root / judge for judge in judges}
+
+
+@contextmanager
+def _machine_build_lock() -> Iterator[None]:
+    """One judge build at a time on the machine (through the cache's lock), or no lock where
+    there is no cache or it cannot be written."""
+    cache = judge_cache()
+    try:
+        if cache is not None:
+            (cache / "build").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        cache = None
+    with _locked(cache / "build") if cache is not None else nullcontext():
+        yield
+
+
+def _build(judges: list[Judge], root: Path) -> None:
+    """Train the judges into root, in a child process outside the stage's process group."""
+    log.info("building toy reward model(s) %s in %s", ", ".join(judges), root)
+    env = {
+        k: v for k, v in os.environ.items() if k not in _DISTRIBUTED_ENV and not k.startswith("ACCELERATE_")
+    }
+    cmd = [sys.executable, "-m", "r1pipe.toy.reward_models", str(root), *judges]
+    with (root / "build.log").open("w") as out:
+        done = subprocess.run(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode:
+        tail = (root / "build.log").read_text(errors="replace")[-3000:]
+        raise RuntimeError(
+            f"building toy reward models failed ({done.returncode}); {root / 'build.log'}:\n{tail}"
+        )
 
 
 def resolve_toy_reward_models(reward_cfg: DictConfig, root: Path, used: Iterable[str]) -> DictConfig:

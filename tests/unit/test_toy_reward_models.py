@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,28 @@ def test_an_unwritable_cache_only_costs_time(tmp_path, child_runs, monkeypatch):
     blocker.write_text("not a directory")
     monkeypatch.setenv("R1PIPE_CACHE", str(blocker))
     assert build_toy_judges(["helpful"], tmp_path / "run")["helpful"].is_dir()
+
+
+def test_two_runs_started_together_build_a_judge_once(tmp_path, child_runs, monkeypatch):
+    """Both runs miss the cache at the same moment (the barrier holds each after its first look);
+    the machine's build lock lets one train and the other copy what it cached."""
+    barrier, first_look = threading.Barrier(2), threading.local()
+    look_in_cache = reward_models.from_cache
+
+    def from_cache_together(judges, root):
+        missing = look_in_cache(judges, root)
+        if not getattr(first_look, "done", False):
+            first_look.done = True
+            barrier.wait(timeout=60)
+        return missing
+
+    monkeypatch.setattr(reward_models, "from_cache", from_cache_together)
+    runs = [
+        threading.Thread(target=build_toy_judges, args=(["helpful"], tmp_path / f"run{i}")) for i in (1, 2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(timeout=120)
+    assert len(child_runs) == 1, "the second run copied the first one's judge"
+    assert all((tmp_path / f"run{i}" / "helpful" / META).is_file() for i in (1, 2))
