@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): two on the 2-core machine; WORKERS=0 runs the suite in one process.
+# loadgroup keeps tests that share a machine-wide resource (the Slurm cluster) on one worker.
+WORKERS ?= 2
+XDIST   := -n $(WORKERS) --dist loadgroup
 
 .PHONY: help install browser slurm run test test-all test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -45,10 +49,10 @@ run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)
 
 test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration), but `slow`
-	$(BIN)/python -m pytest -m "not gpu and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not gpu and not slow" $(XDIST) $(PYTEST_ARGS)
 
 test-all: install  ## make test and the `slow` tests
-	$(BIN)/python -m pytest -m "not gpu" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not gpu" $(XDIST) $(PYTEST_ARGS)
 
 test-unit: install  ## fast unit tests only
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

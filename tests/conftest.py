@@ -7,10 +7,20 @@ import os
 
 import pytest
 
+# Under pytest-xdist (`make test` runs two workers on the 2-core machine) each worker and the CLI
+# processes it starts compute on one thread: two workers with torch's default of one thread per
+# core would ask four threads of two cores, and OpenMP's spinning threads then slow both down.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def session_cache(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("r1pipe-cache")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the workers' shared temp root: one cache for the whole run
+    cache = base / "r1pipe-cache"
+    cache.mkdir(exist_ok=True)
     previous = os.environ.get("R1PIPE_CACHE")
     os.environ["R1PIPE_CACHE"] = str(cache)  # inherited by every CLI subprocess
     yield cache

@@ -30,7 +30,9 @@ start() {
   fi
   local host cpus memory
   host=$(hostname -s)
-  cpus=$(nproc)
+  # The machine's CPUs: nproc alone would honour OMP_NUM_THREADS (1 under the parallel test run)
+  # and declare a 1-CPU node on which a 2-CPU job pends forever (PartitionConfig).
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
   memory=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 / 2 ))
   cat > "$dir/slurm.conf" <<CONF
 ClusterName=r1pipe-local
