@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.toy.preferences import GENERAL_TASK, general_rows
-from r1pipe.toy.task import Split, r1_response, sample_problems
+from r1pipe.toy.task import Split, plan_self_checks, r1_response, sample_problems
 
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
@@ -41,19 +41,20 @@ def toy_cold_start(toy: DictConfig) -> Dataset:
         languages=tuple(toy.languages),
         heldout_fraction=toy.heldout_fraction,
     )
+    checks = plan_self_checks(problems, toy.self_check_fraction, toy.slip_fraction, toy.seed)
     return Dataset.from_list(
         [
             {
                 "id": p.uid,
                 "messages": [
                     {"role": "user", "content": p.prompt()},
-                    {"role": "assistant", "content": r1_response(p)},
+                    {"role": "assistant", "content": r1_response(p, check)},
                 ],
                 "answer": str(p.answer),
                 "language": p.language,
                 "task": "toy",
             }
-            for p in problems
+            for p, check in zip(problems, checks, strict=True)
         ]
     )
 

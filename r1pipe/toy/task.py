@@ -5,6 +5,13 @@ single-digit facts it saw in pretraining plus the procedure the cold-start data 
 problem is verifiable (the reference answer is an integer), and every prompt carries its language,
 so language consistency of the chain of thought is measurable.
 
+A minority of cold-start chains can carry a self-check (`plan_self_checks`): right after the
+opening line the reasoning re-reads the question's operands ("Wait, let me check the operands:
+..." / "等等，检查一下运算数：..."). In some of them the opening line had copied an operand wrongly
+(`copying_slip`, the toy's most common error) and the check catches it and redoes the sum with
+the right operands. Reasoning RL can then find that checking pays, and the reflective words and
+the response length rise while accuracy rises: the paper's "aha" dynamics (R1_RECIPE.md).
+
 Splits are fixed by a hash of the operand pair, not by sampling order, so the held-out pairs never
 appear in the pretraining corpus, the cold-start set or the RL prompts, whatever the sizes asked.
 """
@@ -105,8 +112,61 @@ def sample_problems(
     return problems
 
 
-def chain_of_thought(p: Problem) -> str:
-    """The readable, column-by-column reasoning for one problem, in the prompt's language."""
+@dataclass(frozen=True)
+class SelfCheck:
+    """A re-reading of the question's operands after the opening line. `confirm`: the opening
+    line had them right. `correct`: it had copied `written` instead, and the check redoes the sum."""
+
+    kind: Literal["confirm", "correct"]
+    written: tuple[int, int]
+
+
+def copying_slip(p: Problem, rng: random.Random) -> tuple[int, int]:
+    """The operands with one digit of one of them miscopied (same number of digits)."""
+    operands = [p.a, p.b]
+    which = rng.randrange(2)
+    digits = list(str(operands[which]))
+    position = rng.randrange(len(digits))
+    choices = [d for d in "0123456789" if d != digits[position] and not (position == 0 and d == "0")]
+    digits[position] = rng.choice(choices)
+    operands[which] = int("".join(digits))
+    return operands[0], operands[1]
+
+
+def plan_self_checks(
+    problems: list[Problem], fraction: float, slip_fraction: float, seed: int
+) -> list[SelfCheck | None]:
+    """For each problem a self-check or None: about `fraction` of them check, and about
+    `slip_fraction` of those catch a copying slip of the opening line."""
+    rng = random.Random(f"{seed}-self-check")
+    plan: list[SelfCheck | None] = []
+    for p in problems:
+        if rng.random() >= fraction:
+            plan.append(None)
+        elif rng.random() < slip_fraction:
+            plan.append(SelfCheck("correct", copying_slip(p, rng)))
+        else:
+            plan.append(SelfCheck("confirm", (p.a, p.b)))
+    return plan
+
+
+def check_line(p: Problem, check: SelfCheck) -> str:
+    """The self-check sentence, in the prompt's language."""
+    wa, wb = check.written
+    if p.language == "en":
+        head = f"Wait, let me check the operands: the question asks {p.a} + {p.b},"
+        if check.kind == "confirm":
+            return f"{head} and I have {p.a} and {p.b}. Good."
+        return f"{head} but I wrote {wa} and {wb}. Let me redo it with {p.a} and {p.b}."
+    head = f"等等，检查一下运算数：题目问的是 {p.a} + {p.b}，"
+    if check.kind == "confirm":
+        return f"{head}我写的是 {p.a} 和 {p.b}，没错。"
+    return f"{head}但我写成了 {wa} 和 {wb}。用 {p.a} 和 {p.b} 重新算。"
+
+
+def chain_of_thought(p: Problem, check: SelfCheck | None = None) -> str:
+    """The readable, column-by-column reasoning for one problem, in the prompt's language, with
+    the self-check after the opening line where one is given."""
     da, db = str(p.a)[::-1], str(p.b)[::-1]
     width = max(len(da), len(db))
     carry, written, lines = 0, [], []
@@ -126,13 +186,15 @@ def chain_of_thought(p: Problem) -> str:
         written.append(str(carry))
         lines.append(f"The last carry gives {carry}." if p.language == "en" else f"最后的进位是 {carry}。")
     result = "".join(reversed(written))
+    wa, wb = check.written if check else (p.a, p.b)
     if p.language == "en":
-        head = f"We add {p.a} and {p.b} column by column, starting from the ones."
+        head = f"We add {wa} and {wb} column by column, starting from the ones."
         foot = f"Reading the written digits from the left: {result}."
     else:
-        head = f"从个位开始，逐位把 {p.a} 和 {p.b} 相加。"
+        head = f"从个位开始，逐位把 {wa} 和 {wb} 相加。"
         foot = f"从左往右读出写下的数字：{result}。"
-    return "\n".join([head, *lines, foot])
+    checked = [check_line(p, check)] if check else []
+    return "\n".join([head, *checked, *lines, foot])
 
 
 def summary(p: Problem) -> str:
@@ -142,6 +204,6 @@ def summary(p: Problem) -> str:
     return f"{p.a} 加 {p.b} 的和是 \\boxed{{{p.answer}}}。"
 
 
-def r1_response(p: Problem) -> str:
+def r1_response(p: Problem, check: SelfCheck | None = None) -> str:
     """The full assistant turn in the R1 output format: `<think>\\n...\\n</think>\\n\\nsummary`."""
-    return f"<think>\n{chain_of_thought(p)}\n</think>\n\n{summary(p)}"
+    return f"<think>\n{chain_of_thought(p, check)}\n</think>\n\n{summary(p)}"

@@ -8,7 +8,16 @@ import re
 import pytest
 
 from r1pipe.toy.corpus import digit_facts, pretraining_documents
-from r1pipe.toy.task import Problem, chain_of_thought, r1_response, sample_problems, split_of
+from r1pipe.toy.task import (
+    Problem,
+    SelfCheck,
+    chain_of_thought,
+    copying_slip,
+    plan_self_checks,
+    r1_response,
+    sample_problems,
+    split_of,
+)
 
 # --- splits ----------------------------------------------------------------------------------------
 
@@ -124,6 +133,106 @@ def test_chain_of_thought_on_many_samples():
 def test_five_digit_operands_are_supported():
     p = Problem(12345, 98765, "en", 0)
     check_column_arithmetic(p, chain_of_thought(p))
+
+
+# --- the self-check (the "aha" material) ------------------------------------------------------------
+
+OPENING = {
+    "en": re.compile(r"^We add (\d+) and (\d+) column by column, starting from the ones\.$"),
+    "zh": re.compile(r"^从个位开始，逐位把 (\d+) 和 (\d+) 相加。$"),
+}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_copying_slip_changes_one_digit_of_one_operand(seed):
+    import random
+
+    rng = random.Random(seed)
+    for p in sample_problems(200, digits=3, split="train", seed=seed):
+        wa, wb = copying_slip(p, rng)
+        changed = [(x, w) for x, w in ((p.a, wa), (p.b, wb)) if x != w]
+        assert len(changed) == 1
+        ((x, w),) = changed
+        assert len(str(w)) == len(str(x)), "the slip keeps the number of digits"
+        assert sum(c != d for c, d in zip(str(x), str(w), strict=True)) == 1
+
+
+def test_plan_self_checks_follows_the_fractions_and_the_seed():
+    problems = sample_problems(4000, digits=2, split="train", seed=1)
+    plan = plan_self_checks(problems, fraction=0.2, slip_fraction=0.5, seed=1)
+    checks = [c for c in plan if c]
+    assert 0.17 < len(checks) / len(plan) < 0.23
+    assert 0.4 < sum(c.kind == "correct" for c in checks) / len(checks) < 0.6
+    assert plan == plan_self_checks(problems, fraction=0.2, slip_fraction=0.5, seed=1)
+    assert plan_self_checks(problems, fraction=0.0, slip_fraction=0.5, seed=1) == [None] * len(problems)
+    for p, c in zip(problems, plan, strict=True):
+        if c and c.kind == "confirm":
+            assert c.written == (p.a, p.b)
+        if c and c.kind == "correct":
+            assert c.written != (p.a, p.b)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(("a", "b"), CASES)
+def test_a_correcting_check_names_the_slip_and_the_sum_uses_the_questions_operands(a, b, language):
+    p = Problem(a, b, language, 0)
+    slip = (a + 1 if a % 10 != 9 else a - 1, b)
+    cot = chain_of_thought(p, SelfCheck("correct", slip))
+    lines = cot.splitlines()
+    opening = OPENING[language].match(lines[0])
+    assert opening and (int(opening.group(1)), int(opening.group(2))) == slip, "the opening line has the slip"
+    assert lines[1].startswith(
+        "Wait, let me check the operands:" if language == "en" else "等等，检查一下运算数："
+    )
+    wrote = f"I wrote {slip[0]} and {slip[1]}" if language == "en" else f"写成了 {slip[0]} 和 {slip[1]}"
+    assert f"{a} + {b}" in lines[1] and wrote in lines[1]
+    assert ("redo" in lines[1]) if language == "en" else ("重新" in lines[1])
+    check_column_arithmetic(p, cot)  # the columns add the question's digits and reach a + b
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_confirming_check_keeps_the_arithmetic(language):
+    p = Problem(47, 38, language, 0)
+    cot = chain_of_thought(p, SelfCheck("confirm", (47, 38)))
+    lines = cot.splitlines()
+    assert OPENING[language].match(lines[0]).groups() == ("47", "38")
+    assert "47 + 38" in lines[1] and ("Good." in lines[1] if language == "en" else "没错" in lines[1])
+    check_column_arithmetic(p, cot)
+
+
+@pytest.mark.parametrize("kind", ["confirm", "correct"])
+def test_checks_count_as_reflection_in_both_languages(kind):
+    from r1pipe.config.schema import REFLECTIVE_WORDS
+
+    for language in ("en", "zh"):
+        p = Problem(47, 38, language, 0)
+        written = (47, 38) if kind == "confirm" else (41, 38)
+        text = r1_response(p, SelfCheck(kind, written)).lower()
+        assert any(word in text for word in REFLECTIVE_WORDS)
+        assert not any(word in r1_response(p).lower() for word in REFLECTIVE_WORDS), "no check, no reflection"
+
+
+@pytest.mark.parametrize("kind", ["confirm", "correct"])
+def test_a_chinese_check_has_no_english_words(kind):
+    p = Problem(47, 38, "zh", 0)
+    cot = chain_of_thought(p, SelfCheck(kind, (47, 38) if kind == "confirm" else (47, 39)))
+    assert re.search(r"[A-Za-z]", cot) is None
+
+
+def test_cold_start_set_carries_the_configured_share_of_checks():
+    from r1pipe.config.compose import compose_config
+    from r1pipe.data.loading import toy_cold_start
+
+    cfg = compose_config(["data.toy.cold_start_examples=400", "data.toy.self_check_fraction=0.25"])
+    rows = toy_cold_start(cfg.data.toy)
+    checked = [
+        r
+        for r in rows
+        if "let me check" in r["messages"][1]["content"] or "检查一下" in r["messages"][1]["content"]
+    ]
+    assert 0.18 < len(checked) / len(rows) < 0.32
+    plain = toy_cold_start(compose_config(["data.toy.cold_start_examples=400"]).data.toy)
+    assert not any("let me check" in r["messages"][1]["content"] for r in plain), "off by default"
 
 
 # --- the R1 response format ------------------------------------------------------------------------
