@@ -6,8 +6,8 @@ problem is verifiable (the reference answer is an integer), and every prompt car
 so language consistency of the chain of thought is measurable.
 
 A minority of cold-start chains can carry a self-check (`plan_self_checks`): right after the
-opening line the reasoning re-reads the question's operands ("Wait, let me check the operands:
-..." / "等等，检查一下运算数：..."). In some of them the opening line had copied an operand wrongly
+opening line the reasoning re-reads the question's operands ("Wait, check the question: ..." /
+"等等，检查题目：..."). In some of them the opening line had copied an operand wrongly
 (`copying_slip`, the toy's most common error) and the check catches it and redoes the sum with
 the right operands. Reasoning RL can then find that checking pays, and the reflective words and
 the response length rise while accuracy rises: the paper's "aha" dynamics (R1_RECIPE.md).
@@ -151,17 +151,13 @@ def plan_self_checks(
 
 
 def check_line(p: Problem, check: SelfCheck) -> str:
-    """The self-check sentence, in the prompt's language."""
+    """The self-check sentence, in the prompt's language (short: every token is generated in RL)."""
     wa, wb = check.written
     if p.language == "en":
-        head = f"Wait, let me check the operands: the question asks {p.a} + {p.b},"
-        if check.kind == "confirm":
-            return f"{head} and I have {p.a} and {p.b}. Good."
-        return f"{head} but I wrote {wa} and {wb}. Let me redo it with {p.a} and {p.b}."
-    head = f"等等，检查一下运算数：题目问的是 {p.a} + {p.b}，"
-    if check.kind == "confirm":
-        return f"{head}我写的是 {p.a} 和 {p.b}，没错。"
-    return f"{head}但我写成了 {wa} 和 {wb}。用 {p.a} 和 {p.b} 重新算。"
+        head = f"Wait, check the question: {p.a} + {p.b}"
+        return f"{head}. Yes." if check.kind == "confirm" else f"{head}, not {wa} + {wb}. Redo."
+    head = f"等等，检查题目：{p.a} + {p.b}"
+    return f"{head}，没错。" if check.kind == "confirm" else f"{head}，不是 {wa} + {wb}，重新算。"
 
 
 def chain_of_thought(p: Problem, check: SelfCheck | None = None) -> str:

@@ -181,12 +181,11 @@ def test_a_correcting_check_names_the_slip_and_the_sum_uses_the_questions_operan
     lines = cot.splitlines()
     opening = OPENING[language].match(lines[0])
     assert opening and (int(opening.group(1)), int(opening.group(2))) == slip, "the opening line has the slip"
-    assert lines[1].startswith(
-        "Wait, let me check the operands:" if language == "en" else "等等，检查一下运算数："
-    )
-    wrote = f"I wrote {slip[0]} and {slip[1]}" if language == "en" else f"写成了 {slip[0]} 和 {slip[1]}"
-    assert f"{a} + {b}" in lines[1] and wrote in lines[1]
-    assert ("redo" in lines[1]) if language == "en" else ("重新" in lines[1])
+    expected = {
+        "en": f"Wait, check the question: {a} + {b}, not {slip[0]} + {slip[1]}. Redo.",
+        "zh": f"等等，检查题目：{a} + {b}，不是 {slip[0]} + {slip[1]}，重新算。",
+    }
+    assert lines[1] == expected[language]
     check_column_arithmetic(p, cot)  # the columns add the question's digits and reach a + b
 
 
@@ -196,7 +195,9 @@ def test_a_confirming_check_keeps_the_arithmetic(language):
     cot = chain_of_thought(p, SelfCheck("confirm", (47, 38)))
     lines = cot.splitlines()
     assert OPENING[language].match(lines[0]).groups() == ("47", "38")
-    assert "47 + 38" in lines[1] and ("Good." in lines[1] if language == "en" else "没错" in lines[1])
+    assert lines[1] == (
+        "Wait, check the question: 47 + 38. Yes." if language == "en" else "等等，检查题目：47 + 38，没错。"
+    )
     check_column_arithmetic(p, cot)
 
 
@@ -225,14 +226,12 @@ def test_cold_start_set_carries_the_configured_share_of_checks():
 
     cfg = compose_config(["data.toy.cold_start_examples=400", "data.toy.self_check_fraction=0.25"])
     rows = toy_cold_start(cfg.data.toy)
-    checked = [
-        r
-        for r in rows
-        if "let me check" in r["messages"][1]["content"] or "检查一下" in r["messages"][1]["content"]
-    ]
+    checked = [r for r in rows if re.search("Wait, check|等等，检查", r["messages"][1]["content"])]
     assert 0.18 < len(checked) / len(rows) < 0.32
     plain = toy_cold_start(compose_config(["data.toy.cold_start_examples=400"]).data.toy)
-    assert not any("let me check" in r["messages"][1]["content"] for r in plain), "off by default"
+    assert not any(re.search("Wait, check|等等，检查", r["messages"][1]["content"]) for r in plain), (
+        "off by default"
+    )
 
 
 # --- the R1 response format ------------------------------------------------------------------------
