@@ -15,6 +15,7 @@ from PIL import Image
 from r1pipe.pipeline.rundir import write_manifest
 from r1pipe.report import ReportError, plots, write_report
 from r1pipe.report.collect import collect_run, read_evals, reward_components, series
+from r1pipe.report.markdown import refresh_blocks, stage_table, trend_table
 
 STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
 PNGS = (
@@ -374,3 +375,61 @@ def test_two_runs_with_the_same_name_are_told_apart_by_their_parent(tmp_path: Pa
     assert page_path == run_a / "report" / "compare_b_x" / "index.html"
     page = page_path.read_text(encoding="utf-8")
     assert "<td>a/x</td>" in page and "<td>b/x</td>" in page
+
+
+# ---- docs/RESULTS.md blocks (scripts/results.py) ------------------------------------------------
+
+
+def test_the_stage_table_holds_what_the_run_wrote(finished: Path):
+    table = stage_table(collect_run(finished)).splitlines()
+    assert table[0].startswith("| stage | pass@1 before | pass@1 after (SE) [95% CI]")
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table[2:]}
+    assert list(rows) == [f"{i:02d}_{s}" for i, s in enumerate(STAGES, 1)]
+    # _result(0.3 + 0.1 * i) after stage i (0-based), with SE 0.02 and CI +- 0.04
+    assert "| 0.300 | 0.400 (0.020) [0.360, 0.440] |" in rows["02_reasoning_rl"]
+    assert "| 8 |" in rows["01_cold_start"], "the final logged step"
+
+
+def test_the_trend_table_gives_the_first_and_last_steps_with_their_spread(finished: Path):
+    # _rl_log: accuracy 0.3 + 0.05 s, length 80 + 2 s, reflective words 0.1 s over steps 1-6
+    table = trend_table(collect_run(finished), "reasoning_rl", window=3)
+    assert "| accuracy reward | 0.400 ± 0.050 | 0.550 ± 0.050 |" in table
+    assert "| mean response length (tokens) | 84.000 ± 2.000 | 90.000 ± 2.000 |" in table
+    assert "| reflective words per completion | 0.200 ± 0.100 | 0.500 ± 0.100 |" in table
+    assert "steps 1-3 and 4-6 of 02_reasoning_rl" in table
+    with pytest.raises(ValueError, match="fewer than 8 RL steps"):
+        trend_table(collect_run(finished), "reasoning_rl", window=4)
+    with pytest.raises(ValueError, match="no stage 'grpo'; its stages: cold_start"):
+        trend_table(collect_run(finished), "grpo")
+
+
+def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(finished: Path, tmp_path: Path):
+    doc = tmp_path / "docs" / "RESULTS.md"
+    doc.parent.mkdir()
+    text = (
+        "Hand-written prose stays.\n\n"
+        "<!-- results:stages finished -->\nan old table\n<!-- /results -->\n\n"
+        "<!-- results:trend finished reasoning_rl -->\nold\n<!-- /results -->\n\n"
+        "<!-- results:figure finished rl_reflection.png -->\nold\n<!-- /results -->\n\n"
+        "<!-- results:stages not-run-yet -->\nkept as it was\n<!-- /results -->\n"
+    )
+    out = refresh_blocks(text, finished.parent, doc.parent / "figures", doc.parent)
+    assert out.text.startswith("Hand-written prose stays.")
+    assert "an old table" not in out.text and "| 01_cold_start |" in out.text
+    assert "| reflective words per completion |" in out.text
+    assert "![Reflective words (the aha moment)](figures/finished_rl_reflection.png)" in out.text
+    assert Image.open(doc.parent / "figures" / "finished_rl_reflection.png").size[0] > 100
+    assert "kept as it was" in out.text and out.missing == [str(finished.parent / "not-run-yet")]
+    assert len(out.written) == 3
+    again = refresh_blocks(out.text, finished.parent, doc.parent / "figures", doc.parent)
+    assert again.text == out.text, "regenerating is stable"
+
+
+def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
+    for block, fix in (
+        ("<!-- results:table finished -->", "use stages, trend or figure"),
+        ("<!-- results:figure finished nope.png -->", "loss.png"),
+        ("<!-- results:trend finished -->", "names its stage"),
+    ):
+        with pytest.raises(ValueError, match=fix):
+            refresh_blocks(f"{block}\n<!-- /results -->", finished.parent, tmp_path, tmp_path)

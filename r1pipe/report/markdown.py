@@ -1,0 +1,179 @@
+"""Markdown tables of finished runs for docs/RESULTS.md (`scripts/results.py` writes them between
+markers), so that every figure a reader sees there is one a run wrote: eval.json, metrics.jsonl,
+the manifests and funnel.json, read through the report's own collection (`collect.py`).
+
+    stage_table(run)                      # per stage: pass@1 before -> after (SE) [CI], pass@k, ...
+    trend_table(run, "reasoning_rl")      # RL curves: first and last logged steps, mean ± sd
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from r1pipe.report.collect import RunData, StageData, collect_run
+from r1pipe.report.plots import FIGURES
+
+# The RL curves the paper draws (its figures 2 and 3 and the aha table), in logged-key form.
+TRENDS = (
+    ("accuracy reward", ("rewards/toy_accuracy/mean", "reward/toy_accuracy/mean", "rewards/accuracy/mean")),
+    ("mean response length (tokens)", ("completions/mean_length",)),
+    ("reflective words per completion", ("rewards/reflective_words/mean",)),
+    ("language consistency reward", ("rewards/language_consistency/mean",)),
+)
+
+
+def stage_table(run: RunData, benchmark: str = "heldout") -> str:
+    """One row per evaluated stage: the held-out figures before and after it, and its wall time."""
+    head = (
+        "| stage | pass@1 before | pass@1 after (SE) [95% CI] | pass@k | cons@k "
+        "| language consistency before -> after | steps | wall time |"
+    )
+    rows = [head, "|" + "---|" * 8]
+    for stage in run.stages:
+        before, after = (stage.evals.get(side, {}).get(benchmark) for side in ("before", "after"))
+        if after is None:
+            continue
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    stage.dir_name,
+                    _number(before, "pass@1"),
+                    _pass1_with_spread(after),
+                    _pass_at_k(after, "pass"),
+                    _pass_at_k(after, "cons"),
+                    f"{_number(before, 'language_consistency', 2)} -> {_number(after, 'language_consistency', 2)}",
+                    _final_step(stage),
+                    stage.wall,
+                ]
+            )
+            + " |"
+        )
+    return "\n".join(rows)
+
+
+def trend_table(run: RunData, stage_name: str, window: int = 3) -> str:
+    """The RL curves of one stage as numbers: the mean and the spread (sd across logged steps) of
+    the first and of the last `window` logged steps, for each curve the stage logged."""
+    stage = _stage(run, stage_name)
+    rows = [f"| curve | first {window} logged steps | last {window} logged steps |", "|---|---|---|"]
+    logged = [row for row in stage.log if "step" in row and any(k.startswith("reward") for k in row)]
+    steps = [row["step"] for row in logged]
+    for label, keys in TRENDS:
+        found = (next((row[key] for key in keys if key in row), None) for row in logged)
+        values = [v for v in found if isinstance(v, int | float)]
+        if len(values) >= 2 * window:
+            rows.append(f"| {label} | {_mean_sd(values[:window])} | {_mean_sd(values[-window:])} |")
+    if len(rows) == 2:
+        raise ValueError(
+            f"{run.path}/{stage.dir_name} logged fewer than {2 * window} RL steps; "
+            "rerun it to the end, or lower the window"
+        )
+    span = f"steps {steps[0]}-{steps[window - 1]} and {steps[-window]}-{steps[-1]} of {stage.dir_name}"
+    return "\n".join(rows) + f"\n\n({span}; mean ± sd over the logged steps.)"
+
+
+def _stage(run: RunData, name: str) -> StageData:
+    for stage in run.stages:
+        if name in (stage.name, stage.dir_name):
+            return stage
+    known = ", ".join(s.name for s in run.stages)
+    raise ValueError(f"{run.path} has no stage {name!r}; its stages: {known}")
+
+
+def _mean_sd(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def _number(metrics: dict | None, key: str, digits: int = 3) -> str:
+    value = (metrics or {}).get(key)
+    return f"{value:.{digits}f}" if isinstance(value, int | float) else "-"
+
+
+def _pass1_with_spread(metrics: dict) -> str:
+    text = _number(metrics, "pass@1")
+    se, ci = metrics.get("pass@1_se"), metrics.get("pass@1_ci95")
+    if isinstance(se, int | float):
+        text += f" ({se:.3f})"
+    if isinstance(ci, list) and len(ci) == 2:
+        text += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return text
+
+
+def _pass_at_k(metrics: dict, kind: str) -> str:
+    """pass@k or cons@k at the largest k the evaluation reported."""
+    ks = sorted(int(m.group(1)) for key in metrics if (m := re.fullmatch(rf"{kind}@(\d+)", key)))
+    ks = [k for k in ks if k > 1 or kind == "cons"]
+    return f"{metrics[f'{kind}@{ks[-1]}']:.3f} (k={ks[-1]})" if ks else "-"
+
+
+def _final_step(stage: StageData) -> str:
+    steps = [row["step"] for row in stage.log if isinstance(row.get("step"), int)]
+    return str(max(steps)) if steps else "-"
+
+
+# --- generated blocks in a Markdown file ------------------------------------------------------------
+
+BLOCK = re.compile(r"<!-- results:(\w+) ([^>]*?) -->\n.*?<!-- /results -->", re.DOTALL)
+
+
+@dataclass
+class Refreshed:
+    text: str
+    written: list[str]  # blocks regenerated
+    missing: list[str]  # run directories not found: their blocks are left as they were
+
+
+def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path) -> Refreshed:
+    """Regenerate every `<!-- results:KIND ARGS -->` ... `<!-- /results -->` block of `text`:
+
+    <!-- results:stages RUN -->             the stage table of runs_root/RUN
+    <!-- results:trend RUN STAGE -->        the RL curves of one stage, first and last steps
+    <!-- results:figure RUN[,RUN_B] FILE --> one of the report's figures, saved in figures_dir
+    """
+    written: list[str] = []
+    missing: list[str] = []
+
+    def replace(match: re.Match) -> str:
+        kind, args = match.group(1), match.group(2).split()
+        names = args[0].split(",")
+        absent = [name for name in names if not (runs_root / name / "plan.json").is_file()]
+        if absent:
+            missing.extend(str(runs_root / name) for name in absent)
+            return match.group(0)
+        runs = [collect_run(runs_root / name) for name in names]
+        body = _block_body(kind, runs, args[1:], figures_dir, doc_dir)
+        written.append(f"{kind} {' '.join(args)}")
+        return f"<!-- results:{kind} {match.group(2)} -->\n{body}\n<!-- /results -->"
+
+    return Refreshed(BLOCK.sub(replace, text), written, sorted(set(missing)))
+
+
+def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Path, doc_dir: Path) -> str:
+    if kind == "stages":
+        return stage_table(runs[0], *args[:1])
+    if kind == "trend":
+        if not args:
+            raise ValueError("a results:trend block names its stage: <!-- results:trend RUN STAGE -->")
+        return trend_table(runs[0], args[0])
+    if kind == "figure":
+        return _figure(runs, args, figures_dir, doc_dir)
+    raise ValueError(f"unknown results block kind {kind!r}; use stages, trend or figure")
+
+
+def _figure(runs: list[RunData], args: list[str], figures_dir: Path, doc_dir: Path) -> str:
+    builders = {name: (heading, build) for name, heading, build in FIGURES}
+    if not args or args[0] not in builders:
+        raise ValueError(f"a results:figure block names one of the report's figures: {', '.join(builders)}")
+    heading, build = builders[args[0]]
+    fig = build(runs)
+    if fig is None:
+        raise ValueError(f"{', '.join(str(r.path) for r in runs)}: no data for {args[0]}")
+    path = figures_dir / f"{'_vs_'.join(r.name for r in runs)}_{args[0]}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return f"![{heading}]({os.path.relpath(path, doc_dir)})"
