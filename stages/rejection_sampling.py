@@ -60,6 +60,7 @@ from r1pipe.rejection.steps import (
     verify,
 )
 from r1pipe.rejection.store import StepStore, has_persisted_steps, step_key, superseded_attempts
+from r1pipe.rewards import REWARDS
 from r1pipe.rewards.build import build_accuracy
 from r1pipe.training.models import (
     load_model,
@@ -85,6 +86,14 @@ def check(cfg: DictConfig) -> list[ConfigProblem]:
                     "e.g. [heldout]",
                 )
             )
+    if r.accuracy is not None and r.accuracy not in REWARDS:
+        problems.append(
+            ConfigProblem(
+                "rejection.accuracy",
+                f"no reward named {r.accuracy!r}",
+                f"null (reward.accuracy) or a registered reward: {', '.join(sorted(REWARDS))}",
+            )
+        )
     if r.judge.model and looks_local(r.judge.model) and (why := model_dir_problem(r.judge.model)):
         problems.append(
             ConfigProblem("rejection.judge.model", why, "a local HF chat model dir, or null for no judge")
@@ -143,7 +152,7 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
         ctx.data_dir / "generations",
         lambda: open_engine(sampled_model, cfg.model, cfg.generation),
     )
-    accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl")
+    accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl", r.accuracy)
     judge = (
         (lambda records: judge_samples(records, r.judge, cfg.generation, cfg.reward.without_think_end))
         if r.judge.model
@@ -211,7 +220,13 @@ STEP_SETTINGS = {
         "generation.batch_size",
         *(f"rejection.{k}" for k in SAMPLING_KEYS),
     ),
-    "correct": ("reward.accuracy", "reward.on_failure", "reward.failure_penalty", "rejection.judge"),
+    "correct": (
+        "reward.accuracy",
+        "rejection.accuracy",
+        "reward.on_failure",
+        "reward.failure_penalty",
+        "rejection.judge",
+    ),
     "readable": ("rejection.readability",),
     "unique": tuple(
         f"rejection.dedup.{k}" for k in ("exact", "near", "near_threshold", "shingle", "num_perm")

@@ -477,6 +477,7 @@ class RejectionConfig:
         256  # prompts per generation shard (an interrupted run resumes at the next shard)
     )
     seed: int = 0  # sampling seed (shard i uses seed + i)
+    accuracy: str | None = None  # the reward that marks samples correct (null: reward.accuracy)
     judge: JudgeConfig = field(default_factory=JudgeConfig)  # generative judge where rules cannot decide
     readability: ReadabilityConfig = field(default_factory=ReadabilityConfig)  # filters on the CoT
     dedup: DedupConfig = field(default_factory=DedupConfig)  # duplicates and eval contamination

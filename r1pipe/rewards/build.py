@@ -92,11 +92,15 @@ def build_routed_reward(
     return RoutedReward(routes, column=routing.column, default=routing.default)
 
 
-def build_accuracy(reward_cfg: DictConfig, failure_log: Path | None = None) -> GuardedReward:
-    """The accuracy judge used by evaluation and rejection sampling (reward.accuracy), guarded."""
+def build_accuracy(
+    reward_cfg: DictConfig, failure_log: Path | None = None, name: str | None = None
+) -> GuardedReward:
+    """The accuracy judge used by evaluation and rejection sampling (`name`, else
+    reward.accuracy), guarded."""
+    name = name or reward_cfg.accuracy
     return GuardedReward(
-        reward_cfg.accuracy,
-        get_reward(reward_cfg.accuracy),
+        name,
+        get_reward(name),
         guard_policy(reward_cfg, failure_log),
         reward_settings(reward_cfg),
     )

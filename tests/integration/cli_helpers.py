@@ -11,7 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-QUICK_STEPS = ["experiment=toy_quick", "eval.num_problems=4", "eval.max_new_tokens=48"]
+# toy_quick with its cold start cut back to 8 steps (checkpoints at 4 and 8): the tests check the
+# plumbing of a stage, not what the preset's 100 steps teach.
+QUICK_STEPS = [
+    "experiment=toy_quick",
+    "cold_start.max_steps=8",
+    "cold_start.save_steps=4",
+    "cold_start.logging_steps=2",
+    "eval.num_problems=4",
+    "eval.max_new_tokens=48",
+]
 # Stages 1-2 only: stage 4 has its own module (test_all_scenario_rl_cli.py), one run of it.
 QUICK = [*QUICK_STEPS, "pipeline.stages=[cold_start,reasoning_rl]"]
 FAULTS = Path(__file__).parent / "faults"  # sitecustomize.py: faults injected by name

@@ -85,7 +85,7 @@ def test_every_experiment_composes_and_validates(experiment):
 def test_experiment_overrides_reach_the_config():
     # An experiment is a preset at the global package: its values must win over the group defaults.
     quick = compose_config(["experiment=toy_quick"])
-    assert quick.cold_start.max_steps == 8
+    assert quick.cold_start.max_steps == 100 and quick.rejection.accuracy == "r1_format"
     big = compose_config(["experiment=r1_qwen2.5_1.5b"])
     assert big.launcher.kind == "accelerate"
     assert big.reward.accuracy == "math_accuracy"
@@ -251,6 +251,7 @@ SEMANTIC = [
     ("dtype", lambda t: ["model.dtype=fp8"], "model.dtype"),
     ("toy digits", lambda t: ["data.toy.digits=7"], "data.toy.digits"),
     ("reward", lambda t: ["reward.accuracy=nope"], "reward.accuracy"),
+    ("stage-3 judge", lambda t: ["rejection.accuracy=nope"], "rejection.accuracy"),
     ("launcher kind", lambda t: ["launcher.kind=mpi"], "launcher.kind"),
     (
         "slurm uneven nodes",
