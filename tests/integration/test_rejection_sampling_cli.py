@@ -27,7 +27,8 @@ from cli_helpers import (
 
 from r1pipe.pipeline.rundir import read_manifest
 
-pytestmark = pytest.mark.integration
+# Its module fixtures are built once: under pytest-xdist the module runs on one worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stage3")]
 
 PROMPTS, N, SHARD = 24, 4, 8
 STEPS = ["generated", "correct", "readable", "unique", "decontaminated", "kept"]

@@ -9,6 +9,9 @@ are in test_sandbox.py.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from r1pipe.evaluation.benchmarks import normalized_answer
@@ -418,6 +421,16 @@ def test_the_same_pathological_answer_gets_the_same_verdict_every_time():
 
 
 def test_the_deadline_also_holds_without_worker_processes():
-    guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=2.0, workers=-1))
-    assert guarded([R + "\\boxed{1}", PATHOLOGICAL], answer=["1", "1"]) == [1.0, None]
-    assert guarded.counts["timeouts"] == 1
+    """In a fresh interpreter, as a stage process is. Once, late in a long pytest-xdist worker, the
+    deadline's SIGPROF never fired and this sample ran unbounded (22 s) to 0.0; not reproduced
+    alone, under CPU load, or at other recursion limits (issue 16 note, 2026-12-02)."""
+    samples = [R + "\\boxed{1}", PATHOLOGICAL]
+    script = f"""
+from r1pipe.rewards import math_accuracy
+from r1pipe.rewards.guard import GuardedReward, GuardPolicy
+guarded = GuardedReward("math_accuracy", math_accuracy, GuardPolicy(timeout_s=2.0, workers=-1))
+print(guarded({samples!r}, answer=["1", "1"]), guarded.counts["timeouts"])
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[1.0, None] 1"
