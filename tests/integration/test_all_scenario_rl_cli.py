@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import QUICK_STEPS, r1pipe
 
-# Its module fixtures are built once: under pytest-xdist the module runs on one worker.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stage4")]
+pytestmark = pytest.mark.integration
 
 MAX_STEPS, WINDOW = 2, 1
 RULES = {"toy_accuracy", "r1_format", "language_consistency"}

@@ -15,8 +15,7 @@ import pytest
 from cli_helpers import QUICK_STEPS, TWO_PROCESSES, r1pipe
 from transformers import AutoModelForCausalLM
 
-# Its module fixtures are built once: under pytest-xdist the module runs on one worker.
-pytestmark = [pytest.mark.integration, pytest.mark.distributed, pytest.mark.xdist_group("distributed")]
+pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 
 BATCH = 8  # examples per process per step under 2 processes; 16 in one process: the same global batch
 COLD_START = [

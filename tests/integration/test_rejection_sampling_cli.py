@@ -27,8 +27,7 @@ from cli_helpers import (
 
 from r1pipe.pipeline.rundir import read_manifest
 
-# Its module fixtures are built once: under pytest-xdist the module runs on one worker.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("stage3")]
+pytestmark = pytest.mark.integration
 
 PROMPTS, N, SHARD = 24, 4, 8
 STEPS = ["generated", "correct", "readable", "unique", "decontaminated", "kept"]

@@ -59,7 +59,9 @@ def test_drop_leaves_them_out_and_says_so_once(tokenizer, caplog):
     with caplog.at_level(logging.WARNING):
         kept = fit_prompts(prompts(), tokenizer, POSITIONS, NEW_TOKENS, "drop", "x")
     assert kept["id"] == ["a", "c"]
-    assert len([r for r in caplog.records if "longer than" in r.message]) == 1
+    # r1pipe says so once (transformers has its own once-per-process warning, seen or not by order)
+    ours = [r for r in caplog.records if r.name.startswith("r1pipe") and "longer than" in r.message]
+    assert len(ours) == 1
 
 
 def test_truncate_keeps_the_end_within_the_budget(tokenizer):
