@@ -4,9 +4,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): two on the 2-core machine; WORKERS=0 runs the suite in one process.
-# loadgroup keeps tests that share a machine-wide resource (the Slurm cluster) on one worker.
+# loadfile: a module runs on one worker, so its module fixtures are built once and tests that
+# share a machine-wide resource (the Slurm cluster, the machine's shared memory) never overlap.
 WORKERS ?= 2
-XDIST   := -n $(WORKERS) --dist loadgroup
+XDIST   := -n $(WORKERS) --dist loadfile
 
 .PHONY: help install browser slurm run test test-all test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import QUICK_STEPS
 
-# One cluster per machine: under pytest-xdist (`--dist loadgroup`) the whole module runs on one worker.
-pytestmark = [pytest.mark.integration, pytest.mark.distributed, pytest.mark.xdist_group("slurm")]
+# One cluster per machine: under pytest-xdist (`--dist loadfile`) the module runs on one worker.
+pytestmark = [pytest.mark.integration, pytest.mark.distributed]
 
 CLUSTER = Path(__file__).parents[2] / "scripts" / "slurm" / "local_cluster.sh"
 

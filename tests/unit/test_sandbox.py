@@ -405,6 +405,8 @@ def _wait_until(condition, seconds: float = 10.0) -> bool:
     return True
 
 
+# Both shared-memory tests read the machine's Shmem (a namespace's segments are visible nowhere
+# else) and each makes 600 MB: never side by side (`--dist loadfile` keeps a module on one worker).
 @pytest.mark.skipif(not INFO.get("ipcns"), reason=f"no IPC namespace here: {INFO}")
 def test_system_v_shared_memory_does_not_outlive_the_run():
     """3 x 200 MB SysV segments made and left by a program: without an IPC namespace they stayed
