@@ -22,6 +22,7 @@ named at the end, so one new run refreshes its own blocks only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -47,10 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     text = args.doc.read_text(encoding="utf-8")
-    figures = args.figures or args.doc.parent / "figures"
-    if args.check:  # figures drawn for the comparison only
-        figures = Path(tempfile.mkdtemp(prefix="r1pipe-results-")) / figures.name
-    result = refresh_blocks(text, args.runs, figures, args.doc.parent)
+    doc_dir = args.doc.parent
+    figures = args.figures or doc_dir / "figures"
+    if args.check:  # figures drawn in a scratch copy of the layout, linked by the same relative path
+        scratch = Path(tempfile.mkdtemp(prefix="r1pipe-results-"))
+        figures = scratch / os.path.relpath(figures, doc_dir)
+        doc_dir = scratch
+    result = refresh_blocks(text, args.runs, figures, doc_dir)
     for block in result.written:
         print(f"regenerated: {block}")
     for run_dir in result.missing:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -433,3 +435,23 @@ def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
     ):
         with pytest.raises(ValueError, match=fix):
             refresh_blocks(f"{block}\n<!-- /results -->", finished.parent, tmp_path, tmp_path)
+
+
+def test_the_results_script_writes_the_doc_and_check_says_whether_it_is_current(
+    finished: Path, tmp_path: Path
+):
+    script = Path(__file__).parents[2] / "scripts" / "results.py"
+    doc = tmp_path / "RESULTS.md"
+    doc.write_text(
+        "<!-- results:stages finished -->\nold\n<!-- /results -->\n"
+        "<!-- results:figure finished eval_pass1.png -->\nold\n<!-- /results -->\n"
+    )
+
+    def results(*args: str) -> int:
+        command = [sys.executable, str(script), str(doc), "--runs", str(finished.parent), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300).returncode
+
+    assert results("--check") == 1, "out of date"
+    assert results() == 0 and "| 01_cold_start |" in doc.read_text()
+    assert (tmp_path / "figures" / "finished_eval_pass1.png").is_file()
+    assert results("--check") == 0, "current: the figure's link is the same from a scratch copy"
