@@ -32,7 +32,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RejectionConfig
-from r1pipe.config.validate import sft_section_problems
+from r1pipe.config.validate import sft_section_problems, unknown_rewards
 from r1pipe.data.loading import load_problems, load_table
 from r1pipe.data.prompt_length import fit_prompts, model_positions
 from r1pipe.generation import open_engine
@@ -86,14 +86,9 @@ def check(cfg: DictConfig) -> list[ConfigProblem]:
                     "e.g. [heldout]",
                 )
             )
-    if r.accuracy is not None and r.accuracy not in REWARDS:
-        problems.append(
-            ConfigProblem(
-                "rejection.accuracy",
-                f"no reward named {r.accuracy!r}",
-                f"null (reward.accuracy) or a registered reward: {', '.join(sorted(REWARDS))}",
-            )
-        )
+    if r.accuracy is not None:
+        fix = "null (reward.accuracy) or one of the registered rewards"
+        problems += unknown_rewards("rejection.accuracy", [r.accuracy], REWARDS, fix)
     if r.judge.model and looks_local(r.judge.model) and (why := model_dir_problem(r.judge.model)):
         problems.append(
             ConfigProblem("rejection.judge.model", why, "a local HF chat model dir, or null for no judge")

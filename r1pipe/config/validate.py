@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -244,28 +244,19 @@ def _gate_k_problems(cfg: DictConfig) -> list[ConfigProblem]:
     return []
 
 
+def unknown_rewards(key: str, names: Iterable[str], known: Iterable[str], fix: str) -> list[ConfigProblem]:
+    """A 'no reward named X' problem for each of `names` not among `known`; the fix lists the known."""
+    allowed = sorted(known)
+    listed = f"{fix}: {', '.join(allowed)}"
+    return [ConfigProblem(key, f"no reward named {n!r}", listed) for n in names if n not in allowed]
+
+
 def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
     r = cfg.reward
     problems = _check_reward_models(r) + _check_sandbox(cfg)
     names = set(REWARDS) | set(r.models)
-    known = ", ".join(sorted(names))
-    if r.accuracy not in REWARDS:
-        problems.append(
-            ConfigProblem(
-                "reward.accuracy",
-                f"no reward named {r.accuracy!r}",
-                f"registered rewards: {', '.join(sorted(REWARDS))}",
-            )
-        )
-    for name in r.funcs:
-        if name not in names:
-            problems.append(
-                ConfigProblem(
-                    "reward.funcs",
-                    f"no reward named {name!r}",
-                    f"registered rewards and reward.models: {known}",
-                )
-            )
+    problems += unknown_rewards("reward.accuracy", [r.accuracy], REWARDS, "registered rewards")
+    problems += unknown_rewards("reward.funcs", r.funcs, names, "registered rewards and reward.models")
     if len(r.weights) != len(r.funcs):
         problems.append(
             ConfigProblem(
@@ -284,15 +275,9 @@ def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
                 )
             )
             continue
-        for name in route:
-            if name not in names:
-                problems.append(
-                    ConfigProblem(
-                        f"reward.routing.routes.{task}",
-                        f"no reward named {name!r}",
-                        f"registered rewards and reward.models: {known}",
-                    )
-                )
+        problems += unknown_rewards(
+            f"reward.routing.routes.{task}", route, names, "registered rewards and reward.models"
+        )
     if r.routing.default is not None and r.routing.default not in r.routing.routes:
         problems.append(
             ConfigProblem(

@@ -9,8 +9,9 @@ A minority of cold-start chains can carry a self-check (`plan_self_checks`): rig
 opening line the reasoning re-reads the question's operands ("Wait, check the question: ..." /
 "等等，检查题目：..."). In some of them the opening line had copied an operand wrongly
 (`copying_slip`, the toy's most common error) and the check catches it and redoes the sum with
-the right operands. Reasoning RL can then find that checking pays, and the reflective words and
-the response length rise while accuracy rises: the paper's "aha" dynamics (R1_RECIPE.md).
+the right operands. The aim is the paper's "aha" dynamics in stage 2 (reflective words and length
+rising with accuracy); measured so far, the checks slow stage 1 down and GRPO drops them
+(docs/RESULTS.md), so `data.toy.self_check_fraction` is off by default.
 
 Splits are fixed by a hash of the operand pair, not by sampling order, so the held-out pairs never
 appear in the pretraining corpus, the cold-start set or the RL prompts, whatever the sizes asked.
