@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -543,17 +544,44 @@ def reap_orphans() -> None:
 def _kill_runs(base: int, python: str | None, own: int | None) -> None:
     """Kill the processes of uid `own` (a finished run) and of orphaned runs until none is left."""
     orphans = False
-    for attempt in range(5):
-        doomed = {u for u in _sandbox_uids(base) if u == own or _orphaned(u, base)}
-        orphans |= bool(doomed - {own})
-        if not doomed:
-            if orphans:
-                _remove_stale_workdirs()
-            return
-        time.sleep(0.01 * attempt)  # killed processes take a moment to exit
-        for u in doomed:
+
+    def doomed() -> set[int]:
+        nonlocal orphans
+        found = {u for u in _sandbox_uids(base) if u == own or _orphaned(u, base)}
+        orphans |= bool(found - {own})
+        return found
+
+    def kill(uids: set[int]) -> None:
+        for u in uids:
             _kill_uid(u, python or _setup().python)
-    log.warning("sandbox: processes of uid(s) %s survived five kills", sorted(doomed))
+
+    if _kill_until_gone(doomed, kill, what="uid(s)") and orphans:
+        _remove_stale_workdirs()
+
+
+# SIGKILLed processes exit within moments on an idle machine, but a loaded one can take far longer
+# (a PID namespace's init reaps every process of the namespace before it exits itself): 0.1 s of
+# patience let a test under a parallel suite see a run's init still alive after reap_orphans.
+_KILL_PATIENCE_SECONDS = 10.0
+
+
+def _kill_until_gone(find: Callable[[], set[Any]], kill: Callable[[set[Any]], None], what: str) -> bool:
+    """Kill what `find` returns until it returns nothing (True), or warn after the patience runs out."""
+    deadline = time.monotonic() + _KILL_PATIENCE_SECONDS
+    pause = 0.005
+    while found := find():
+        if time.monotonic() > deadline:
+            log.warning(
+                "sandbox: processes of %s %s survived %.0f s of kills",
+                what,
+                sorted(found),
+                _KILL_PATIENCE_SECONDS,
+            )
+            return False
+        kill(found)
+        time.sleep(pause)
+        pause = min(2 * pause, 0.25)
+    return True
 
 
 def _orphaned(uid: int, base: int) -> bool:
@@ -584,15 +612,16 @@ def _kill_tagged(run: str) -> None:
     """Without a private uid, find the run's processes by the tag in their environment, inherited
     through fork and exec (best effort: a program that clears its environment escapes it)."""
     tag = f"{_RUN_TAG}={run}\0".encode()
-    for attempt in range(5):
-        pids = [p for p in os.listdir("/proc") if p.isdigit() and tag in _environ(p)]
-        if not pids:
-            return
-        time.sleep(0.01 * attempt)
+
+    def tagged() -> set[str]:
+        return {p for p in os.listdir("/proc") if p.isdigit() and tag in _environ(p)}
+
+    def kill(pids: set[str]) -> None:
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(int(pid), signal.SIGKILL)
-    log.warning("sandbox: processes of run %s survived five kills", run)
+
+    _kill_until_gone(tagged, kill, what=f"run {run}: pids")
 
 
 def _environ(pid: str) -> bytes:

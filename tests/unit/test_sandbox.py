@@ -143,6 +143,16 @@ def _processes_of(uid: int) -> list[str]:
     return [p for p in os.listdir("/proc") if p.isdigit() and sandbox._real_uid(p) == uid]
 
 
+def _states(pids: list[str]) -> dict[str, str]:
+    """Name, state and parent of each survivor, for the failure message."""
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+            found[pid] = " ".join(line for line in lines if line.split(":")[0] in ("Name", "State", "PPid"))
+    return found
+
+
 @pytest.mark.skipif(INFO["uid_scheme"] != "per-run", reason="the sweep needs a private uid per run")
 def test_runs_of_a_killed_parent_are_reaped():
     """A reward worker killed mid-run (the guard's timeout) leaves no sandbox process behind: the
@@ -165,7 +175,7 @@ def test_runs_of_a_killed_parent_are_reaped():
     workdirs = [p for p in Path(tempfile.gettempdir()).glob("r1pipe-sandbox-*") if p.lstat().st_uid == uid]
     assert workdirs  # the killed runner could not remove its run's working directory
     sandbox.reap_orphans()
-    assert not _processes_of(uid)
+    assert not _processes_of(uid), _states(_processes_of(uid))
     assert not any(p.exists() for p in workdirs)
 
 
