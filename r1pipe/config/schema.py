@@ -85,7 +85,7 @@ TOP_P = Range(gt=0, le=1)
 BACKENDS = ("transformers", "vllm", "auto")
 LONG_PROMPTS = ("error", "drop", "truncate")
 WITHOUT_THINK_END = ("no_answer", "whole_text")
-BENCHMARK_KINDS = ("heldout", "math", "multiple_choice", "code")
+BENCHMARK_KINDS = ("heldout", "math", "multiple_choice", "code", "general")
 RL_GENERATION = ("transformers", "vllm_colocate", "vllm_server")
 
 # English and Chinese reflective words (R1_RECIPE.md, failure modes); configurable per stage.
@@ -135,6 +135,7 @@ class ToyDataConfig:
     rejection_prompts: int = 2000  # prompts sampled in rejection sampling (stage 3)
     self_check_fraction: Annotated[float, SHARE] = 0.0  # cold-start chains that re-read the operands
     slip_fraction: Annotated[float, SHARE] = 0.5  # of those, the ones whose check corrects a copying slip
+    chat_flaw_fraction: Annotated[float, SHARE] = 0.0  # stage 3's general chats answered unhelpfully or rudely
     seed: int = 1234  # fixes which problems are generated
 
 
@@ -326,7 +327,7 @@ class BenchmarkConfig:
     """One evaluation benchmark (an entry of eval.suite); r1pipe/evaluation/benchmarks.py loads it."""
 
     kind: Annotated[str, OneOf(BENCHMARK_KINDS)] = (
-        "math"  # heldout (data.heldout) | math | multiple_choice | code
+        "math"  # heldout (data.heldout) | math | multiple_choice | code | general
     )
     path: str = ""  # local file (.jsonl/.json/.parquet/.csv) or dir, or a hub dataset id
     subset: str | None = None  # hub dataset config name
@@ -342,6 +343,9 @@ class BenchmarkConfig:
     tests_column: str = "tests"  # code: test cases (code_accuracy's forms or LiveCodeBench's JSON)
     fn_name_column: str | None = None  # code: column with the function name (or metadata JSON with func_name)
     starter_code_column: str | None = None  # code: starter code shown after the question
+    forbidden_column: str | None = (
+        None  # general: a list column of phrases that fail a response (rude, unsafe)
+    )
     instruction: str = ""  # appended to every prompt (paper: "Please reason step by step, ...")
     reward: str | None = (
         None  # accuracy reward; None: the kind's (math_accuracy, choice_accuracy, code_accuracy)

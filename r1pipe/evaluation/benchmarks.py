@@ -13,6 +13,9 @@ Kinds:
                    per-problem seed), judged and voted on by the chosen letter (choice_accuracy).
 - code             LiveCodeBench-style tests run in the sandbox, all must pass (code_accuracy);
                    no vote (programs have no canonical answer to count).
+- general          requests with known good answers (path `toy`: the toy's held-out general
+                   requests), judged by rules (general_match): the summary is one of the answers
+                   and no forbidden (rude, unsafe) phrase appears anywhere; vote on the summary.
 """
 
 from __future__ import annotations
@@ -31,10 +34,16 @@ from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import BENCHMARK_KINDS, BenchmarkConfig
 from r1pipe.data.loading import load_heldout, load_table, require_columns
 from r1pipe.rewards import extract_answer, extract_choice
-from r1pipe.rewards.answers import WithoutThinkEnd
+from r1pipe.rewards.answers import WithoutThinkEnd, final_region
+from r1pipe.rewards.general import plain_answer, string_list
 
 KINDS = BENCHMARK_KINDS  # declared on BenchmarkConfig.kind
-DEFAULT_REWARD = {"math": "math_accuracy", "multiple_choice": "choice_accuracy", "code": "code_accuracy"}
+DEFAULT_REWARD = {
+    "math": "math_accuracy",
+    "multiple_choice": "choice_accuracy",
+    "code": "code_accuracy",
+    "general": "general_match",
+}
 LETTERS = "ABCDEFGHIJ"
 
 
@@ -78,8 +87,15 @@ def normalized_answer(completion: str, without_think_end: WithoutThinkEnd = "no_
     return answer or None
 
 
+def normalized_summary(completion: str, without_think_end: WithoutThinkEnd = "no_answer") -> str | None:
+    """The whole summary, as general_match compares it (case, spacing, end punctuation aside)."""
+    region = final_region(completion, without_think_end)
+    return (plain_answer(region) or None) if region is not None else None
+
+
 VOTE_KEYS: dict[str, Callable[[str, WithoutThinkEnd], Hashable | None]] = {
     "heldout": normalized_answer,
+    "general": normalized_summary,
     "math": normalized_answer,
     "multiple_choice": lambda text, scope: extract_choice(text, without_think_end=scope),
     "code": lambda _text, _scope: None,
@@ -144,6 +160,8 @@ def _load_rows(cfg: DictConfig, name: str, spec: BenchmarkConfig) -> Dataset:
                 for i, r in enumerate(table)
             ]
         )
+    if spec.kind == "general" and spec.path == "toy":
+        return Dataset.from_list(_toy_general_rows(cfg, spec))
     if not spec.path:
         raise BenchmarkError(f"eval.suite.{name}.path is empty; set it to a local file or a hub dataset id")
     try:
@@ -154,7 +172,9 @@ def _load_rows(cfg: DictConfig, name: str, spec: BenchmarkConfig) -> Dataset:
             f"{type(e).__name__}: {e}. Point eval.suite.{name}.path at a local .jsonl/.parquet/.csv copy"
         ) from e
     require_columns(table, _required_columns(spec), spec.path, f"eval.suite.{name} (column keys)")
-    build = {"math": _math_row, "multiple_choice": _choice_row, "code": _code_row}[spec.kind]
+    build = {"math": _math_row, "multiple_choice": _choice_row, "code": _code_row, "general": _general_row}[
+        spec.kind
+    ]
     return Dataset.from_list([build(row, i, spec) for i, row in enumerate(table)])
 
 
@@ -162,6 +182,8 @@ def _required_columns(spec: BenchmarkConfig) -> list[str]:
     columns = [spec.prompt_column] + ([spec.id_column] if spec.id_column else [])
     if spec.kind == "math":
         columns.append(spec.answer_column)
+    elif spec.kind == "general":
+        columns += [spec.answer_column] + ([spec.forbidden_column] if spec.forbidden_column else [])
     elif spec.kind == "multiple_choice":
         columns += (
             [spec.choices_column, spec.answer_column]
@@ -193,6 +215,30 @@ def _math_row(row: dict, index: int, spec: BenchmarkConfig) -> dict:
         "answer": str(row[spec.answer_column]),
         **_extra_columns(row),
     }
+
+
+def _general_row(row: dict, index: int, spec: BenchmarkConfig) -> dict:
+    """A request with its good answers (a list, a JSON list or one string) and, when the file has
+    them, its forbidden phrases, both kept as JSON lists for general_match."""
+    forbidden = row[spec.forbidden_column] if spec.forbidden_column else []
+    return {
+        "id": _problem_id(row, index, spec),
+        "prompt": _with_instruction(str(row[spec.prompt_column]), spec),
+        "answer": json.dumps(string_list(row[spec.answer_column]), ensure_ascii=False),
+        "forbidden": json.dumps(string_list(forbidden), ensure_ascii=False),
+        **_extra_columns(row),
+    }
+
+
+def _toy_general_rows(cfg: DictConfig, spec: BenchmarkConfig) -> list[dict]:
+    """The toy's held-out general requests (toy.preferences.general_benchmark_rows), as many as
+    the benchmark evaluates (its num_problems, else eval.num_problems, else 200)."""
+    from r1pipe.toy.preferences import general_benchmark_rows
+
+    toy = cfg.data.toy
+    n = (cfg.eval.num_problems if spec.num_problems is None else spec.num_problems) or 200
+    rows = general_benchmark_rows(n, seed=toy.seed, languages=tuple(toy.languages))
+    return [{**r, "prompt": _with_instruction(r["prompt"], spec)} for r in rows]
 
 
 def _choice_row(row: dict, index: int, spec: BenchmarkConfig) -> dict:

@@ -149,7 +149,7 @@ def evaluation_policy(cfg: DictConfig, failure_log: Path | None) -> GuardPolicy:
 
 def _reward_columns(bench: Benchmark) -> dict[str, list]:
     """The reward's keyword columns, one entry per sample (each problem's row repeated k times)."""
-    names = ["answer"] + [c for c in ("tests", "fn_name") if c in bench.problems.column_names]
+    names = ["answer"] + [c for c in ("tests", "fn_name", "forbidden") if c in bench.problems.column_names]
     columns = {c: _per_sample(bench.problems[c], bench.k) for c in names}
     for key, value in bench.reward_kwargs.items():
         columns[key] = [value] * (len(bench.problems) * bench.k)

@@ -18,7 +18,7 @@ from r1pipe.data.loading import load_table, require_columns
 from r1pipe.pipeline.rundir import atomic_write_json, fsync_dir
 from r1pipe.rejection.steps import survivors
 from r1pipe.rejection.store import Records
-from r1pipe.toy.corpus import non_reasoning_examples
+from r1pipe.toy.preferences import non_reasoning_examples
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,13 @@ def non_reasoning_count(reasoning: int, ratio: float) -> int:
 
 
 def non_reasoning_rows(data: DictConfig, n: int, seed: int) -> list[dict]:
-    """`n` chats from data.non_reasoning (the toy: the shipped number-word and greeting examples),
+    """`n` chats from data.non_reasoning (the toy: generated general requests, toy.preferences),
     shuffled with `seed`; fewer when the dataset has fewer rows (logged)."""
     if n == 0:
         return []
     spec = data.non_reasoning
     if spec.path == "toy":
-        source = non_reasoning_examples(n, seed=data.toy.seed)
+        source = non_reasoning_examples(n, seed=data.toy.seed, flaw_fraction=data.toy.chat_flaw_fraction)
     else:
         ds = load_table(spec.path, spec.subset, spec.split)
         require_columns(ds, [spec.messages_column], spec.path, "data.non_reasoning.messages_column")

@@ -4,6 +4,7 @@ answers.py       where the final answer is (after the last </think>): shared by 
 accuracy.py      toy_accuracy, math_accuracy (math-verify), choice_accuracy (multiple choice)
 deadline.py      a verifier's own time bound, strictly inside the guard's (same verdict every run)
 format.py        r1_format, r1_zero_format (and split_think for other code)
+general.py       general_match (requests with known good answers: the general benchmark)
 language.py      language_consistency
 length.py        soft_overlong (DAPO), repetition_penalty
 code.py          code_accuracy (programs run in r1pipe.rewards.sandbox)
@@ -16,6 +17,7 @@ from r1pipe.rewards.accuracy import choice_accuracy, math_accuracy, toy_accuracy
 from r1pipe.rewards.answers import completion_text, extract_answer, extract_choice, last_boxed
 from r1pipe.rewards.code import code_accuracy, extract_code
 from r1pipe.rewards.format import r1_format, r1_zero_format, split_think, with_think_prefilled
+from r1pipe.rewards.general import general_match
 from r1pipe.rewards.language import language_consistency, make_language_consistency
 from r1pipe.rewards.length import (
     make_repetition_penalty,
@@ -40,6 +42,7 @@ __all__ = [
     "extract_answer",
     "extract_choice",
     "extract_code",
+    "general_match",
     "get_reward",
     "language_consistency",
     "last_boxed",

@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import random
 
-from r1pipe.toy.task import LANGUAGES, Problem, sample_problems
+from r1pipe.toy.task import LANGUAGES, Language, Problem, Split, sample_problems
 
 EN_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ZH_NUMBER_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
+
+
+def number_word_split(digit: int, into: Language, asked_in: Language) -> Split:
+    """Which split a number-word request belongs to ("the digit `digit` as a word of `into`, asked
+    in `asked_in`"). For the even digits one of the two asking languages is held out, alternating,
+    so a quarter of the 40 requests never appear in training (stage 3's chats, stage 4's general
+    prompts), and every word is still taught, asked in the other language: the held-out requests
+    measure the same skill asked the other way (eval.suite.general)."""
+    if digit % 2:
+        return "train"
+    held_out: Language = LANGUAGES[(digit // 2 + (into == "zh")) % 2]
+    return "heldout" if asked_in == held_out else "train"
 
 
 def digit_facts() -> list[str]:
@@ -50,41 +62,12 @@ def pretraining_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
     return docs
 
 
-def non_reasoning_examples(n: int, *, seed: int) -> list[dict]:
-    """Simple chat turns that need no reasoning (number words, greetings, echoing), both languages.
+def number_word(digit: int, into: Language) -> str:
+    return (EN_NUMBER_WORDS if into == "en" else ZH_NUMBER_WORDS)[digit]
 
-    Stage 3 mixes these into its SFT set, as the paper mixes writing and factual QA. Their
-    reasoning block is one short sentence, so the R1 output format is kept everywhere.
-    """
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        language = LANGUAGES[i % len(LANGUAGES)]
-        digit = rng.randrange(10)
-        kind = rng.randrange(3)
-        if language == "en":
-            prompt, answer = [
-                (f"How do you write the digit {digit} as an English word?", EN_NUMBER_WORDS[digit]),
-                (f"How do you write the digit {digit} in Chinese?", ZH_NUMBER_WORDS[digit]),
-                ("Say hello.", "Hello! How can I help you today?"),
-            ][kind]
-            think = "This is a simple request; no calculation is needed."
-        else:
-            prompt, answer = [
-                (f"数字 {digit} 的中文写法是什么？", ZH_NUMBER_WORDS[digit]),
-                (f"数字 {digit} 的英文单词是什么？", EN_NUMBER_WORDS[digit]),
-                ("请打个招呼。", "你好！有什么可以帮你的吗？"),
-            ][kind]
-            think = "这是一个简单的请求，不需要计算。"
-        rows.append(
-            {
-                "id": f"toy-general-{i}",
-                "messages": [
-                    {"role": "user", "content": prompt},
-                    {"role": "assistant", "content": f"<think>\n{think}\n</think>\n\n{answer}"},
-                ],
-                "language": language,
-                "task": "general",
-            }
-        )
-    return rows
+
+def number_word_request(digit: int, into: Language, asked_in: Language) -> str:
+    """The request for `digit` written as a word of `into`, asked in `asked_in`."""
+    if asked_in == "en":
+        return f"How do you write the digit {digit} {'as an English word' if into == 'en' else 'in Chinese'}?"
+    return f"数字 {digit} 的{'英文单词' if into == 'en' else '中文写法'}是什么？"

@@ -306,7 +306,7 @@ def test_digit_facts_cover_every_column_sum():
 
 
 def test_non_reasoning_examples_are_r1_format_chats_in_both_languages():
-    from r1pipe.toy.corpus import non_reasoning_examples
+    from r1pipe.toy.preferences import non_reasoning_examples
 
     rows = non_reasoning_examples(40, seed=3)
     assert {r["language"] for r in rows} == {"en", "zh"} and {r["task"] for r in rows} == {"general"}
