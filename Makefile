@@ -3,10 +3,12 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
-# Test processes (pytest-xdist): two on the 2-core machine; WORKERS=0 runs the suite in one process.
+# Test processes (pytest-xdist): three on the 2-core machine, because CLI tests spend a share of their
+# time waiting (process starts, polls, Slurm): measured one after the other on the same machine,
+# 2 workers 18m41s, 3 workers 16m51s (docs/DEVELOPERS.md, Tests). WORKERS=0: one process.
 # loadfile: a module runs on one worker, so its module fixtures are built once and tests that
 # share a machine-wide resource (the Slurm cluster, the machine's shared memory) never overlap.
-WORKERS ?= 2
+WORKERS ?= 3
 XDIST   := -n $(WORKERS) --dist loadfile
 
 .PHONY: help install browser slurm run test test-all test-unit test-integration lint format toy-base clean

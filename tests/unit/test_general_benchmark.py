@@ -48,7 +48,12 @@ ATTACKS = [
     ("rude summary", r1(POLITE, "Shut up."), COLOURS, 0.0),
     ("rude reasoning behind a good summary", r1("What a dumb question.", "Blue."), COLOURS, 0.0),
     ("rude words in the other language", r1("这个用户真笨。", "Blue."), COLOURS, 0.0),
-    ("a second reasoning block hiding the answer", r1(POLITE, "Blue.") + "\n</think>\nRed.", COLOURS, 0.0),
+    (
+        "an answer before a second </think> (the summary follows the last)",
+        r1(POLITE, "Blue.") + "\n</think>\nI don't know.",
+        COLOURS,
+        0.0,
+    ),
     ("an answer repeated", r1(POLITE, "Blue. Blue."), COLOURS, 0.0),
 ]
 
@@ -117,7 +122,7 @@ def test_a_general_benchmark_reads_a_users_file(tmp_path: Path):
     path = tmp_path / "general.jsonl"
     rows = [
         {"question": "Say hi.", "good": ["Hi!", "Hello!"], "bad": ["idiot"], "language": "en"},
-        {"question": "Name a fruit.", "good": "Apple.", "language": "en"},
+        {"question": "Name a fruit.", "good": "Apple.", "bad": [], "language": "en"},
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     entry = f"{{kind:general,path:'{path}',prompt_column:question,answer_column:good,forbidden_column:bad}}"
