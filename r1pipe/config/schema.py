@@ -135,7 +135,12 @@ class ToyDataConfig:
     rejection_prompts: int = 2000  # prompts sampled in rejection sampling (stage 3)
     self_check_fraction: Annotated[float, SHARE] = 0.0  # cold-start chains that re-read the operands
     slip_fraction: Annotated[float, SHARE] = 0.5  # of those, the ones whose check corrects a copying slip
-    chat_flaw_fraction: Annotated[float, SHARE] = 0.0  # stage 3's general chats answered unhelpfully or rudely
+    language_switch_fraction: Annotated[float, SHARE] = (
+        0.0  # cold-start chains that switch language after the first line
+    )
+    chat_flaw_fraction: Annotated[float, SHARE] = (
+        0.0  # stage 3's general chats answered unhelpfully or rudely
+    )
     seed: int = 1234  # fixes which problems are generated
 
 

@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.toy.preferences import GENERAL_TASK, general_rows
-from r1pipe.toy.task import Split, plan_self_checks, r1_response, sample_problems
+from r1pipe.toy.task import Split, plan_language_switches, plan_self_checks, r1_response, sample_problems
 
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
@@ -42,19 +42,20 @@ def toy_cold_start(toy: DictConfig) -> Dataset:
         heldout_fraction=toy.heldout_fraction,
     )
     checks = plan_self_checks(problems, toy.self_check_fraction, toy.slip_fraction, toy.seed)
+    switches = plan_language_switches(problems, toy.language_switch_fraction, toy.seed)
     return Dataset.from_list(
         [
             {
                 "id": p.uid,
                 "messages": [
                     {"role": "user", "content": p.prompt()},
-                    {"role": "assistant", "content": r1_response(p, check)},
+                    {"role": "assistant", "content": r1_response(p, check, switch)},
                 ],
                 "answer": str(p.answer),
                 "language": p.language,
                 "task": "toy",
             }
-            for p, check in zip(problems, checks, strict=True)
+            for p, check, switch in zip(problems, checks, switches, strict=True)
         ]
     )
 

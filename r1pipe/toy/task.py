@@ -161,9 +161,12 @@ def check_line(p: Problem, check: SelfCheck) -> str:
     return f"{head}，没错。" if check.kind == "confirm" else f"{head}，不是 {wa} + {wb}，重新算。"
 
 
-def chain_of_thought(p: Problem, check: SelfCheck | None = None) -> str:
+def chain_of_thought(p: Problem, check: SelfCheck | None = None, switch: bool = False) -> str:
     """The readable, column-by-column reasoning for one problem, in the prompt's language, with
-    the self-check after the opening line where one is given."""
+    the self-check after the opening line where one is given. `switch`: after the opening line
+    the reasoning goes on in the other language, the mixing R1-Zero showed (language_switch)."""
+    other: Language = "zh" if p.language == "en" else "en"
+    body = other if switch else p.language
     da, db = str(p.a)[::-1], str(p.b)[::-1]
     width = max(len(da), len(db))
     carry, written, lines = 0, [], []
@@ -173,7 +176,7 @@ def chain_of_thought(p: Problem, check: SelfCheck | None = None) -> str:
         terms = f"{x} + {y}" + (f" + {carry}" if carry else "")
         digit, carry = total % 10, total // 10
         written.append(str(digit))
-        if p.language == "en":
+        if body == "en":
             tail = f" Write {digit}, carry {carry}." if carry else f" Write {digit}."
             lines.append(f"{_EN_COLUMNS[i]}: {terms} = {total}.{tail}")
         else:
@@ -181,17 +184,28 @@ def chain_of_thought(p: Problem, check: SelfCheck | None = None) -> str:
             lines.append(f"{_ZH_COLUMNS[i]}：{terms} = {total}{tail}")
     if carry:
         written.append(str(carry))
-        lines.append(f"The last carry gives {carry}." if p.language == "en" else f"最后的进位是 {carry}。")
+        lines.append(f"The last carry gives {carry}." if body == "en" else f"最后的进位是 {carry}。")
     result = "".join(reversed(written))
     wa, wb = check.written if check else (p.a, p.b)
-    if p.language == "en":
-        head = f"We add {wa} and {wb} column by column, starting from the ones."
-        foot = f"Reading the written digits from the left: {result}."
-    else:
-        head = f"从个位开始，逐位把 {wa} 和 {wb} 相加。"
-        foot = f"从左往右读出写下的数字：{result}。"
+    head = (
+        f"We add {wa} and {wb} column by column, starting from the ones."
+        if p.language == "en"
+        else f"从个位开始，逐位把 {wa} 和 {wb} 相加。"
+    )
+    foot = (
+        f"Reading the written digits from the left: {result}."
+        if body == "en"
+        else f"从左往右读出写下的数字：{result}。"
+    )
     checked = [check_line(p, check)] if check else []
     return "\n".join([head, *checked, *lines, foot])
+
+
+def plan_language_switches(problems: list[Problem], fraction: float, seed: int) -> list[bool]:
+    """For each problem whether its cold-start chain switches language after the opening line
+    (about `fraction` of them): data.toy.language_switch_fraction."""
+    rng = random.Random(f"{seed}-language-switch")
+    return [rng.random() < fraction for _ in problems]
 
 
 def summary(p: Problem) -> str:
@@ -201,6 +215,6 @@ def summary(p: Problem) -> str:
     return f"{p.a} 加 {p.b} 的和是 \\boxed{{{p.answer}}}。"
 
 
-def r1_response(p: Problem, check: SelfCheck | None = None) -> str:
+def r1_response(p: Problem, check: SelfCheck | None = None, switch: bool = False) -> str:
     """The full assistant turn in the R1 output format: `<think>\\n...\\n</think>\\n\\nsummary`."""
-    return f"<think>\n{chain_of_thought(p, check)}\n</think>\n\n{summary(p)}"
+    return f"<think>\n{chain_of_thought(p, check, switch)}\n</think>\n\n{summary(p)}"
