@@ -11,8 +11,14 @@ import pytest
 from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.benchmarks import load_benchmark, normalized_summary, suite_problems
 from r1pipe.rewards import REWARDS, general_match
-from r1pipe.toy.preferences import non_reasoning_examples, number_word_split
-from r1pipe.toy.preferences import RUDE_PHRASES, general_benchmark_rows, general_prompts, general_rows
+from r1pipe.toy.corpus import number_word_split
+from r1pipe.toy.preferences import (
+    RUDE_PHRASES,
+    general_benchmark_rows,
+    general_prompts,
+    general_rows,
+    non_reasoning_examples,
+)
 
 COLOURS = json.dumps(["Blue.", "Red.", "Green.", "Yellow."])
 GREETING_ZH = json.dumps(["你好！有什么可以帮你的吗？", "你好！很高兴见到你。"])
