@@ -117,7 +117,7 @@ def test_the_toy_general_benchmark_loads_with_its_judge_and_votes_on_the_summary
     cfg = compose_config(["eval.num_problems=40", "eval.samples_per_problem=2"])
     assert "general" in cfg.eval.benchmarks  # the toy evaluates it after every stage
     bench = load_benchmark(cfg, "general")
-    assert (bench.kind, bench.reward, bench.k, len(bench.problems)) == ("general", "general_match", 2, 100)
+    assert (bench.kind, bench.reward, bench.k, len(bench.problems)) == ("general", "general_match", 2, 40)
     assert bench.max_new_tokens == 64
     assert {"id", "prompt", "answer", "forbidden", "language"} <= set(bench.problems.column_names)
     assert normalized_summary(r1(POLITE, "Blue.")) == normalized_summary(r1("other", " blue")) == "blue"
