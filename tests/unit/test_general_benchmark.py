@@ -142,3 +142,18 @@ def test_a_general_benchmark_reads_a_users_file(tmp_path: Path):
     missing = compose_config([f"+eval.suite.mine={entry.replace('bad}', 'nope}')}", "eval.benchmarks=[mine]"])
     problems = suite_problems(missing)
     assert problems and "nope" in str(problems[0])
+
+
+def test_stage_three_chats_pass_the_judge_unless_flawed():
+    """The toy's stage-3 chats and the judge agree: every clean chat passes, every flawed one
+    (unhelpful, rude answer or rude reasoning) fails, so flaws are what stage 4 must remove."""
+    prompts = general_prompts(300, seed=7)
+    for fraction, expected in ((0.0, 1.0), (1.0, 0.0)):
+        chats = non_reasoning_examples(300, seed=7, flaw_fraction=fraction)
+        assert [c["messages"][0]["content"] for c in chats] == [p.prompt for p in prompts]
+        scores = general_match(
+            [c["messages"][1]["content"] for c in chats],
+            answer=[json.dumps(p.answers) for p in prompts],
+            forbidden=[RUDE] * len(chats),
+        )
+        assert set(scores) == {expected}, fraction
