@@ -15,7 +15,7 @@ rising with accuracy); measured so far, the checks slow stage 1 down and GRPO dr
 
 Cold-start chains can also switch to the other language after their opening line
 (`plan_language_switches`, `data.toy.language_switch_fraction`), for the language-reward
-ablation; measured at 0.3 it mixes but costs stage 1 most of its accuracy (docs/RESULTS.md).
+ablation; measured at 0.3 and 0.1 it costs stage 1 most of its accuracy (docs/RESULTS.md).
 
 Splits are fixed by a hash of the operand pair, not by sampling order, so the held-out pairs never
 appear in the pretraining corpus, the cold-start set or the RL prompts, whatever the sizes asked.
