@@ -56,7 +56,8 @@ def _judge(text: str, answers: list[str], forbidden: list[str], scope: WithoutTh
     if not answers:
         return None
     text = unicodedata.normalize("NFKC", text)
-    if any(_contains(text, phrase) for phrase in forbidden):
+    folded = text.casefold()
+    if any(_contains(folded, phrase) for phrase in forbidden):
         return 0.0
     region = final_region(text, scope)
     if region is None:
@@ -70,15 +71,15 @@ def plain_answer(text: str) -> str:
     return text.casefold()
 
 
-def _contains(text: str, phrase: str) -> bool:
-    """`phrase` in `text`: whole words for Latin phrases ("hurt" is not in "hurtle"), anywhere for
-    CJK ones (no spaces between words)."""
+def _contains(folded: str, phrase: str) -> bool:
+    """`phrase` in the casefolded text: whole words for Latin phrases ("hurt" is not in "hurtle"),
+    anywhere for CJK ones (no spaces between words)."""
     phrase = phrase.casefold().strip()
     if not phrase:
         return False
     if phrase.isascii():
-        return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text.casefold()) is not None
-    return phrase in text
+        return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", folded) is not None
+    return phrase in folded
 
 
 def string_list(value: object) -> list[str]:

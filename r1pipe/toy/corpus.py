@@ -1,4 +1,5 @@
-"""Text the toy base model is pretrained on, and the non-reasoning chat examples for stage 3.
+"""Text the toy base model is pretrained on, and the number words of the general requests (their
+requests and the held-out split of them; the chats themselves are built in toy/preferences.py).
 
 The pretraining corpus teaches the domain (single-digit addition facts with and without a carry,
 and whole equations stated in English and Chinese) but never the reasoning format: no chat
