@@ -25,9 +25,8 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datasets import Dataset
 from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
@@ -69,6 +68,9 @@ from r1pipe.training.models import (
     model_dir_problem,
     resolve_model_path,
 )
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
 

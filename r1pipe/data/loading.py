@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datasets import Dataset, Value, concatenate_datasets, load_dataset
 from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.toy.preferences import GENERAL_TASK, general_rows
 from r1pipe.toy.task import Split, plan_language_switches, plan_self_checks, r1_response, sample_problems
+
+if TYPE_CHECKING:
+    # `datasets` (~1 s of imports) is imported by the functions that build datasets, not here:
+    # validation and the orchestrator import this module for its file checks and DataError.
+    from datasets import Dataset
 
 FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 
@@ -33,6 +38,8 @@ def is_local_path(path: str) -> bool:
 
 def toy_cold_start(toy: DictConfig) -> Dataset:
     """Readable long-CoT chats in the R1 format, generated from the toy task's train split."""
+    from datasets import Dataset
+
     problems = sample_problems(
         toy.cold_start_examples,
         digits=toy.digits,
@@ -62,6 +69,8 @@ def toy_cold_start(toy: DictConfig) -> Dataset:
 
 def toy_problems(toy: DictConfig, split: Split, n: int, seed: int) -> Dataset:
     """Verifiable problems (prompt, answer, language, task) from one split of the toy task."""
+    from datasets import Dataset
+
     problems = sample_problems(
         n,
         digits=toy.digits,
@@ -94,6 +103,8 @@ def toy_set(toy: DictConfig, key: str) -> Dataset:
 
 def load_table(path: str, subset: str | None, split: str) -> Dataset:
     """A local file/dir or a hub dataset, as one split."""
+    from datasets import load_dataset
+
     if is_local_path(path):
         local = Path(path).expanduser()
         if local.is_dir():
@@ -153,6 +164,8 @@ def general_count(reasoning: int, fraction: float) -> int:
 def load_general_prompts(data: DictConfig, n: int) -> Dataset:
     """`n` general prompts (prompt, answer "", language, task "general") from data.general_prompts;
     a smaller set is repeated (each prompt is sampled afresh every time it comes up)."""
+    from datasets import Dataset
+
     spec = data.general_prompts
     if spec.path == "toy":
         toy = data.toy
@@ -180,6 +193,7 @@ MIX_COLUMNS = ("prompt", "answer", "language", "task")
 def mix_prompts(reasoning: Dataset, general: Dataset, seed: int) -> Dataset:
     """Stage 4's prompts: both sets on the columns the rewards read (a missing one is None, so a
     reasoning set without `task` takes reward.routing.default), shuffled together."""
+    from datasets import Value, concatenate_datasets
 
     def aligned(ds: Dataset) -> Dataset:
         ds = ds.select_columns([c for c in MIX_COLUMNS if c in ds.column_names])

@@ -25,9 +25,8 @@ import random
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from datasets import Dataset
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigProblem
@@ -36,6 +35,9 @@ from r1pipe.data.loading import load_heldout, load_table, require_columns
 from r1pipe.rewards import extract_answer, extract_choice
 from r1pipe.rewards.answers import WithoutThinkEnd, final_region
 from r1pipe.rewards.general import plain_answer, string_list
+
+if TYPE_CHECKING:
+    from datasets import Dataset  # imported where rows are loaded: validation imports this module
 
 KINDS = BENCHMARK_KINDS  # declared on BenchmarkConfig.kind
 DEFAULT_REWARD = {
@@ -152,6 +154,8 @@ def benchmark_k(cfg: DictConfig, spec: BenchmarkConfig) -> int:
 
 
 def _load_rows(cfg: DictConfig, name: str, spec: BenchmarkConfig) -> Dataset:
+    from datasets import Dataset
+
     if spec.kind == "heldout":
         table = load_heldout(cfg.data)
         return Dataset.from_list(

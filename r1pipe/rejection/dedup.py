@@ -14,11 +14,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import regex
-from datasketch import MinHash, MinHashLSH
 
 from r1pipe.rejection.filters import word_tokens
+
+if TYPE_CHECKING:
+    # datasketch pulls in scipy (~0.5 s): imported where a MinHash is built, not by every process
+    # that plans a run (the stage registry imports stage 3's steps).
+    from datasketch import MinHash
 
 _SPACE = regex.compile(r"\s+")
 
@@ -47,6 +52,8 @@ def shingles(text: str, k: int) -> set[str]:
 
 
 def minhash(text: str, k: int, num_perm: int) -> MinHash:
+    from datasketch import MinHash
+
     m = MinHash(num_perm=num_perm, seed=1)
     m.update_batch([s.encode("utf-8") for s in shingles(text, k)])
     return m
@@ -55,6 +62,8 @@ def minhash(text: str, k: int, num_perm: int) -> MinHash:
 def near_duplicates(texts: Sequence[str], threshold: float, k: int, num_perm: int) -> list[bool]:
     """True for each text whose estimated Jaccard similarity to an earlier kept text is at least
     `threshold` (MinHash LSH; estimates, so a pair right at the threshold may go either way)."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     flags = []
     for i, text in enumerate(texts):

@@ -11,7 +11,6 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from datasets import Dataset
 from omegaconf import DictConfig
 
 from r1pipe.data.loading import load_table, require_columns
@@ -81,6 +80,8 @@ def non_reasoning_rows(data: DictConfig, n: int, seed: int) -> list[dict]:
 
 def write_sft_set(rows: list[dict], path: Path) -> Path:
     """One file, written to a temporary name and renamed, so a crash never leaves a partial set."""
+    from datasets import Dataset
+
     tmp = path.with_name(f".{path.name}.tmp")
     ds = Dataset.from_list(rows)
     if path.suffix == ".parquet":

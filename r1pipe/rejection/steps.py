@@ -12,14 +12,17 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datasets import Dataset
 from omegaconf import DictConfig
 
 from r1pipe.generation import Engine, Sampling
 from r1pipe.rejection.dedup import Contamination, exact_duplicates, near_duplicates
 from r1pipe.rejection.filters import failed_filters
 from r1pipe.rejection.store import Records, read_records, write_records
+
+if TYPE_CHECKING:
+    from datasets import Dataset
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from importlib import resources
 
+import pytest
+
 from r1pipe.config.compose import CONFIG_MODULE, compose_config, config_groups, group_options
 from r1pipe.config.schema import schema_sections
 from r1pipe.config.validate import config_problems
@@ -51,8 +53,15 @@ def test_the_listing_names_every_config_group_in_conf():
             assert f"\n{group}: " in listing
 
 
-def test_stage_modules_import_no_torch():
-    """The orchestrator imports every stage module for its SPEC; planning must stay light."""
-    code = "import sys; import r1pipe.pipeline.stage_specs; print(sorted({'torch', 'transformers', 'trl'} & set(sys.modules)))"
+HEAVY_MODULES = ("torch", "transformers", "trl", "datasets", "datasketch", "scipy", "pandas")
+
+
+@pytest.mark.parametrize(
+    "module", ["r1pipe.pipeline.stage_specs", "r1pipe.pipeline.orchestrator", "r1pipe.cli"]
+)
+def test_planning_imports_no_heavy_library(module: str):
+    """The orchestrator imports every stage module for its SPEC, and every CLI command starts with
+    it: planning must stay light (each of these libraries is 0.3-2 s of imports per process)."""
+    code = f"import sys; import {module}; print(sorted(set({HEAVY_MODULES!r}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
