@@ -9,9 +9,10 @@ time and reused after, so a resumed stage scores with the same judge; a director
 fingerprint (preference data, training settings, base model) differs is rebuilt. A built judge is
 also kept in the machine's cache (`judge_cache`: $R1PIPE_CACHE, else $XDG_CACHE_HOME/r1pipe or
 ~/.cache/r1pipe; `R1PIPE_CACHE=off` for none) under its fingerprint, and the next run on the
-machine copies it instead of training again (~40 s of a toy stage 4 on 2 cores). Each judge is the
+machine copies it instead of training again (~25 s of a toy stage 4 on 2 cores). Each judge is the
 toy base's first two layers with a one-output score head (a `Qwen2ForSequenceClassification`,
-`num_labels=1`), trained in about 10 seconds on 2 CPU cores.
+`num_labels=1`), trained in about 12 seconds on one CPU core, in float32 (TRL's default bf16
+is emulated on a CPU without bf16 units: 50-95 s a judge).
 
 Training is TRL's RewardTrainer (Bradley-Terry loss, the trainer a user would train a real judge
 with). Considered: a plain PyTorch loop (as tests/unit/test_reward_model.py has), shorter but a
@@ -65,6 +66,8 @@ class JudgeTraining:
     center_rewards: float = 0.01  # pulls scores towards 0 (TRL's center_rewards_coefficient)
     seed: int = 0  # data and initialisation
     max_length: int = 256  # tokens per input (toy inputs are < 100)
+    bf16: bool = False  # TRL's RewardConfig defaults to bf16; on a CPU without bf16 units that is
+    # emulated, ~15x slower per matmul (2.5 min for the two judges instead of ~10 s)
 
 
 def toy_judge(model_dir: str) -> Judge | None:
@@ -263,10 +266,31 @@ def preference_accuracy(model, tokenizer, pairs: list[dict], max_length: int) ->
     return (chosen > rejected).float().mean().item()
 
 
+def judge_trainer_args(training: JudgeTraining, output_dir: Path):
+    """TRL's RewardConfig for a judge: on the CPU, in float32, nothing saved or logged by the trainer."""
+    from trl import RewardConfig
+
+    return RewardConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=training.epochs,
+        per_device_train_batch_size=training.batch_size,
+        learning_rate=training.learning_rate,
+        center_rewards_coefficient=training.center_rewards,
+        max_length=training.max_length,
+        seed=training.seed,
+        use_cpu=True,  # tiny: the same judge on every machine, and no GPU memory taken from the stage
+        bf16=training.bf16,
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
+
+
 def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining()) -> dict:
     """Train one judge from the toy base and publish it to `out` (model, tokenizer, META) atomically."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
-    from trl import RewardConfig, RewardTrainer
+    from trl import RewardTrainer
 
     from r1pipe.pipeline.rundir import atomic_write_json
     from r1pipe.toy.base_model import toy_base_dir
@@ -281,20 +305,7 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining
     model.config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    args = RewardConfig(
-        output_dir=str(tmp / "trainer"),
-        num_train_epochs=training.epochs,
-        per_device_train_batch_size=training.batch_size,
-        learning_rate=training.learning_rate,
-        center_rewards_coefficient=training.center_rewards,
-        max_length=training.max_length,
-        seed=training.seed,
-        use_cpu=True,  # tiny: the same judge on every machine, and no GPU memory taken from the stage
-        save_strategy="no",
-        logging_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-    )
+    args = judge_trainer_args(training, tmp / "trainer")
     train = encode_pairs(tokenizer, PAIRS[judge](training.pairs, seed=training.seed), training.max_length)
     trainer = RewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
     output = trainer.train()

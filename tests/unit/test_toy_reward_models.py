@@ -161,3 +161,10 @@ def test_two_runs_started_together_build_a_judge_once(tmp_path, child_runs, monk
         run.join(timeout=120)
     assert len(child_runs) == 1, "the second run copied the first one's judge"
     assert all((tmp_path / f"run{i}" / "helpful" / META).is_file() for i in (1, 2))
+
+
+def test_judges_train_in_float32_on_the_cpu(tmp_path):
+    """TRL's RewardConfig defaults to bf16, which a CPU without bf16 units emulates: the two toy
+    judges took 150 s instead of 25 s. The judge's trainer asks for float32 on the CPU."""
+    args = reward_models.judge_trainer_args(reward_models.JudgeTraining(), tmp_path / "trainer")
+    assert (args.bf16, args.fp16, args.use_cpu) == (False, False, True)
