@@ -229,7 +229,8 @@ def test_interrupted_stage_resumes_from_its_checkpoint_to_the_same_final_step(tm
     run_dir = tmp_path / "run"
     args = [
         f"run_dir={run_dir}",
-        *QUICK,
+        *QUICK_STEPS,
+        "pipeline.stages=[cold_start]",
         "eval.after_stage=false",
         "cold_start.max_steps=16",
         "cold_start.save_steps=5",
@@ -475,7 +476,8 @@ def test_lora_and_packing_variants_train_and_hand_off_a_plain_model(tmp_path: Pa
     r1pipe(
         "run",
         f"run_dir={run_dir}",
-        *QUICK,
+        *QUICK_STEPS,
+        "pipeline.stages=[cold_start]",
         "eval.after_stage=false",
         "cold_start.max_steps=3",
         *variant,
