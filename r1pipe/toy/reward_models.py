@@ -67,7 +67,8 @@ class JudgeTraining:
     seed: int = 0  # data and initialisation
     max_length: int = 256  # tokens per input (toy inputs are < 100)
     bf16: bool = False  # TRL's RewardConfig defaults to bf16; on a CPU without bf16 units that is
-    # emulated, ~15x slower per matmul (2.5 min for the two judges instead of ~10 s)
+    # emulated, ~15x slower per matmul (148 s for the two judges instead of 25 s). A field, so
+    # that judges cached from a bf16 build have another fingerprint and are rebuilt.
 
 
 def toy_judge(model_dir: str) -> Judge | None:
