@@ -4,8 +4,9 @@
     python scripts/build_toy_base.py --out /tmp/base --steps 200   # a quick throw-away build
 
 A tiny Qwen2 (head_dim 32) and a byte-level BPE tokenizer (digits one per token) are trained
-from the toy corpus with a fixed seed; the result is a plain Hugging Face model directory with
-the R1 chat template. It knows the addition facts but not the `<think>` format.
+from the toy corpus (r1pipe/toy/corpus.py) with a fixed seed; the result is a plain Hugging Face
+model directory with the R1 chat template. Like a real base, it has read questions with answers
+(some worked, a few in R1-Zero's tags) but never the R1 chat format, which cold-start SFT teaches.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", default=str(toy_base_dir()), help="output model directory")
-    parser.add_argument("--steps", type=int, default=2500, help="pretraining steps (batch 64 x 128 tokens)")
+    parser.add_argument("--steps", type=int, default=2500, help="pretraining steps (batch 32 x 256 tokens)")
     parser.add_argument("--digits", type=int, default=2, help="operand digits of the toy task")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--vocab-size", type=int, default=1024)

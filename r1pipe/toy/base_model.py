@@ -20,7 +20,7 @@ from r1pipe.toy import toy_base_dir  # noqa: F401  (where the shipped toy base l
 from r1pipe.toy.corpus import pretraining_documents
 from r1pipe.toy.preferences import non_reasoning_examples
 from r1pipe.toy.task import r1_response, sample_problems
-from r1pipe.training.chat_template import END_OF_TURN, R1_CHATML
+from r1pipe.training.chat_template import END_OF_TURN, R1_CHATML, R1_ZERO_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,10 @@ def tokenizer_texts(digits: int, seed: int) -> list[str]:
     chats = [p.prompt() + "\n" + r1_response(p) for p in problems]
     general = [m["content"] for row in non_reasoning_examples(200, seed=seed) for m in row["messages"]]
     roles = ["system\nuser\nassistant"] * 50
-    return docs + chats + general + roles
+    # R1-Zero's template is ordinary English to a real tokenizer; without it in the texts, BPE splits
+    # its preamble into ~220 tokens of letters, which the tiny model never saw that long.
+    zero_template = [R1_ZERO_PREFIX] * 50
+    return docs + chats + general + roles + zero_template
 
 
 def packed_batches(token_ids: list[int], seq_len: int, batch_size: int, rng: random.Random):
@@ -110,11 +113,14 @@ def pretrain(
     steps: int,
     seed: int,
     lr: float = 3e-3,
-    batch_size: int = 64,
-    seq_len: int = 128,
+    batch_size: int = 32,
+    seq_len: int = 256,
+    n_docs: int = 40000,
 ) -> list[float]:
-    """Next-token pretraining on the domain corpus. Plain PyTorch: one loop, no Trainer needed."""
-    docs = pretraining_documents(20000, digits=digits, seed=seed)
+    """Next-token pretraining on the domain corpus. Plain PyTorch: one loop, no Trainer needed.
+    Windows of 256 tokens: R1-Zero's prompt (template and question, ~70 tokens) and its completion
+    must fall inside positions the base was trained on."""
+    docs = pretraining_documents(n_docs, digits=digits, seed=seed)
     ids: list[int] = []
     for doc in docs:
         ids += tokenizer(doc)["input_ids"] + [tokenizer.pad_token_id]

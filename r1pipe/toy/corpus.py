@@ -1,17 +1,33 @@
 """Text the toy base model is pretrained on, and the number words of the general requests (their
 requests and the held-out split of them; the chats themselves are built in toy/preferences.py).
 
-The pretraining corpus teaches the domain (single-digit addition facts with and without a carry,
-and whole equations stated in English and Chinese) but never the reasoning format: no chat
-template, no `<think>`, no column-by-column walk-through. Cold-start SFT has to teach those.
-Held-out operand pairs never appear (see `task.split_of`).
+The pretraining corpus is what a real base model's web text is to the toy task, in English and
+Chinese: addition facts and equations (`fact_documents`); questions with answers
+(`question_answer_document`), some worked column by column, a few of those with a self-check or
+drifting into the other language, a few in the `<think> </think> <answer> </answer>` tags that
+R1-Zero's template asks for; and text about the general requests (`preferences.general_documents`).
+It never shows the R1 chat template (ChatML turns, `<think>` as the reply's first line): cold-start
+SFT teaches that. Without the questions, the base never learnt to copy a question's operands and
+R1-Zero had nothing to reinforce (docs/RESULTS.md, R1-Zero on the toy). Held-out operand pairs
+never appear (see `task.split_of`), nor do the held-out number-word requests.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from r1pipe.toy.task import LANGUAGES, Language, Problem, Split, sample_problems
+from r1pipe.toy.task import (
+    LANGUAGES,
+    Language,
+    Problem,
+    SelfCheck,
+    Split,
+    chain_of_thought,
+    copying_slip,
+    sample_problems,
+    split_of,
+)
 
 EN_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 ZH_NUMBER_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
@@ -48,7 +64,7 @@ def equation_sentence(p: Problem, rng: random.Random) -> str:
     return rng.choice(forms).format(a=p.a, b=p.b, c=p.answer)
 
 
-def pretraining_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
+def fact_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
     """Documents of mixed facts and equations; each is a few lines."""
     rng = random.Random(seed)
     facts = digit_facts()
@@ -60,6 +76,82 @@ def pretraining_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
         lines += [equation_sentence(p, rng) for p in problems[2 * i : 2 * i + 2]]
         rng.shuffle(lines)
         docs.append("\n".join(lines))
+    return docs
+
+
+# How a question and its answer are framed in the corpus: exam style, and the dialogue style the
+# R1-Zero template continues ("User: ... Assistant:"), inline or on two lines.
+_QA_FRAMES: dict[Language, tuple[tuple[str, str], ...]] = {
+    "en": (("Question: ", "\nAnswer: "), ("User: ", " Assistant: "), ("User: ", "\nAssistant: ")),
+    "zh": (("问题：", "\n解答："), ("User: ", " Assistant: "), ("用户：", "\n助手：")),
+}
+
+
+@dataclass(frozen=True)
+class AnswerMix:
+    """How the corpus answers its questions: the shares of direct answers (one equation) and of
+    answers in R1-Zero's tags (the rest are worked column by column), and among worked answers
+    the shares with a self-check (task.SelfCheck, half of them catching a copying slip) and
+    with the reasoning drifting into the other language (the mixing R1-Zero shows)."""
+
+    direct: float = 0.3
+    tagged: float = 0.2
+    self_check: float = 0.1
+    language_drift: float = 0.2
+
+
+def answer_line(p: Problem) -> str:
+    return f"The answer is \\boxed{{{p.answer}}}." if p.language == "en" else f"答案是 \\boxed{{{p.answer}}}。"
+
+
+def worked_answer(p: Problem, rng: random.Random, mix: AnswerMix) -> str:
+    """The column-by-column chain, sometimes with a self-check or drifting language."""
+    check = None
+    if rng.random() < mix.self_check:
+        slip = copying_slip(p, rng) if rng.random() < 0.5 else None
+        # A slip names another operand pair ("We add 94 and 89 ..."): never a held-out one.
+        check = SelfCheck("correct", slip) if slip and split_of(*slip) == "train" else SelfCheck("confirm", (p.a, p.b))
+    return chain_of_thought(p, check, switch=rng.random() < mix.language_drift)
+
+
+def question_answer_document(p: Problem, rng: random.Random, mix: AnswerMix = AnswerMix()) -> str:
+    """One toy question (the task's own prompt) and an answer: direct, worked, or in the tags."""
+    ask, reply = rng.choice(_QA_FRAMES[p.language])
+    roll = rng.random()
+    if roll < mix.direct:
+        answer = f"{p.a} + {p.b} = {p.answer}{'. ' if p.language == 'en' else '。'}" + answer_line(p)
+    elif roll < mix.direct + mix.tagged:
+        reasoning = worked_answer(p, rng, mix) if rng.random() < 0.5 else f"{p.a} + {p.b} = {p.answer}"
+        answer = f"<think> {reasoning} </think> <answer> {p.answer} </answer>"
+    else:
+        answer = worked_answer(p, rng, mix) + "\n" + answer_line(p)
+    return ask + p.prompt() + reply + answer
+
+
+def question_answer_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
+    """`n_docs` question documents on train-split problems (drawn from at most 10,000 distinct ones:
+    2-digit operands have ~14,600 train problems in all)."""
+    rng = random.Random(f"{seed}-questions")
+    pool = sample_problems(min(n_docs, 10_000), digits=digits, split="train", seed=seed + 2)
+    return [question_answer_document(rng.choice(pool), rng) for _ in range(n_docs)]
+
+
+# Shares of the pretraining corpus: facts and equations, questions with answers, general text.
+CORPUS_MIX = {"facts": 0.3, "questions": 0.55, "general": 0.15}
+
+
+def pretraining_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
+    """The base model's corpus: `CORPUS_MIX` of the three kinds, shuffled, train split only."""
+    from r1pipe.toy.preferences import general_documents  # preferences imports this module
+
+    counts = {kind: round(n_docs * share) for kind, share in CORPUS_MIX.items()}
+    counts["facts"] = n_docs - counts["questions"] - counts["general"]
+    docs = (
+        fact_documents(counts["facts"], digits=digits, seed=seed)
+        + question_answer_documents(counts["questions"], digits=digits, seed=seed)
+        + general_documents(counts["general"], seed=seed)
+    )
+    random.Random(f"{seed}-corpus").shuffle(docs)
     return docs
 
 

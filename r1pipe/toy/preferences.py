@@ -142,6 +142,46 @@ def general_prompts(
     ]
 
 
+_COLOUR_FACTS = {
+    "en": ("The sky is blue on a clear day.", "Red, green, yellow and blue are colours.", "Grass is green."),
+    "zh": ("晴天的天空是蓝色的。", "红色、绿色、黄色和蓝色都是颜色。", "草是绿色的。"),
+}
+_DIALOGUE = {"en": ("User: ", "\nAssistant: "), "zh": ("用户：", "\n助手：")}
+
+
+def number_word_statement(digit: int, into: Language, asked_in: Language) -> str:
+    """`digit` as a word of `into`, stated in `asked_in` (the answer to that number-word request)."""
+    word = number_word(digit, into)
+    if asked_in == "en":
+        return f"The digit {digit} is written {word} {'in English' if into == 'en' else 'in Chinese'}."
+    return f"数字 {digit} 的{'英文单词' if into == 'en' else '中文写法'}是 {word}。"
+
+
+def general_documents(n_docs: int, *, seed: int) -> list[str]:
+    """Pretraining text about the general requests, a few lines each: short dialogues on train-split
+    requests with a helpful answer, the number words (each stated only in the language its request
+    is trained in, so the held-out requests stay unseen in any form), and colour facts. A base
+    model has read such text; stage 3's chats then only teach the R1 chat form of it."""
+    rng = random.Random(f"general-docs-{seed}")
+    words = [
+        number_word_statement(d, into, asked)
+        for d in range(10)
+        for into in LANGUAGES
+        for asked in LANGUAGES
+        if number_word_split(d, into, asked) == "train"
+    ]
+    prompts = general_prompts(max(4 * n_docs, 8), seed=seed + 1)
+    docs = []
+    for i in range(n_docs):
+        p = prompts[rng.randrange(len(prompts))]
+        ask, reply = _DIALOGUE[p.language]
+        lines = [ask + p.prompt + reply + rng.choice(p.answers)]
+        lines += rng.sample(words, 2) + [rng.choice(_COLOUR_FACTS[rng.choice(LANGUAGES)])]
+        rng.shuffle(lines)
+        docs.append("\n".join(lines))
+    return docs
+
+
 def general_rows(n: int, *, seed: int, languages: tuple[Language, ...] = LANGUAGES) -> list[dict]:
     """Stage-4 dataset rows: prompt, an empty answer (no rule judges them), language, task."""
     return [

@@ -270,7 +270,7 @@ def test_prompts_carry_language_and_box_instruction(template):
 def mentions_pair(doc: str, a: int, b: int) -> bool:
     """Whether a document states the equation of a+b (either order), in any of its sentence forms."""
     for x, y in ((a, b), (b, a)):
-        for form in (rf"{x} \+ {y} = ", rf"{x} and {y}", rf"{x} plus {y}", rf"{x} 加 {y}"):
+        for form in (rf"{x} \+ {y} = ", rf"{x} and {y}", rf"{x} plus {y}", rf"{x} 加 {y}", rf"{x} 和 {y}", rf"{x} 与 {y}"):
             if re.search(rf"(?<!\d){form}", doc):
                 return True
     return False
@@ -282,14 +282,64 @@ def test_mentions_pair_detector():
     assert not mentions_pair("147 + 38 = 185.", 47, 38)
 
 
+# Every way the corpus puts two operands together ("47 + 38", "47 and 38", "把 47 和 38 相加", ...).
+PAIR_IN_TEXT = re.compile(r"(?<!\d)(\d{2}) (?:\+|and|plus|加|和|与) (\d{2})(?!\d)")
+
+
 def test_pretraining_never_states_heldout_equations():
     heldout = sample_problems(50, digits=2, split="heldout", seed=1234)
     docs = pretraining_documents(1000, digits=2, seed=0)
     assert len(docs) == 1000
     leaks = [(p.a, p.b) for p in heldout for doc in docs if mentions_pair(doc, p.a, p.b)]
     assert leaks == []
-    # And the corpus never teaches the reasoning format itself.
-    assert not any("<think>" in doc or "Ones:" in doc for doc in docs)
+    # Stronger: no operand pair anywhere in the corpus (questions, worked chains, self-checks that
+    # name a miscopied pair) is a held-out one.
+    pairs = {(int(a), int(b)) for doc in docs for a, b in PAIR_IN_TEXT.findall(doc)}
+    assert len(pairs) > 500
+    assert [pair for pair in pairs if split_of(*pair) == "heldout"] == []
+    # A base model's text, not the R1 chat format: cold start teaches the chat turns.
+    assert not any("<|im_start|>" in doc or "<|im_end|>" in doc or "<think>\n" in doc for doc in docs)
+
+
+def test_pretraining_corpus_mixes_its_kinds_in_both_languages():
+    from r1pipe.toy.corpus import CORPUS_MIX
+
+    docs = pretraining_documents(2000, digits=2, seed=0)
+    questions = [d for d in docs if "\\boxed{}" in d]  # the task's prompt asks for a box
+    worked = [d for d in questions if "Ones:" in d or "个位：" in d]
+    tagged = [d for d in questions if "<answer>" in d]
+    general = [d for d in docs if d not in questions and ("Assistant: " in d or "助手：" in d)]
+    assert abs(len(questions) / len(docs) - CORPUS_MIX["questions"]) < 0.03
+    assert abs(len(general) / len(docs) - CORPUS_MIX["general"]) < 0.03
+    assert 0.5 < len(worked) / len(questions) < 0.7  # worked answers, and half the tagged ones
+    assert 0.15 < len(tagged) / len(questions) < 0.25
+    assert any("等等，检查题目" in d for d in docs) and any("Wait, check the question" in d for d in docs)
+    drifted = [d for d in worked if ("Ones:" in d) != d.split("\n")[0].isascii()]
+    assert drifted  # some worked chains drift into the other language
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_answer_in_the_corpus_is_the_questions_sum(seed):
+    from r1pipe.toy.corpus import question_answer_documents
+
+    question = re.compile(r"(\d+) (?:\+|and|和|与) (\d+)")
+    for doc in question_answer_documents(300, digits=2, seed=seed):
+        a, b = map(int, question.search(doc).groups())
+        answers = re.findall(r"\\boxed\{(\d+)\}|<answer> (\d+) </answer>", doc)
+        assert answers and all(int(x or y) == a + b for x, y in answers), doc
+
+
+def test_general_documents_never_answer_a_heldout_number_word_request():
+    from r1pipe.toy.corpus import number_word_request, number_word_split
+    from r1pipe.toy.preferences import general_documents, number_word_statement
+
+    text = "\n".join(general_documents(2000, seed=0))
+    combos = [(d, i, a) for d in range(10) for i in ("en", "zh") for a in ("en", "zh")]
+    for digit, into, asked in combos:
+        seen = number_word_statement(digit, into, asked) in text
+        assert seen == (number_word_split(digit, into, asked) == "train"), (digit, into, asked)
+        if number_word_split(digit, into, asked) == "heldout":
+            assert number_word_request(digit, into, asked) not in text
 
 
 def test_smaller_heldout_fraction_stays_inside_the_pretraining_heldout():
