@@ -226,6 +226,7 @@ class SFTStageConfig:
         32768  # tokens per sequence; longer ones are truncated (paper: 32,768)
     )
     packing: bool = False  # pack several examples per sequence (TRL's BFD packing)
+    padding_free: bool = False  # no pad tokens: a batch's examples in one row, kept apart by position_ids
     gradient_checkpointing: bool = False  # trade compute for activation memory
     max_grad_norm: float = 1.0  # gradient clipping
     logging_steps: Annotated[int, POSITIVE] = 10  # log loss and LR every N steps

@@ -20,6 +20,7 @@ from r1pipe.report.plots import FIGURES
 # The RL curves the paper draws (its figures 2 and 3 and the aha table), in logged-key form.
 TRENDS = (
     ("accuracy reward", ("rewards/toy_accuracy/mean", "reward/toy_accuracy/mean", "rewards/accuracy/mean")),
+    ("format reward", ("rewards/r1_format/mean", "rewards/r1_zero_format/mean")),
     ("mean response length (tokens)", ("completions/mean_length",)),
     ("reflective words per completion", ("rewards/reflective_words/mean",)),
     ("language consistency reward", ("rewards/language_consistency/mean",)),

@@ -122,8 +122,15 @@ def build_sft_config(s: DictConfig, ctx: StageContext, seed: int, dtype: torch.d
         max_steps=s.max_steps,
         per_device_train_batch_size=s.per_device_train_batch_size,
         gradient_accumulation_steps=s.gradient_accumulation_steps,
-        max_length=s.max_length,
+        # TRL does not truncate padding-free batches without packing (it refuses a max_length then):
+        # check_fits_max_length enforces the limit instead, by refusing longer examples.
+        max_length=None if s.padding_free and not s.packing else s.max_length,
         packing=s.packing,
+        # Padding-free (TRL): the batch's examples concatenated in one row with position_ids and no
+        # attention mask, from which transformers builds a block-diagonal causal mask on any
+        # attention kernel (masking_utils.find_packed_sequence_indices): the same loss as padded
+        # batches without computing pad tokens (tests/integration/test_sft_padding_free.py).
+        padding_free=s.padding_free,
         gradient_checkpointing=s.gradient_checkpointing,
         max_grad_norm=s.max_grad_norm,
         logging_steps=s.logging_steps,
@@ -152,6 +159,20 @@ def build_lora(s: DictConfig) -> LoraConfig | None:
         target_modules="all-linear" if targets == ["all-linear"] else targets,
         task_type="CAUSAL_LM",
     )
+
+
+def check_fits_max_length(s: DictConfig, dataset: Dataset, stage: str) -> None:
+    """Padding-free without packing is the one mode in which TRL keeps whole examples however long
+    (build_sft_config): refuse, naming the fix, rather than train on longer sequences than asked."""
+    if not s.padding_free or s.packing:
+        return
+    longest = max((len(ids) for ids in dataset["input_ids"]), default=0)
+    if longest > s.max_length:
+        raise ValueError(
+            f"{stage}: an example has {longest} tokens, more than max_length={s.max_length}, and "
+            "padding_free=true without packing does not truncate; raise max_length, set "
+            "padding_free=false (examples are truncated) or packing=true (overflow is cut)"
+        )
 
 
 def resume_argument(ctx: StageContext) -> str | None:
@@ -224,6 +245,7 @@ def train_sft(
         ],
     )
     check_setup(ctx.world, ctx.name)  # the trainer has set up accelerate: DDP/FSDP/ZeRO as asked?
+    check_fits_max_length(s, trainer.train_dataset, ctx.name)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())
     output = train_to_final_step(trainer, resume_argument(ctx))
