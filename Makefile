@@ -72,7 +72,7 @@ format: install  ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix r1pipe stages scripts tests
 	$(BIN)/ruff format r1pipe stages scripts tests
 
-toy-base: install  ## rebuild the shipped toy base model (r1pipe/assets/toy_base, ~25 min CPU)
+toy-base: install  ## rebuild the shipped toy base model (r1pipe/assets/toy_base, ~20-40 min CPU)
 	$(BIN)/python scripts/build_toy_base.py
 
 clean:  ## remove the venv and caches (not runs/)

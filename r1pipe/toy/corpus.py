@@ -24,6 +24,7 @@ from r1pipe.toy.task import (
     SelfCheck,
     Split,
     chain_of_thought,
+    columns,
     copying_slip,
     sample_problems,
     split_of,
@@ -89,29 +90,50 @@ _QA_FRAMES: dict[Language, tuple[tuple[str, str], ...]] = {
 
 @dataclass(frozen=True)
 class AnswerMix:
-    """How the corpus answers its questions: the shares of direct answers (one equation) and of
-    answers in R1-Zero's tags (the rest are worked column by column), and among worked answers
-    the shares with a self-check (task.SelfCheck, half of them catching a copying slip) and
-    with the reasoning drifting into the other language (the mixing R1-Zero shows)."""
+    """How the corpus answers its questions, as web text does: the shares of direct answers (one
+    equation) and of answers in R1-Zero's tags (the rest are worked column by column); among
+    worked answers the shares with a self-check (task.SelfCheck, half of them catching a copying
+    slip) and drifting into the other language (the mixing R1-Zero shows); and the shares of
+    wrong answers. Worked answers go wrong by forgetting a carry (where the sum has one), direct
+    ones by that or by one in the ones digit: worked answers are right more often, so RL has a
+    reason to reason, and each stage has errors left to remove."""
 
     direct: float = 0.3
     tagged: float = 0.2
     self_check: float = 0.1
     language_drift: float = 0.2
+    wrong_worked: float = 0.2
+    wrong_direct: float = 0.4
 
 
-def answer_line(p: Problem) -> str:
-    return f"The answer is \\boxed{{{p.answer}}}." if p.language == "en" else f"答案是 \\boxed{{{p.answer}}}。"
+def answer_line(p: Problem, value: int) -> str:
+    return f"The answer is \\boxed{{{value}}}." if p.language == "en" else f"答案是 \\boxed{{{value}}}。"
 
 
-def worked_answer(p: Problem, rng: random.Random, mix: AnswerMix) -> str:
-    """The column-by-column chain, sometimes with a self-check or drifting language."""
+def worked_answer(p: Problem, rng: random.Random, mix: AnswerMix) -> tuple[str, int]:
+    """The column-by-column chain and the number it ends with: sometimes with a self-check,
+    drifting language or a forgotten carry."""
     check = None
     if rng.random() < mix.self_check:
         slip = copying_slip(p, rng) if rng.random() < 0.5 else None
         # A slip names another operand pair ("We add 94 and 89 ..."): never a held-out one.
-        check = SelfCheck("correct", slip) if slip and split_of(*slip) == "train" else SelfCheck("confirm", (p.a, p.b))
-    return chain_of_thought(p, check, switch=rng.random() < mix.language_drift)
+        check = (
+            SelfCheck("correct", slip)
+            if slip and split_of(*slip) == "train"
+            else SelfCheck("confirm", (p.a, p.b))
+        )
+    drop_carry = rng.random() < mix.wrong_worked
+    chain = chain_of_thought(p, check, switch=rng.random() < mix.language_drift, drop_carry=drop_carry)
+    return chain, columns(p.a, p.b, drop_carry)[1]
+
+
+def direct_answer(p: Problem, rng: random.Random, mix: AnswerMix) -> tuple[str, int]:
+    """One equation, and the number it states (wrong for a `mix.wrong_direct` share)."""
+    value = p.answer
+    if rng.random() < mix.wrong_direct:
+        dropped = columns(p.a, p.b, drop_carry=True)[1]
+        value = dropped if dropped != p.answer and rng.random() < 0.5 else p.answer + rng.choice((-1, 1))
+    return f"{p.a} + {p.b} = {value}", value
 
 
 def question_answer_document(p: Problem, rng: random.Random, mix: AnswerMix = AnswerMix()) -> str:
@@ -119,12 +141,14 @@ def question_answer_document(p: Problem, rng: random.Random, mix: AnswerMix = An
     ask, reply = rng.choice(_QA_FRAMES[p.language])
     roll = rng.random()
     if roll < mix.direct:
-        answer = f"{p.a} + {p.b} = {p.answer}{'. ' if p.language == 'en' else '。'}" + answer_line(p)
+        equation, value = direct_answer(p, rng, mix)
+        answer = equation + ("." if p.language == "en" else "。") + " " + answer_line(p, value)
     elif roll < mix.direct + mix.tagged:
-        reasoning = worked_answer(p, rng, mix) if rng.random() < 0.5 else f"{p.a} + {p.b} = {p.answer}"
-        answer = f"<think> {reasoning} </think> <answer> {p.answer} </answer>"
+        reasoning, value = worked_answer(p, rng, mix) if rng.random() < 0.5 else direct_answer(p, rng, mix)
+        answer = f"<think> {reasoning} </think> <answer> {value} </answer>"
     else:
-        answer = worked_answer(p, rng, mix) + "\n" + answer_line(p)
+        reasoning, value = worked_answer(p, rng, mix)
+        answer = reasoning + "\n" + answer_line(p, value)
     return ask + p.prompt() + reply + answer
 
 

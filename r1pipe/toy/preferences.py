@@ -172,7 +172,7 @@ def general_documents(n_docs: int, *, seed: int) -> list[str]:
     ]
     prompts = general_prompts(max(4 * n_docs, 8), seed=seed + 1)
     docs = []
-    for i in range(n_docs):
+    for _ in range(n_docs):
         p = prompts[rng.randrange(len(prompts))]
         ask, reply = _DIALOGUE[p.language]
         lines = [ask + p.prompt + reply + rng.choice(p.answers)]

@@ -165,31 +165,59 @@ def check_line(p: Problem, check: SelfCheck) -> str:
     return f"{head}，没错。" if check.kind == "confirm" else f"{head}，不是 {wa} + {wb}，重新算。"
 
 
-def chain_of_thought(p: Problem, check: SelfCheck | None = None, switch: bool = False) -> str:
-    """The readable, column-by-column reasoning for one problem, in the prompt's language, with
-    the self-check after the opening line where one is given. `switch`: after the opening line
-    the reasoning goes on in the other language, the mixing R1-Zero showed (language_switch)."""
-    other: Language = "zh" if p.language == "en" else "en"
-    body = other if switch else p.language
-    da, db = str(p.a)[::-1], str(p.b)[::-1]
-    width = max(len(da), len(db))
-    carry, written, lines = 0, [], []
-    for i in range(width):
+@dataclass(frozen=True)
+class Column:
+    """One column of the written addition: its two digits, the carry in, the total, the digit
+    written and the carry out."""
+
+    x: int
+    y: int
+    carry_in: int
+    total: int
+    digit: int
+    carry_out: int
+
+
+def columns(a: int, b: int, drop_carry: bool = False) -> tuple[list[Column], int]:
+    """The columns of `a + b`, ones first, and the number they write. `drop_carry`: the first carry
+    is forgotten (not written, not added to the next column), the slip a worked answer on the web
+    sometimes has (corpus.py); the number written is then wrong."""
+    da, db = str(a)[::-1], str(b)[::-1]
+    carry, cols = 0, []
+    for i in range(max(len(da), len(db))):
         x, y = int(da[i]) if i < len(da) else 0, int(db[i]) if i < len(db) else 0
         total = x + y + carry
-        terms = f"{x} + {y}" + (f" + {carry}" if carry else "")
-        digit, carry = total % 10, total // 10
-        written.append(str(digit))
+        digit, carry_out = total % 10, total // 10
+        if drop_carry and carry_out:
+            carry_out, drop_carry = 0, False
+        cols.append(Column(x, y, carry, total, digit, carry_out))
+        carry = carry_out
+    written = "".join(str(c.digit) for c in reversed(cols))
+    return cols, int(f"{carry}{written}" if carry else written)
+
+
+def chain_of_thought(
+    p: Problem, check: SelfCheck | None = None, switch: bool = False, drop_carry: bool = False
+) -> str:
+    """The readable, column-by-column reasoning for one problem, in the prompt's language, with
+    the self-check after the opening line where one is given. `switch`: after the opening line
+    the reasoning goes on in the other language, the mixing R1-Zero showed (language_switch).
+    `drop_carry`: the chain forgets its first carry (`columns`), so its result is wrong."""
+    other: Language = "zh" if p.language == "en" else "en"
+    body = other if switch else p.language
+    cols, result = columns(p.a, p.b, drop_carry)
+    lines = []
+    for i, c in enumerate(cols):
+        terms = f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
         if body == "en":
-            tail = f" Write {digit}, carry {carry}." if carry else f" Write {digit}."
-            lines.append(f"{_EN_COLUMNS[i]}: {terms} = {total}.{tail}")
+            tail = f" Write {c.digit}, carry {c.carry_out}." if c.carry_out else f" Write {c.digit}."
+            lines.append(f"{_EN_COLUMNS[i]}: {terms} = {c.total}.{tail}")
         else:
-            tail = f"，写 {digit}，进 {carry}。" if carry else f"，写 {digit}。"
-            lines.append(f"{_ZH_COLUMNS[i]}：{terms} = {total}{tail}")
-    if carry:
-        written.append(str(carry))
+            tail = f"，写 {c.digit}，进 {c.carry_out}。" if c.carry_out else f"，写 {c.digit}。"
+            lines.append(f"{_ZH_COLUMNS[i]}：{terms} = {c.total}{tail}")
+    if cols[-1].carry_out:
+        carry = cols[-1].carry_out
         lines.append(f"The last carry gives {carry}." if body == "en" else f"最后的进位是 {carry}。")
-    result = "".join(reversed(written))
     wa, wb = check.written if check else (p.a, p.b)
     head = (
         f"We add {wa} and {wb} column by column, starting from the ones."

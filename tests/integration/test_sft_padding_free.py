@@ -28,7 +28,12 @@ def _chats(n: int) -> Dataset:
     problems = sample_problems(n, digits=2, split="train", seed=0)
     return Dataset.from_list(
         [
-            {"messages": [{"role": "user", "content": p.prompt()}, {"role": "assistant", "content": r1_response(p)}]}
+            {
+                "messages": [
+                    {"role": "user", "content": p.prompt()},
+                    {"role": "assistant", "content": r1_response(p)},
+                ]
+            }
             for p in problems
         ]
     )

@@ -270,7 +270,14 @@ def test_prompts_carry_language_and_box_instruction(template):
 def mentions_pair(doc: str, a: int, b: int) -> bool:
     """Whether a document states the equation of a+b (either order), in any of its sentence forms."""
     for x, y in ((a, b), (b, a)):
-        for form in (rf"{x} \+ {y} = ", rf"{x} and {y}", rf"{x} plus {y}", rf"{x} 加 {y}", rf"{x} 和 {y}", rf"{x} 与 {y}"):
+        for form in (
+            rf"{x} \+ {y} = ",
+            rf"{x} and {y}",
+            rf"{x} plus {y}",
+            rf"{x} 加 {y}",
+            rf"{x} 和 {y}",
+            rf"{x} 与 {y}",
+        ):
             if re.search(rf"(?<!\d){form}", doc):
                 return True
     return False
@@ -319,14 +326,44 @@ def test_pretraining_corpus_mixes_its_kinds_in_both_languages():
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_every_answer_in_the_corpus_is_the_questions_sum(seed):
-    from r1pipe.toy.corpus import question_answer_documents
+def test_the_corpus_answers_follow_their_reasoning_and_some_are_wrong_as_on_the_web(seed):
+    from r1pipe.toy.corpus import AnswerMix, question_answer_documents
 
     question = re.compile(r"(\d+) (?:\+|and|和|与) (\d+)")
-    for doc in question_answer_documents(300, digits=2, seed=seed):
+    read_off = re.compile(r"(?:from the left: |读出写下的数字：)(\d+)")
+    worked_wrong, worked, direct_wrong, direct = 0, 0, 0, 0
+    for doc in question_answer_documents(2000, digits=2, seed=seed):
         a, b = map(int, question.search(doc).groups())
-        answers = re.findall(r"\\boxed\{(\d+)\}|<answer> (\d+) </answer>", doc)
-        assert answers and all(int(x or y) == a + b for x, y in answers), doc
+        answers = [int(x or y) for x, y in re.findall(r"\\boxed\{(\d+)\}|<answer> (\d+) </answer>", doc)]
+        assert len(answers) == 1, doc
+        chain_result = read_off.search(doc)
+        if chain_result:  # a worked answer ends with the number its columns wrote, right or not
+            assert answers[0] == int(chain_result.group(1)), doc
+            worked += 1
+            worked_wrong += answers[0] != a + b
+        else:
+            assert f"{a} + {b} = {answers[0]}" in doc, doc
+            direct += 1
+            direct_wrong += answers[0] != a + b
+    mix = AnswerMix()
+    # Worked answers go wrong only where the sum has a carry to forget (most 2-digit pairs).
+    assert 0.6 * mix.wrong_worked < worked_wrong / worked < mix.wrong_worked
+    assert abs(direct_wrong / direct - mix.wrong_direct) < 0.05
+    assert worked_wrong / worked < direct_wrong / direct  # reasoning pays
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "dropped"), [(47, 38, 75), (99, 99, 188), (62, 60, 22), (12, 34, 46), (95, 5, 90)]
+)
+def test_a_dropped_carry_forgets_the_first_carry_only(a, b, dropped):
+    from r1pipe.toy.task import columns
+
+    assert columns(a, b)[1] == a + b
+    assert columns(a, b, drop_carry=True)[1] == dropped
+    p = Problem(a, b, "en", 0)
+    chain = chain_of_thought(p, drop_carry=True)
+    assert chain.endswith(f"from the left: {dropped}.")
+    assert chain_of_thought(p, drop_carry=False) == chain_of_thought(p)
 
 
 def test_general_documents_never_answer_a_heldout_number_word_request():
