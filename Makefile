@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 WORKERS ?= 3
 XDIST   := -n $(WORKERS) --dist loadfile
 
-.PHONY: help install browser slurm run test test-all test-unit test-integration lint format toy-base clean
+.PHONY: help install browser slurm run ablation-language test test-all test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## list the targets
@@ -51,6 +51,15 @@ slurm:  ## Debian's slurm-wlm daemons, for the real-Slurm test (apt-get, as root
 run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)
 
+# The paper's language-reward ablation on the toy: the default run (stage 2 with the language
+# reward) against stages 1-2 without it, then one report with both (docs/RESULTS.md). The short
+# cold start leaves the reasoning mixing languages, which stage 2 has to fix.
+ablation-language: install  ## the default run and stage 2 without the language reward, one report
+	$(BIN)/r1pipe run run_dir=runs/toy-default
+	$(BIN)/r1pipe run run_dir=runs/no-language 'pipeline.stages=[cold_start,reasoning_rl]' \
+		'reward.funcs=[toy_accuracy,r1_format]' 'reward.weights=[1.0,1.0]'
+	$(BIN)/r1pipe report runs/toy-default runs/no-language
+
 test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration), but `slow`
 	$(BIN)/python -m pytest -m "not gpu and not slow" $(XDIST) $(PYTEST_ARGS)
 
@@ -72,7 +81,7 @@ format: install  ## apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix r1pipe stages scripts tests
 	$(BIN)/ruff format r1pipe stages scripts tests
 
-toy-base: install  ## rebuild the shipped toy base model (r1pipe/assets/toy_base, ~20-40 min CPU)
+toy-base: install  ## rebuild the shipped toy base model (r1pipe/assets/toy_base, ~8 min CPU)
 	$(BIN)/python scripts/build_toy_base.py
 
 clean:  ## remove the venv and caches (not runs/)

@@ -26,7 +26,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", default=str(toy_base_dir()), help="output model directory")
-    parser.add_argument("--steps", type=int, default=2500, help="pretraining steps (batch 32 x 256 tokens)")
+    parser.add_argument("--steps", type=int, default=800, help="pretraining steps (batch 32 x 256 tokens)")
     parser.add_argument("--digits", type=int, default=2, help="operand digits of the toy task")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--vocab-size", type=int, default=1024)
