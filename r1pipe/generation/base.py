@@ -86,3 +86,15 @@ def encoded_prompts(
 def check_ids(prompts: Sequence[str], prompt_ids: Sequence[str]) -> None:
     if len(prompts) != len(prompt_ids):
         raise ValueError(f"{len(prompts)} prompts but {len(prompt_ids)} prompt ids")
+
+
+def stop_token_ids(tokenizer: PreTrainedTokenizerBase, generation_eos: int | list[int] | None) -> list[int]:
+    """Every token that ends a completion: the tokenizer's end of turn and the model's
+    generation_config.eos_token_id (an int or a list). TRL's GRPO rollouts stop at the latter, so
+    evaluation and sampling must too: a base model ends a document with `<|endoftext|>`, not the
+    chat template's `<|im_end|>`, and an engine that waited for the one would run every R1-Zero
+    completion to its token limit and judge text the trained model never wrote."""
+    ids = [tokenizer.eos_token_id]
+    extra = generation_eos if isinstance(generation_eos, list) else [generation_eos]
+    ids += [i for i in extra if i is not None and i not in ids]
+    return [i for i in ids if i is not None]

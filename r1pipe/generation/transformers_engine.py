@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from r1pipe.data.prompt_length import model_positions
-from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts
+from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts, stop_token_ids
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class TransformersEngine:
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.cpu_decode_threads = cpu_decode_threads  # generation.cpu_decode_threads (0: all)
         self._owns_model = False
+        self.stop_ids = stop_token_ids(tokenizer, getattr(model.generation_config, "eos_token_id", None))
 
     @classmethod
     def from_dir(
@@ -118,14 +119,14 @@ class TransformersEngine:
                 max_new_tokens=sampling.max_tokens,
                 num_return_sequences=sampling.n,
                 pad_token_id=pad,
-                eos_token_id=self.tokenizer.eos_token_id,
+                eos_token_id=self.stop_ids,
             )  # (B * n, width + T_new)
         return generated[:, width:].cpu()
 
     def _sample(self, prompt_id: str, sample_index: int, tokens: list[int]) -> Sample:
-        eos = self.tokenizer.eos_token_id
-        finish: FinishReason = "stop" if eos in tokens else "length"
-        kept = tokens[: tokens.index(eos) + 1] if finish == "stop" else tokens
+        end = next((i for i, token in enumerate(tokens) if token in self.stop_ids), None)
+        finish: FinishReason = "length" if end is None else "stop"
+        kept = tokens if end is None else tokens[: end + 1]
         text = self.tokenizer.decode(kept, skip_special_tokens=True)
         return Sample(prompt_id, sample_index, str(text), len(kept), finish)
 

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts
+from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts, stop_token_ids
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class VLLMEngine:
         from r1pipe.training.models import load_tokenizer
 
         self.tokenizer = load_tokenizer(path, model_cfg)
+        self.stop_ids = stop_token_ids(self.tokenizer, _generation_eos(path))
         self.llm: Any = LLM(
             model=path,
             tokenizer=path,
@@ -63,7 +64,7 @@ class VLLMEngine:
                 top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
                 max_tokens=sampling.max_tokens,
                 seed=sampling.seed + i * sampling.n,
-                stop_token_ids=[self.tokenizer.eos_token_id],
+                stop_token_ids=self.stop_ids,
                 skip_special_tokens=True,
             )
             for i in range(len(requests))
@@ -91,6 +92,16 @@ class VLLMEngine:
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+
+
+def _generation_eos(path: str) -> int | list[int] | None:
+    """The model dir's generation_config.eos_token_id (None when it has no generation config)."""
+    from transformers import GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(path).eos_token_id
+    except OSError:
+        return None
 
 
 def engine_arguments(gen: DictConfig, dtype: str, on_gpu: bool) -> dict[str, Any]:

@@ -168,3 +168,29 @@ def test_decoding_on_the_cpu_uses_the_configured_threads_then_gives_them_back():
     assert torch.get_num_threads() == before
     with decode_threads(0, "cpu"), decode_threads(1, "cuda"):
         assert torch.get_num_threads() == before  # 0: all threads; a GPU: untouched
+
+
+def test_a_completion_ends_at_any_of_the_models_stop_tokens():
+    """A base model ends a document with <|endoftext|> (its generation_config lists it beside
+    <|im_end|>), and GRPO's rollouts stop there: evaluation must stop there too, not run on to
+    max_tokens (R1-Zero's held-out evaluation did: every completion 160 tokens long)."""
+    from types import SimpleNamespace
+
+    from transformers import AutoTokenizer
+
+    from r1pipe.generation.base import stop_token_ids
+    from r1pipe.toy import toy_base_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
+    end_of_turn, end_of_text = tokenizer.eos_token_id, tokenizer.pad_token_id
+    assert stop_token_ids(tokenizer, [end_of_turn, end_of_text]) == [end_of_turn, end_of_text]
+    assert stop_token_ids(tokenizer, end_of_turn) == [end_of_turn]
+    assert stop_token_ids(tokenizer, None) == [end_of_turn]
+    model = SimpleNamespace(generation_config=SimpleNamespace(eos_token_id=[end_of_turn, end_of_text]))
+    engine = TransformersEngine(model, tokenizer)  # type: ignore[arg-type]
+    answer = tokenizer("<think> 1 + 2 = 3 </think> <answer> 3 </answer>")["input_ids"]
+    rest = tokenizer(" User: and more")["input_ids"]
+    sample = engine._sample("p", 0, answer + [end_of_text] + rest)
+    assert (sample.finish_reason, sample.num_tokens) == ("stop", len(answer) + 1)
+    assert sample.text == "<think> 1 + 2 = 3 </think> <answer> 3 </answer>"
+    assert engine._sample("p", 0, answer + rest).finish_reason == "length"
