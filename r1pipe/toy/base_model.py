@@ -118,7 +118,7 @@ def pretrain(
     n_docs: int = 40000,
 ) -> list[float]:
     """Next-token pretraining on the domain corpus. Plain PyTorch: one loop, no Trainer needed.
-    Windows of 256 tokens: R1-Zero's prompt (template and question, ~70 tokens) and its completion
+    Windows of 256 tokens: R1-Zero's prompt (template and question, ~100 tokens) and its completion
     must fall inside positions the base was trained on."""
     docs = pretraining_documents(n_docs, digits=digits, seed=seed)
     ids: list[int] = []
