@@ -11,11 +11,12 @@ import pytest
 import torch
 from datasets import Dataset
 from omegaconf import OmegaConf
-from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+from transformers import AutoTokenizer, Qwen2ForCausalLM
 from trl import SFTTrainer
 
 from r1pipe.config.schema import SFTStageConfig
 from r1pipe.toy import toy_base_dir
+from r1pipe.toy.base_model import build_model
 from r1pipe.toy.task import r1_response, sample_problems
 from r1pipe.training.sft import build_sft_config, check_fits_max_length
 
@@ -40,19 +41,8 @@ def _chats(n: int) -> Dataset:
 
 
 def _tiny_model(tokenizer) -> Qwen2ForCausalLM:
-    torch.manual_seed(0)
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return Qwen2ForCausalLM(config)
+    """The toy base's architecture, freshly initialised (the same weights in both runs)."""
+    return build_model(tokenizer, seed=0)
 
 
 def _stage_section(**overrides):
