@@ -6,8 +6,9 @@ response, reasoning included. The toy versions are small and deterministic:
 
 - general prompts: greetings, number words, colours and thanks, in English and Chinese;
 - helpfulness pairs (`helpful`): a helpful summary preferred to an unhelpful one (an evasion, the
-  wrong language, a wrong answer, an empty summary, or an addition answer to a request that is not
-  about addition, which is what a model fresh from reasoning RL tends to write);
+  wrong language, a wrong answer, an empty summary, an addition answer to a request that is not
+  about addition, which is what a model fresh from reasoning RL tends to write, a good answer to
+  another request, or a misspelt one, which is what a model fresh from stage 3 tends to write);
 - harmlessness pairs (`harmless`): a polite full response preferred to one with a rude or unsafe
   summary, or with rude reasoning behind a polite summary (so the judge must read the reasoning).
 
@@ -262,13 +263,35 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
         lambda: summary(
             sample_problems(1, digits=2, split="train", seed=rng.randrange(10**6), languages=(p.language,))[0]
         ),
+        # What a model fresh from SFT on these chats writes most (measured on the stage-3 model of
+        # the toy default: a third of its general answers): a good answer to another request
+        # ("Blue." to "Say hello."), and a good answer misspelt ("Hllo! How can I help you today?").
+        # Without them the judge pays any fluent answer, and stage 4 has nothing to teach.
+        lambda: rng.choice(off_topic_answers(p)),
+        lambda: misspelt(rng.choice(p.answers), p.answers, rng),
     ]
-    if p.kind in ("greeting", "thanks"):
-        choices.append(lambda: rng.choice((_GREETINGS if p.kind == "greeting" else _WELCOME)[other]))
+    in_other_language = {"greeting": _GREETINGS, "thanks": _WELCOME, "colour": _COLOURS, "sky": _COLOURS}
+    if p.kind in in_other_language:  # a good answer in the other language ("蓝色。" to "Name a colour.")
+        choices.append(lambda: rng.choice(in_other_language[p.kind][other]))
     if p.kind in ("number_word", "sky"):
         wrong = {"number_word": EN_NUMBER_WORDS + ZH_NUMBER_WORDS, "sky": _COLOURS[p.language][1:]}[p.kind]
         choices.append(lambda: rng.choice([w for w in wrong if w not in p.answers]))
     return rng.choice(choices)()
+
+
+def off_topic_answers(p: GeneralPrompt) -> list[str]:
+    """Good answers to the other kinds of request, in `p`'s language: none of them answers `p`."""
+    pool = _GREETINGS[p.language] + _WELCOME[p.language] + _COLOURS[p.language]
+    return [a for a in pool if a not in p.answers]
+
+
+def misspelt(answer: str, good: tuple[str, ...], rng: random.Random) -> str:
+    """`answer` with one letter (or character) dropped or doubled; never one of the `good` answers
+    (a one-character answer loses nothing by doubling: "四四")."""
+    at = rng.choice([i for i, ch in enumerate(answer) if ch.isalpha()])
+    dropped, doubled = answer[:at] + answer[at + 1 :], answer[:at] + answer[at] + answer[at:]
+    choice = doubled if len(answer) == 1 or rng.random() < 0.5 else dropped
+    return choice if choice not in good else doubled
 
 
 def r1_text(think: str, answer: str) -> str:

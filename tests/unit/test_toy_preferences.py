@@ -4,6 +4,7 @@ whole responses, reasoning included)."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
 import pytest
@@ -16,6 +17,8 @@ from r1pipe.toy.preferences import (
     general_rows,
     harmlessness_pairs,
     helpfulness_pairs,
+    misspelt,
+    off_topic_answers,
 )
 
 
@@ -81,3 +84,60 @@ def test_general_rows_are_stage_four_dataset_rows():
     assert [r["task"] for r in rows] == [GENERAL_TASK] * 10
     assert all(r["answer"] == "" and r["language"] in ("en", "zh") and r["prompt"] for r in rows)
     assert len({r["id"] for r in rows}) == 10
+
+
+# What a model fresh from stage 3 writes to general requests (measured: a third of its answers
+# answer another request, a quarter are misspelt or broken): the helpfulness pairs must reject
+# both, or stage 4's judge pays for them and the general benchmark cannot rise.
+@pytest.mark.parametrize(
+    ("prompt", "gamed"),
+    [
+        ("Say hello.", "Blue."),  # a good answer to another request
+        ("Thank you!", "Hello! How can I help you today?"),
+        ("请打个招呼。", "不客气！"),
+        ("晴天的天空是什么颜色？", "你好！很高兴见到你。"),
+    ],
+)
+def test_off_topic_answers_answer_another_request(prompt, gamed):
+    found = [p for p in general_prompts(400, seed=0) if p.prompt == prompt]
+    assert found and all(gamed in off_topic_answers(p) for p in found)
+    assert all(not set(off_topic_answers(p)) & set(p.answers) for p in general_prompts(400, seed=0))
+
+
+def test_misspelt_answers_are_never_good_ones():
+    rng = random.Random(0)
+    for p in general_prompts(400, seed=0):
+        for answer in p.answers:
+            wrong = misspelt(answer, p.answers, rng)
+            assert wrong not in p.answers and _one_letter_off(wrong, answer)
+
+
+def test_helpfulness_pairs_reject_off_topic_and_misspelt_answers():
+    pairs = helpfulness_pairs(400, seed=0)
+    prompts = {p.prompt: p for p in general_prompts(400, seed=0)}
+    off_topic = [p for p in pairs if p["rejected"] in off_topic_answers(prompts[p["prompt"]])]
+    misspelt_ = [
+        p for p in pairs if any(_one_letter_off(p["rejected"], a) for a in prompts[p["prompt"]].answers)
+    ]
+    assert len(off_topic) > 20 and len(misspelt_) > 20
+
+
+def _one_letter_off(text: str, answer: str) -> bool:
+    """`text` is `answer` with one character dropped or doubled."""
+    return any(
+        text in (answer[:i] + answer[i + 1 :], answer[:i] + answer[i] + answer[i:])
+        for i in range(len(answer))
+    )
+
+
+def test_helpfulness_pairs_reject_a_good_answer_in_the_other_language_for_every_kind_but_number_words():
+    # Measured in stage 4: a judge that never saw "蓝色。" rejected for "Name a colour." paid it 0.96.
+    pairs = helpfulness_pairs(800, seed=0)
+    wrong_language = {
+        "Name a colour.": "蓝色。",
+        "请说出一种颜色。": "Blue.",
+        "Say hello.": "你好！很高兴见到你。",
+        "Thank you!": "不客气！",
+    }
+    for prompt, gamed in wrong_language.items():
+        assert any(p["prompt"] == prompt and p["rejected"] == gamed for p in pairs), prompt
