@@ -108,8 +108,10 @@ def test_two_processes_write_one_loadable_model_and_every_rank_state(runs):
     assert {p.name for p in checkpoint.glob("rng_state*.pth")} == {"rng_state_0.pth", "rng_state_1.pth"}
 
 
-def stage_process(rank: int) -> int | None:
-    """The pid of the stage process of `rank` (under accelerate launch), or None."""
+def stage_process(rank: int, run_dir: Path) -> int | None:
+    """The pid of the stage process of `rank` (under accelerate launch) of the run in `run_dir`,
+    or None. Other xdist workers run 2-process stages of their own at the same time: only the
+    run directory on the command line tells this run's processes from theirs."""
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -119,6 +121,7 @@ def stage_process(rank: int) -> int | None:
         if (
             b"r1pipe.pipeline.stage_process" in command
             and b"accelerate" not in command
+            and str(run_dir).encode() in command
             and f"\0RANK={rank}\0".encode() in environment
         ):
             return int(pid)
@@ -142,13 +145,13 @@ def test_a_killed_rank_stops_the_stage_and_the_rerun_resumes(tmp_path):
     )
     checkpoint = run_dir / "01_cold_start" / "checkpoints" / "step_000004"
     deadline = time.monotonic() + 300
-    while not checkpoint.exists() or stage_process(1) is None:
+    while not checkpoint.exists() or stage_process(1, run_dir) is None:
         assert orchestrator.poll() is None and time.monotonic() < deadline, "no checkpoint to kill after"
         time.sleep(0.1)
-    os.kill(stage_process(1), signal.SIGKILL)
+    os.kill(stage_process(1, run_dir), signal.SIGKILL)
     output, _ = orchestrator.communicate(timeout=120)  # no hang: the other rank is stopped too
     assert orchestrator.returncode != 0 and "rerun `r1pipe run run_dir=" in output
-    assert stage_process(0) is None
+    assert stage_process(0, run_dir) is None
     failure = json.loads((run_dir / "01_cold_start" / "manifest.json").read_text())
     assert failure["status"] == "interrupted", failure  # killed, not an error of the stage
     assert "train: " in failure["metrics"]["failure"] and "interrupted in its train step" in output
