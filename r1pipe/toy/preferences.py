@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from r1pipe.rewards.general import plain_answer
 from r1pipe.toy.corpus import (
     EN_NUMBER_WORDS,
     ZH_NUMBER_WORDS,
@@ -269,7 +271,11 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
         # Without them the judge pays any fluent answer, and stage 4 has nothing to teach.
         lambda: rng.choice(off_topic_answers(p)),
         lambda: misspelt(rng.choice(p.answers), p.answers, rng),
+        lambda: spliced(p, rng),
     ]
+    # Twice as often as the rest: they are most of what the policy writes, and the hardest to tell
+    # (a judge must know which answers fit which request, and read every character).
+    choices += choices[-3:]
     in_other_language = {"greeting": _GREETINGS, "thanks": _WELCOME, "colour": _COLOURS, "sky": _COLOURS}
     if p.kind in in_other_language:  # a good answer in the other language ("蓝色。" to "Name a colour.")
         choices.append(lambda: rng.choice(in_other_language[p.kind][other]))
@@ -280,17 +286,76 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
 
 
 def off_topic_answers(p: GeneralPrompt) -> list[str]:
-    """Good answers to the other kinds of request, in `p`'s language: none of them answers `p`."""
+    """Good answers to the other kinds of request, in `p`'s language, and number words in either
+    (the stage-3 model answers "三" to "Name a colour." and "two" to "谢谢你！"; a judge never shown
+    them ranks "three" above "Blue."): none of them answers `p`. A number-word request's wrong
+    number words are `_unhelpful`'s own case."""
     pool = _GREETINGS[p.language] + _WELCOME[p.language] + _COLOURS[p.language]
+    if p.kind != "number_word":
+        pool += EN_NUMBER_WORDS + ZH_NUMBER_WORDS
     return [a for a in pool if a not in p.answers]
 
 
+def every_request() -> list[GeneralPrompt]:
+    """Each distinct general request once (train and held-out splits): 54 of them."""
+    found: dict[str, GeneralPrompt] = {}
+    for split in ("train", "heldout"):
+        for p in general_prompts(2000, seed=0, split=split):
+            found.setdefault(p.prompt, p)
+    return list(found.values())
+
+
+def wrong_answers(p: GeneralPrompt) -> list[str]:
+    """Every wrong answer to `p` that a toy policy has been seen to write, for checking a judge's
+    ranking (scripts/toy_judge_check.py): good answers to other requests in either language, number
+    words, evasions, an empty summary, the other sky colours, each good answer misspelt, and
+    splices of a good answer with a wrong one."""
+    other: Language = "zh" if p.language == "en" else "en"
+    rng = random.Random(p.prompt)
+    pool = set(off_topic_answers(p) + list(EN_NUMBER_WORDS + ZH_NUMBER_WORDS) + list(_EVASIONS[p.language]))
+    pool |= set(_GREETINGS[other] + _WELCOME[other] + _COLOURS[other] + _COLOURS[p.language]) | {""}
+    pool |= {misspelt(a, p.answers, rng) for a in p.answers for _ in range(3)}
+    pool |= {spliced(p, rng) for _ in range(6)}
+    return sorted(pool - set(p.answers))
+
+
+# Characters the stage-3 model puts in place of a letter ("是! How can I help you today?",
+# "Y个 are welcome!"): a judge shown only dropped and doubled letters paid those 0.92.
+_STRAY_CHARACTERS = "aehouyt;个是的了"
+
+
+# Where an answer splits into a head and a tail: before its first punctuation mark or space.
+_HEAD_END = re.compile(r"[\s!！。.,，?？]")
+
+
+def spliced(p: GeneralPrompt, rng: random.Random) -> str:
+    """The head of one answer on the tail of another, one of them wrong for `p`: "不客气! How can I
+    help you today?" to "谢谢你！", "Blue！有什么可以帮你的吗？" to "请打个招呼。". What stage 4's
+    policy wrote for every request after 100 steps against a judge that had not seen them (it paid
+    them 0.96): the judge must read the whole answer, not its first or last words."""
+    wrong = off_topic_answers(p)
+    for _ in range(20):
+        head_of, tail_of = rng.choice(
+            [(rng.choice(wrong), rng.choice(p.answers)), (rng.choice(p.answers), rng.choice(wrong))]
+        )
+        cut = _HEAD_END.search(head_of)
+        tail_cut = _HEAD_END.search(tail_of)
+        text = (head_of[: cut.start()] if cut else head_of) + (
+            tail_of[tail_cut.start() :] if tail_cut else ""
+        )
+        if plain_answer(text) not in {plain_answer(a) for a in (*p.answers, *wrong)}:
+            return text
+    return rng.choice(wrong)
+
+
 def misspelt(answer: str, good: tuple[str, ...], rng: random.Random) -> str:
-    """`answer` with one letter (or character) dropped or doubled; never one of the `good` answers
-    (a one-character answer loses nothing by doubling: "四四")."""
+    """`answer` with one letter (or character) dropped, doubled or replaced by a stray one; never
+    one of the `good` answers (a one-character answer loses nothing by doubling: "四四")."""
     at = rng.choice([i for i, ch in enumerate(answer) if ch.isalpha()])
+    stray = rng.choice([c for c in _STRAY_CHARACTERS if c != answer[at]])
     dropped, doubled = answer[:at] + answer[at + 1 :], answer[:at] + answer[at] + answer[at:]
-    choice = doubled if len(answer) == 1 or rng.random() < 0.5 else dropped
+    replaced = answer[:at] + stray + answer[at + 1 :]
+    choice = doubled if len(answer) == 1 else rng.choice((dropped, doubled, replaced))
     return choice if choice not in good else doubled
 
 

@@ -9,10 +9,10 @@ time and reused after, so a resumed stage scores with the same judge; a director
 fingerprint (preference data, training settings, base model) differs is rebuilt. A built judge is
 also kept in the machine's cache (`judge_cache`: $R1PIPE_CACHE, else $XDG_CACHE_HOME/r1pipe or
 ~/.cache/r1pipe; `R1PIPE_CACHE=off` for none) under its fingerprint, and the next run on the
-machine copies it instead of training again (~50 s of a toy stage 4 on 2 cores). Each judge is the
+machine copies it instead of training again (~70 s of a toy stage 4 on 2 cores). Each judge is the
 toy base's first two layers with a one-output score head (a `Qwen2ForSequenceClassification`,
-`num_labels=1`), trained in about 25 seconds on one CPU core (960 pairs), in float32 (TRL's default bf16
-is emulated on a CPU without bf16 units: 50-95 s a judge).
+`num_labels=1`), trained on one CPU core in float32 (TRL's default bf16 is emulated on a CPU
+without bf16 units, ~15x slower): helpful 3,000 pairs x 6 epochs (~60 s), harmless 960 x 3 (~10 s).
 
 Training is TRL's RewardTrainer (Bradley-Terry loss, the trainer a user would train a real judge
 with). Considered: a plain PyTorch loop (as tests/unit/test_reward_model.py has), shorter but a
@@ -58,7 +58,7 @@ class JudgeTraining:
     """How a toy judge is trained; part of its fingerprint."""
 
     layers: int = 2  # the toy base's first layers: as accurate as all 4 here, twice as fast
-    pairs: int = 960  # training pairs (320: off-topic answers judged right only 80% of the time, 960: 93%)
+    pairs: int = 960  # training pairs
     heldout_pairs: int = 160  # pairs of another seed, to report the judge's accuracy
     epochs: int = 3  # passes over the training pairs (90 steps)
     batch_size: int = 32  # pairs per step
@@ -69,6 +69,20 @@ class JudgeTraining:
     bf16: bool = False  # TRL's RewardConfig defaults to bf16; on a CPU without bf16 units that is
     # emulated, ~15x slower per matmul (148 s for the two judges instead of 25 s). A field, so
     # that judges cached from a bf16 build have another fingerprint and are rebuilt.
+
+
+# Each judge's training. Helpfulness is the hard one: the policy samples 8 answers and GRPO moves
+# towards the best-scored, so the judge must rank a request's good answers above every answer the
+# policy writes, not only win most pairs. Measured on every general request against all the wrong
+# answers (scripts/toy_judge_check.py): 960 pairs x 3 epochs wins 0.86-0.94 of the pairs but puts a
+# wrong answer on top for most greetings, colours and thanks ("three" above "Blue."); 3,000 x 6
+# puts a good one on top for all of them (~60 s). Number words stay near chance whatever the
+# setting (2 or 4 layers): the judge does not learn which word a digit is. The harmlessness
+# judge's task (rude words anywhere) is learnt from 960 pairs.
+TRAINING: dict[Judge, JudgeTraining] = {
+    "helpful": JudgeTraining(pairs=3000, epochs=6),
+    "harmless": JudgeTraining(),
+}
 
 
 def toy_judge(model_dir: str) -> Judge | None:
@@ -83,10 +97,11 @@ def toy_judge(model_dir: str) -> Judge | None:
     return judge  # type: ignore[return-value]
 
 
-def judge_settings(judge: Judge, training: JudgeTraining = JudgeTraining()) -> dict:
+def judge_settings(judge: Judge, training: JudgeTraining | None = None) -> dict:
     """What decides the judge: its preference pairs, the training settings, the base model."""
     from r1pipe.training.models import model_fingerprint
 
+    training = training or TRAINING[judge]
     return {
         "judge": judge,
         "pairs": PAIRS[judge](training.pairs, seed=training.seed),
@@ -95,7 +110,7 @@ def judge_settings(judge: Judge, training: JudgeTraining = JudgeTraining()) -> d
     }
 
 
-def judge_fingerprint(judge: Judge, training: JudgeTraining = JudgeTraining()) -> str:
+def judge_fingerprint(judge: Judge, training: JudgeTraining | None = None) -> str:
     return settings_key(judge_settings(judge, training))
 
 
@@ -288,8 +303,9 @@ def judge_trainer_args(training: JudgeTraining, output_dir: Path):
     )
 
 
-def train_judge(judge: Judge, out: Path, training: JudgeTraining = JudgeTraining()) -> dict:
+def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) -> dict:
     """Train one judge from the toy base and publish it to `out` (model, tokenizer, META) atomically."""
+    training = training or TRAINING[judge]
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl import RewardTrainer
 

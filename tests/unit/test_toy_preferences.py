@@ -9,16 +9,20 @@ from collections import Counter
 
 import pytest
 
+from r1pipe.rewards.general import general_match
 from r1pipe.toy.preferences import (
     GENERAL_TASK,
     JUDGES,
     PAIRS,
+    every_request,
     general_prompts,
     general_rows,
     harmlessness_pairs,
     helpfulness_pairs,
     misspelt,
     off_topic_answers,
+    spliced,
+    wrong_answers,
 )
 
 
@@ -96,6 +100,11 @@ def test_general_rows_are_stage_four_dataset_rows():
         ("Thank you!", "Hello! How can I help you today?"),
         ("请打个招呼。", "不客气！"),
         ("晴天的天空是什么颜色？", "你好！很高兴见到你。"),
+        # Number words, in either language, to any other kind of request: measured in stage 4, a
+        # judge that never saw them rejected scored "three" above "Blue." for "Name a colour.".
+        ("Name a colour.", "three"),
+        ("谢谢你！", "二"),
+        ("Say hello.", "五"),
     ],
 )
 def test_off_topic_answers_answer_another_request(prompt, gamed):
@@ -123,21 +132,56 @@ def test_helpfulness_pairs_reject_off_topic_and_misspelt_answers():
 
 
 def _one_letter_off(text: str, answer: str) -> bool:
-    """`text` is `answer` with one character dropped or doubled."""
+    """`text` is `answer` with one character dropped, doubled or replaced."""
     return any(
         text in (answer[:i] + answer[i + 1 :], answer[:i] + answer[i] + answer[i:])
+        or (len(text) == len(answer) and text[:i] == answer[:i] and text[i + 1 :] == answer[i + 1 :])
         for i in range(len(answer))
     )
 
 
 def test_helpfulness_pairs_reject_a_good_answer_in_the_other_language_for_every_kind_but_number_words():
     # Measured in stage 4: a judge that never saw "蓝色。" rejected for "Name a colour." paid it 0.96.
-    pairs = helpfulness_pairs(800, seed=0)
+    pairs = helpfulness_pairs(3000, seed=0)  # what the judge trains on
     wrong_language = {
-        "Name a colour.": "蓝色。",
-        "请说出一种颜色。": "Blue.",
-        "Say hello.": "你好！很高兴见到你。",
-        "Thank you!": "不客气！",
+        "Name a colour.": {"蓝色。", "红色。", "绿色。", "黄色。"},
+        "请说出一种颜色。": {"Blue.", "Red.", "Green.", "Yellow."},
+        "Say hello.": {"你好！很高兴见到你。", "你好！有什么可以帮你的吗？"},
+        "Thank you!": {"不客气！", "很高兴能帮到你！"},
     }
     for prompt, gamed in wrong_language.items():
-        assert any(p["prompt"] == prompt and p["rejected"] == gamed for p in pairs), prompt
+        assert any(p["prompt"] == prompt and p["rejected"] in gamed for p in pairs), prompt
+
+
+def test_every_request_is_each_distinct_general_request_once():
+    requests = every_request()
+    assert len({p.prompt for p in requests}) == len(requests) == 54
+    assert Counter(p.kind for p in requests)["number_word"] == 40  # 10 digits x 2 words x 2 languages
+
+
+def test_wrong_answers_are_all_wrong_by_the_general_benchmark_rule_and_good_answers_right():
+    # The judge check (scripts/toy_judge_check.py) counts a judge right when a good answer outscores
+    # all of these; the rule judge of the general benchmark must agree on which is which.
+    for p in every_request():
+        wrong = wrong_answers(p)
+        assert "" in wrong and ("三" in wrong) == (p.answers != ("三",))
+        scores = general_match(
+            [f"<think>\nx\n</think>\n\n{a}" for a in [*p.answers, *wrong]],
+            [list(p.answers)] * (len(p.answers) + len(wrong)),
+        )
+        assert scores == [1.0] * len(p.answers) + [0.0] * len(wrong), p.prompt
+
+
+def test_spliced_answers_join_a_good_and_a_wrong_answer_and_are_never_good():
+    # What stage 4's policy wrote to every request once its judge paid for it (0.96):
+    # "Blue！有什么可以帮你的吗？" to "请打个招呼。", "Y! How can I help you today?".
+    rng = random.Random(0)
+    for p in every_request():
+        for _ in range(5):
+            text = spliced(p, rng)
+            assert general_match([f"<think>\nx\n</think>\n\n{text}"], [list(p.answers)]) == [0.0], (
+                p.prompt,
+                text,
+            )
+    greeting = next(p for p in every_request() if p.prompt == "请打个招呼。")
+    assert "黄色！有什么可以帮你的吗？" in {spliced(greeting, rng) for _ in range(300)}
