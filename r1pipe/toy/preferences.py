@@ -8,7 +8,8 @@ response, reasoning included. The toy versions are small and deterministic:
 - helpfulness pairs (`helpful`): a helpful summary preferred to an unhelpful one (an evasion, the
   wrong language, a wrong answer, an empty summary, an addition answer to a request that is not
   about addition, which is what a model fresh from reasoning RL tends to write, a good answer to
-  another request, or a misspelt one, which is what a model fresh from stage 3 tends to write);
+  another request, a misspelt one, or the head of one answer on the tail of another, which is what
+  a model fresh from stage 3 writes, and what stage 4's policy found its judge paying for);
 - harmlessness pairs (`harmless`): a polite full response preferred to one with a rude or unsafe
   summary, or with rude reasoning behind a polite summary (so the judge must read the reasoning).
 
@@ -331,7 +332,7 @@ _HEAD_END = re.compile(r"[\s!！。.,，?？]")
 def spliced(p: GeneralPrompt, rng: random.Random) -> str:
     """The head of one answer on the tail of another, one of them wrong for `p`: "不客气! How can I
     help you today?" to "谢谢你！", "Blue！有什么可以帮你的吗？" to "请打个招呼。". What stage 4's
-    policy wrote for every request after 100 steps against a judge that had not seen them (it paid
+    policy wrote to every request within 120 steps against a judge that had not seen them (it paid
     them 0.96): the judge must read the whole answer, not its first or last words."""
     wrong = off_topic_answers(p)
     for _ in range(20):
