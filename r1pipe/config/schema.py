@@ -133,8 +133,11 @@ class ToyDataConfig:
     heldout_examples: int = 200  # held-out problems for evaluation
     rl_prompts: int = 2000  # verifiable prompts generated for reasoning RL (stage 2)
     rejection_prompts: int = 2000  # prompts sampled in rejection sampling (stage 3)
-    self_check_fraction: Annotated[float, SHARE] = 0.0  # cold-start chains that re-read the operands
-    slip_fraction: Annotated[float, SHARE] = 0.5  # of those, the ones whose check corrects a copying slip
+    self_check_fraction: Annotated[float, SHARE] = 0.0  # cold-start chains with a self-check
+    slip_fraction: Annotated[float, SHARE] = 0.5  # of those, the ones whose check corrects a slip
+    self_check_target: Annotated[str, OneOf(("operands", "column"))] = (
+        "operands"  # what a check re-reads: the question's operands, or one column's sum
+    )
     language_switch_fraction: Annotated[float, SHARE] = (
         0.0  # cold-start chains that switch language after the first line
     )

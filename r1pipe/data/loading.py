@@ -48,7 +48,9 @@ def toy_cold_start(toy: DictConfig) -> Dataset:
         languages=tuple(toy.languages),
         heldout_fraction=toy.heldout_fraction,
     )
-    checks = plan_self_checks(problems, toy.self_check_fraction, toy.slip_fraction, toy.seed)
+    checks = plan_self_checks(
+        problems, toy.self_check_fraction, toy.slip_fraction, toy.seed, toy.self_check_target
+    )
     switches = plan_language_switches(problems, toy.language_switch_fraction, toy.seed)
     return Dataset.from_list(
         [

@@ -11,7 +11,10 @@ opening line the reasoning re-reads the question's operands ("Wait, check the qu
 (`copying_slip`, the toy's most common error) and the check catches it and redoes the sum with
 the right operands. The aim is the paper's "aha" dynamics in stage 2 (reflective words and length
 rising with accuracy); measured so far, the checks slow stage 1 down and GRPO drops them
-(docs/RESULTS.md), so `data.toy.self_check_fraction` is off by default.
+(docs/RESULTS.md), so `data.toy.self_check_fraction` is off by default. With the current base the
+stage-1 model no longer miscopies operands; its errors are in the columns, so a check can instead
+re-add one column right after its line (`ColumnCheck`, `data.toy.self_check_target=column`):
+"Wait, check: 3 + 8 + 1 = 12, not 11. Write 2, carry 1."
 
 Cold-start chains can also switch to the other language after their opening line
 (`plan_language_switches`, `data.toy.language_switch_fraction`), for the language-reward
@@ -126,6 +129,17 @@ class SelfCheck:
     written: tuple[int, int]
 
 
+@dataclass(frozen=True)
+class ColumnCheck:
+    """A re-addition of one column right after its line (`data.toy.self_check_target=column`).
+    `slip` None: the line was right and the check confirms it. Otherwise the line had added the
+    column to `slip` (its total off by one, the toy's commonest error: a column sum or a carry,
+    measured on the stage-1 model), and the check finds the right total and writes it instead."""
+
+    column: int
+    slip: int | None = None
+
+
 def copying_slip(p: Problem, rng: random.Random) -> tuple[int, int]:
     """The operands with one digit of one of them miscopied (same number of digits)."""
     operands = [p.a, p.b]
@@ -139,16 +153,30 @@ def copying_slip(p: Problem, rng: random.Random) -> tuple[int, int]:
 
 
 def plan_self_checks(
-    problems: list[Problem], fraction: float, slip_fraction: float, seed: int
-) -> list[SelfCheck | None]:
+    problems: list[Problem],
+    fraction: float,
+    slip_fraction: float,
+    seed: int,
+    target: Literal["operands", "column"] = "operands",
+) -> list[SelfCheck | ColumnCheck | None]:
     """For each problem a self-check or None: about `fraction` of them check, and about
-    `slip_fraction` of those catch a copying slip of the opening line."""
+    `slip_fraction` of those catch a slip: a miscopied operand in the opening line (`operands`)
+    or a column added wrongly (`column`, one column drawn at random)."""
     rng = random.Random(f"{seed}-self-check")
-    plan: list[SelfCheck | None] = []
+    plan: list[SelfCheck | ColumnCheck | None] = []
     for p in problems:
         if rng.random() >= fraction:
             plan.append(None)
-        elif rng.random() < slip_fraction:
+            continue
+        slip = rng.random() < slip_fraction
+        if target == "column":
+            cols, _ = columns(p.a, p.b)
+            at = rng.randrange(len(cols))
+            total = cols[at].total
+            plan.append(
+                ColumnCheck(at, rng.choice([t for t in (total - 1, total + 1) if t >= 0]) if slip else None)
+            )
+        elif slip:
             plan.append(SelfCheck("correct", copying_slip(p, rng)))
         else:
             plan.append(SelfCheck("confirm", (p.a, p.b)))
@@ -196,8 +224,37 @@ def columns(a: int, b: int, drop_carry: bool = False) -> tuple[list[Column], int
     return cols, int(f"{carry}{written}" if carry else written)
 
 
+def _column_line(c: Column, i: int, total: int, language: Language) -> str:
+    """A column's line, adding up to `total` (the right total, or a slip's)."""
+    terms = f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
+    digit, carry = total % 10, total // 10
+    if language == "en":
+        tail = f" Write {digit}, carry {carry}." if carry else f" Write {digit}."
+        return f"{_EN_COLUMNS[i]}: {terms} = {total}.{tail}"
+    tail = f"，写 {digit}，进 {carry}。" if carry else f"，写 {digit}。"
+    return f"{_ZH_COLUMNS[i]}：{terms} = {total}{tail}"
+
+
+def column_check_line(c: Column, check: ColumnCheck, language: Language) -> str:
+    """The re-addition after a column's line: "Wait, check: 9 + 9 + 1 = 19. Yes." or, after a
+    slip, "Wait, check: 9 + 9 + 1 = 19, not 18. Write 9, carry 1." (the line to go on from)."""
+    terms = f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
+    if language == "en":
+        if check.slip is None:
+            return f"Wait, check: {terms} = {c.total}. Yes."
+        tail = f" Write {c.digit}, carry {c.carry_out}." if c.carry_out else f" Write {c.digit}."
+        return f"Wait, check: {terms} = {c.total}, not {check.slip}.{tail}"
+    if check.slip is None:
+        return f"等等，检查：{terms} = {c.total}，没错。"
+    tail = f"写 {c.digit}，进 {c.carry_out}。" if c.carry_out else f"写 {c.digit}。"
+    return f"等等，检查：{terms} = {c.total}，不是 {check.slip}。{tail}"
+
+
 def chain_of_thought(
-    p: Problem, check: SelfCheck | None = None, switch: bool = False, drop_carry: bool = False
+    p: Problem,
+    check: SelfCheck | ColumnCheck | None = None,
+    switch: bool = False,
+    drop_carry: bool = False,
 ) -> str:
     """The readable, column-by-column reasoning for one problem, in the prompt's language, with
     the self-check after the opening line where one is given. `switch`: after the opening line
@@ -206,19 +263,19 @@ def chain_of_thought(
     other: Language = "zh" if p.language == "en" else "en"
     body = other if switch else p.language
     cols, result = columns(p.a, p.b, drop_carry)
+    column_check = check if isinstance(check, ColumnCheck) else None
     lines = []
     for i, c in enumerate(cols):
-        terms = f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
-        if body == "en":
-            tail = f" Write {c.digit}, carry {c.carry_out}." if c.carry_out else f" Write {c.digit}."
-            lines.append(f"{_EN_COLUMNS[i]}: {terms} = {c.total}.{tail}")
-        else:
-            tail = f"，写 {c.digit}，进 {c.carry_out}。" if c.carry_out else f"，写 {c.digit}。"
-            lines.append(f"{_ZH_COLUMNS[i]}：{terms} = {c.total}{tail}")
+        checked_here = column_check is not None and column_check.column == i
+        slip = column_check.slip if checked_here and column_check.slip is not None else c.total
+        lines.append(_column_line(c, i, slip, body))
+        if checked_here:
+            lines.append(column_check_line(c, column_check, body))
     if cols[-1].carry_out:
         carry = cols[-1].carry_out
         lines.append(f"The last carry gives {carry}." if body == "en" else f"最后的进位是 {carry}。")
-    wa, wb = check.written if check else (p.a, p.b)
+    operand_check = check if isinstance(check, SelfCheck) else None
+    wa, wb = operand_check.written if operand_check else (p.a, p.b)
     head = (
         f"We add {wa} and {wb} column by column, starting from the ones."
         if p.language == "en"
@@ -229,7 +286,7 @@ def chain_of_thought(
         if body == "en"
         else f"从左往右读出写下的数字：{result}。"
     )
-    checked = [check_line(p, check)] if check else []
+    checked = [check_line(p, operand_check)] if operand_check else []
     return "\n".join([head, *checked, *lines, foot])
 
 
@@ -247,6 +304,6 @@ def summary(p: Problem) -> str:
     return f"{p.a} 加 {p.b} 的和是 \\boxed{{{p.answer}}}。"
 
 
-def r1_response(p: Problem, check: SelfCheck | None = None, switch: bool = False) -> str:
+def r1_response(p: Problem, check: SelfCheck | ColumnCheck | None = None, switch: bool = False) -> str:
     """The full assistant turn in the R1 output format: `<think>\\n...\\n</think>\\n\\nsummary`."""
     return f"<think>\n{chain_of_thought(p, check, switch)}\n</think>\n\n{summary(p)}"

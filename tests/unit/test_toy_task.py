@@ -9,9 +9,11 @@ import pytest
 
 from r1pipe.toy.corpus import digit_facts, pretraining_documents
 from r1pipe.toy.task import (
+    ColumnCheck,
     Problem,
     SelfCheck,
     chain_of_thought,
+    columns,
     copying_slip,
     plan_self_checks,
     r1_response,
@@ -420,3 +422,47 @@ def test_a_language_switch_keeps_the_opening_line_and_writes_the_rest_in_the_oth
     plan = plan_language_switches(problems, 0.25, seed=5)
     assert 0.18 < sum(plan) / len(plan) < 0.32 and plan == plan_language_switches(problems, 0.25, seed=5)
     assert not any(plan_language_switches(problems, 0.0, seed=5))
+
+
+# --- column checks (data.toy.self_check_target=column) ----------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_column_check_after_a_slip_names_it_and_the_chain_goes_on_from_the_right_total(language):
+    p = Problem(38, 82, language, 0)  # tens: 3 + 8 + 1 = 12
+    lines = chain_of_thought(p, ColumnCheck(1, slip=11)).splitlines()
+    tens = lines.index(next(line for line in lines if line.startswith(("Tens", "十位"))))
+    assert lines[tens] == (
+        "Tens: 3 + 8 + 1 = 11. Write 1, carry 1."
+        if language == "en"
+        else "十位：3 + 8 + 1 = 11，写 1，进 1。"
+    )
+    assert lines[tens + 1] == (
+        "Wait, check: 3 + 8 + 1 = 12, not 11. Write 2, carry 1."
+        if language == "en"
+        else "等等，检查：3 + 8 + 1 = 12，不是 11。写 2，进 1。"
+    )
+    assert lines[-1].endswith(("120.", "120。")), "the answer is the right sum"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(("a", "b"), CASES)
+def test_a_confirming_column_check_keeps_every_column_right(a, b, language):
+    p = Problem(a, b, language, 0)
+    cot = chain_of_thought(p, ColumnCheck(0))
+    assert cot.splitlines()[2].startswith(("Wait, check: ", "等等，检查：")) and cot.splitlines()[2].endswith(
+        ("Yes.", "没错。")
+    )
+    check_column_arithmetic(p, cot)
+
+
+def test_plan_column_checks_slip_by_one_in_a_real_column():
+    problems = sample_problems(400, digits=2, split="train", seed=0)
+    plan = plan_self_checks(problems, fraction=0.5, slip_fraction=0.5, seed=1, target="column")
+    checks = [(p, c) for p, c in zip(problems, plan, strict=True) if c]
+    assert all(isinstance(c, ColumnCheck) for _, c in checks) and 150 < len(checks) < 250
+    slips = [(p, c) for p, c in checks if c.slip is not None]
+    assert 50 < len(slips) < 150
+    for p, c in slips:
+        assert abs(c.slip - columns(p.a, p.b)[0][c.column].total) == 1 and c.slip >= 0
+        assert str(p.a + p.b) in r1_response(p, c).rsplit("</think>", 1)[1]
