@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -277,7 +277,12 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
     # Twice as often as the rest: they are most of what the policy writes, and the hardest to tell
     # (a judge must know which answers fit which request, and read every character).
     choices += choices[-3:]
-    in_other_language = {"greeting": _GREETINGS, "thanks": _WELCOME, "colour": _COLOURS, "sky": _COLOURS}
+    in_other_language: dict[str, Mapping[str, tuple[str, ...]]] = {
+        "greeting": _GREETINGS,
+        "thanks": _WELCOME,
+        "colour": _COLOURS,
+        "sky": _COLOURS,
+    }
     if p.kind in in_other_language:  # a good answer in the other language ("蓝色。" to "Name a colour.")
         choices.append(lambda: rng.choice(in_other_language[p.kind][other]))
     if p.kind in ("number_word", "sky"):
@@ -291,7 +296,7 @@ def off_topic_answers(p: GeneralPrompt) -> list[str]:
     (the stage-3 model answers "三" to "Name a colour." and "two" to "谢谢你！"; a judge never shown
     them ranks "three" above "Blue."): none of them answers `p`. A number-word request's wrong
     number words are `_unhelpful`'s own case."""
-    pool = _GREETINGS[p.language] + _WELCOME[p.language] + _COLOURS[p.language]
+    pool: tuple[str, ...] = _GREETINGS[p.language] + _WELCOME[p.language] + _COLOURS[p.language]
     if p.kind != "number_word":
         pool += EN_NUMBER_WORDS + ZH_NUMBER_WORDS
     return [a for a in pool if a not in p.answers]

@@ -266,11 +266,11 @@ def chain_of_thought(
     column_check = check if isinstance(check, ColumnCheck) else None
     lines = []
     for i, c in enumerate(cols):
-        checked_here = column_check is not None and column_check.column == i
-        slip = column_check.slip if checked_here and column_check.slip is not None else c.total
-        lines.append(_column_line(c, i, slip, body))
-        if checked_here:
-            lines.append(column_check_line(c, column_check, body))
+        if column_check is None or column_check.column != i:
+            lines.append(_column_line(c, i, c.total, body))
+            continue
+        slip = c.total if column_check.slip is None else column_check.slip
+        lines += [_column_line(c, i, slip, body), column_check_line(c, column_check, body)]
     if cols[-1].carry_out:
         carry = cols[-1].carry_out
         lines.append(f"The last carry gives {carry}." if body == "en" else f"最后的进位是 {carry}。")
