@@ -12,7 +12,7 @@ also kept in the machine's cache (`judge_cache`: $R1PIPE_CACHE, else $XDG_CACHE_
 machine copies it instead of training again (~70 s of a toy stage 4 on 2 cores). Each judge is the
 toy base's first two layers with a one-output score head (a `Qwen2ForSequenceClassification`,
 `num_labels=1`), trained on one CPU core in float32 (TRL's default bf16 is emulated on a CPU
-without bf16 units, ~15x slower): helpful 3,000 pairs x 6 epochs (~60 s), harmless 960 x 3 (~10 s).
+without bf16 units, ~15x slower): helpful 3,000 pairs x 6 epochs (~65 s), harmless 960 x 3 (~10 s).
 
 Training is TRL's RewardTrainer (Bradley-Terry loss, the trainer a user would train a real judge
 with). Considered: a plain PyTorch loop (as tests/unit/test_reward_model.py has), shorter but a
@@ -74,11 +74,13 @@ class JudgeTraining:
 # Each judge's training. Helpfulness is the hard one: the policy samples 8 answers and GRPO moves
 # towards the best-scored, so the judge must rank a request's good answers above every answer the
 # policy writes, not only win most pairs. Measured on every general request against all the wrong
-# answers (scripts/toy_judge_check.py): 960 pairs x 3 epochs wins 0.86-0.94 of the pairs but puts a
-# wrong answer on top for most greetings, colours and thanks ("three" above "Blue."); 3,000 x 6
-# puts a good one on top for all of them (~60 s). Number words stay near chance whatever the
-# setting (2 or 4 layers): the judge does not learn which word a digit is. The harmlessness
-# judge's task (rude words anywhere) is learnt from 960 pairs.
+# answers (scripts/toy_judge_check.py): 960 pairs x 3 epochs wins 0.67-0.93 of the pairs and puts a
+# wrong answer on top for most greetings, colours and thanks ("three" above "Blue."); 3,000 x 6,
+# with the wrong answers stage 4's policy found (preferences.py), wins 0.99-1.00 and puts a good
+# one on top for all greetings and half to three quarters of the colour, sky and thanks requests
+# (~65 s; docs/RESULTS.md). Number words stay near chance whatever the setting (2 or 4 layers):
+# the judge does not learn which word a digit is. The harmlessness judge's task (rude words
+# anywhere) is learnt from 960 pairs.
 TRAINING: dict[Judge, JudgeTraining] = {
     "helpful": JudgeTraining(pairs=3000, epochs=6),
     "harmless": JudgeTraining(),
@@ -305,13 +307,13 @@ def judge_trainer_args(training: JudgeTraining, output_dir: Path):
 
 def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) -> dict:
     """Train one judge from the toy base and publish it to `out` (model, tokenizer, META) atomically."""
-    training = training or TRAINING[judge]
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
     from trl import RewardTrainer
 
     from r1pipe.pipeline.rundir import atomic_write_json
     from r1pipe.toy.base_model import toy_base_dir
 
+    training = training or TRAINING[judge]
     started = time.time()
     tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
     tokenizer.padding_side = "right"
