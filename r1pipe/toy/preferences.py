@@ -340,16 +340,15 @@ def spliced(p: GeneralPrompt, rng: random.Random) -> str:
     policy wrote to every request within 120 steps against a judge that had not seen them (it paid
     them 0.96): the judge must read the whole answer, not its first or last words."""
     wrong = off_topic_answers(p)
+    known = {plain_answer(a) for a in (*p.answers, *wrong)}  # a splice must be a new answer
     for _ in range(20):
         head_of, tail_of = rng.choice(
             [(rng.choice(wrong), rng.choice(p.answers)), (rng.choice(p.answers), rng.choice(wrong))]
         )
-        cut = _HEAD_END.search(head_of)
-        tail_cut = _HEAD_END.search(tail_of)
-        text = (head_of[: cut.start()] if cut else head_of) + (
-            tail_of[tail_cut.start() :] if tail_cut else ""
-        )
-        if plain_answer(text) not in {plain_answer(a) for a in (*p.answers, *wrong)}:
+        head_end, tail_start = _HEAD_END.search(head_of), _HEAD_END.search(tail_of)
+        head = head_of[: head_end.start()] if head_end else head_of
+        text = head + (tail_of[tail_start.start() :] if tail_start else "")
+        if plain_answer(text) not in known:
             return text
     return rng.choice(wrong)
 

@@ -224,30 +224,35 @@ def columns(a: int, b: int, drop_carry: bool = False) -> tuple[list[Column], int
     return cols, int(f"{carry}{written}" if carry else written)
 
 
-def _column_line(c: Column, i: int, total: int, language: Language) -> str:
-    """A column's line, adding up to `total` (the right total, or a slip's)."""
-    terms = f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
+def _terms(c: Column) -> str:
+    return f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
+
+
+def _write(total: int, language: Language) -> str:
+    """What a column adding up to `total` writes: "Write 2, carry 1." / "写 2，进 1。"."""
     digit, carry = total % 10, total // 10
     if language == "en":
-        tail = f" Write {digit}, carry {carry}." if carry else f" Write {digit}."
-        return f"{_EN_COLUMNS[i]}: {terms} = {total}.{tail}"
-    tail = f"，写 {digit}，进 {carry}。" if carry else f"，写 {digit}。"
-    return f"{_ZH_COLUMNS[i]}：{terms} = {total}{tail}"
+        return f"Write {digit}, carry {carry}." if carry else f"Write {digit}."
+    return f"写 {digit}，进 {carry}。" if carry else f"写 {digit}。"
+
+
+def _column_line(c: Column, i: int, total: int, language: Language) -> str:
+    """A column's line, adding up to `total` (the right total, or a slip's)."""
+    if language == "en":
+        return f"{_EN_COLUMNS[i]}: {_terms(c)} = {total}. {_write(total, language)}"
+    return f"{_ZH_COLUMNS[i]}：{_terms(c)} = {total}，{_write(total, language)}"
 
 
 def column_check_line(c: Column, check: ColumnCheck, language: Language) -> str:
     """The re-addition after a column's line: "Wait, check: 9 + 9 + 1 = 19. Yes." or, after a
     slip, "Wait, check: 9 + 9 + 1 = 19, not 18. Write 9, carry 1." (the line to go on from)."""
-    terms = f"{c.x} + {c.y}" + (f" + {c.carry_in}" if c.carry_in else "")
     if language == "en":
         if check.slip is None:
-            return f"Wait, check: {terms} = {c.total}. Yes."
-        tail = f" Write {c.digit}, carry {c.carry_out}." if c.carry_out else f" Write {c.digit}."
-        return f"Wait, check: {terms} = {c.total}, not {check.slip}.{tail}"
+            return f"Wait, check: {_terms(c)} = {c.total}. Yes."
+        return f"Wait, check: {_terms(c)} = {c.total}, not {check.slip}. {_write(c.total, language)}"
     if check.slip is None:
-        return f"等等，检查：{terms} = {c.total}，没错。"
-    tail = f"写 {c.digit}，进 {c.carry_out}。" if c.carry_out else f"写 {c.digit}。"
-    return f"等等，检查：{terms} = {c.total}，不是 {check.slip}。{tail}"
+        return f"等等，检查：{_terms(c)} = {c.total}，没错。"
+    return f"等等，检查：{_terms(c)} = {c.total}，不是 {check.slip}。{_write(c.total, language)}"
 
 
 def chain_of_thought(
