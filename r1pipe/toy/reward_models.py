@@ -4,12 +4,13 @@ with no download.
     reward.models.helpful.model_dir: toy:helpful     # helpfulness, reads the summary
     reward.models.harmless.model_dir: toy:harmless   # harmlessness, reads the whole response
 
-A `toy:<judge>` model dir is built by the stage into `<stage_dir>/reward_models/<judge>/` the first
+A `toy:<judge>` model dir is set up by the stage in `<stage_dir>/reward_models/<judge>/` the first
 time and reused after, so a resumed stage scores with the same judge; a directory whose recorded
-fingerprint (preference data, training settings, base model) differs is rebuilt. A built judge is
-also kept in the machine's cache (`judge_cache`: $R1PIPE_CACHE, else $XDG_CACHE_HOME/r1pipe or
-~/.cache/r1pipe; `R1PIPE_CACHE=off` for none) under its fingerprint, and the next run on the
-machine copies it instead of training again (~70 s of a toy stage 4 on 2 cores). Each judge is the
+fingerprint (preference data, training settings, base model) differs is replaced. It comes, in
+this order, from the machine's cache (`judge_cache`: $R1PIPE_CACHE, else $XDG_CACHE_HOME/r1pipe or
+~/.cache/r1pipe; `R1PIPE_CACHE=off` for none), from the judges shipped in r1pipe/assets/toy_judges
+(`SHIPPED`, built by `python scripts/build_toy_judges.py`), each only under the current fingerprint,
+or else it is trained (~75 s of a toy stage 4 on 2 cores) and cached. Each judge is the
 toy base's first two layers with a one-output score head (a `Qwen2ForSequenceClassification`,
 `num_labels=1`), trained on one CPU core in float32 (TRL's default bf16 is emulated on a CPU
 without bf16 units, ~15x slower): helpful 3,000 pairs x 6 epochs (~65 s), harmless 960 x 3 (~10 s).
@@ -17,8 +18,10 @@ without bf16 units, ~15x slower): helpful 3,000 pairs x 6 epochs (~65 s), harmle
 Training is TRL's RewardTrainer (Bradley-Terry loss, the trainer a user would train a real judge
 with). Considered: a plain PyTorch loop (as tests/unit/test_reward_model.py has), shorter but a
 second training path to keep right; and shipping trained judges in r1pipe/assets like the toy
-base, which would go stale silently whenever the preference data changes, while building them
-takes seconds. The build runs in a child process (`python -m r1pipe.toy.reward_models`): the
+base: kept as well (a fresh machine's first run saves the ~75 s build), but never trusted
+blindly: a shipped judge is used only under the current fingerprint, and
+tests/unit/test_toy_reward_models.py fails when the preference data or the training settings change
+without `scripts/build_toy_judges.py` being rerun. The build runs in a child process (`python -m r1pipe.toy.reward_models`): the
 trainer sets up accelerate's process-wide state, and under `accelerate launch` would join the
 stage's process group, both of which must stay the GRPO trainer's.
 """
@@ -49,6 +52,8 @@ log = logging.getLogger(__name__)
 
 TOY_PREFIX = "toy:"
 META = "toy_judge.json"
+# Judges built by scripts/build_toy_judges.py and shipped with the package.
+SHIPPED = Path(__file__).resolve().parent.parent / "assets" / "toy_judges"
 # The variables that would make a child process join the stage's distributed group.
 _DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -150,18 +155,20 @@ def judge_cache() -> Path | None:
 
 
 def from_cache(judges: list[Judge], root: Path) -> list[Judge]:
-    """Copy each judge the cache holds under its current fingerprint into root; the rest."""
+    """Copy each judge the machine's cache, else the package, holds under its current fingerprint
+    into root; the rest."""
     cache, missing = judge_cache(), []
     for judge in judges:
-        cached = cache / judge_fingerprint(judge) if cache else None
-        if cached is None or not is_current(cached, judge):
+        sources = ([cache / judge_fingerprint(judge)] if cache else []) + [SHIPPED / judge]
+        found = next((source for source in sources if is_current(source, judge)), None)
+        if found is None:
             missing.append(judge)
             continue
         tmp = root / f"{judge}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(cached, tmp)
+        shutil.copytree(found, tmp)
         atomic_publish_dir(tmp, root / judge)
-        log.info("toy reward model %s: copied from the cache %s (same fingerprint)", judge, cached)
+        log.info("toy reward model %s: copied from %s (same fingerprint)", judge, found)
     return missing
 
 
@@ -184,8 +191,8 @@ def to_cache(judges: list[Judge], root: Path) -> None:
 
 
 def build_toy_judges(judges: list[Judge], root: Path) -> dict[Judge, Path]:
-    """`root/<judge>` for each judge: kept where current, else copied from the machine's cache,
-    else built (in a child process) and cached."""
+    """`root/<judge>` for each judge: kept where current, else copied from the machine's cache or
+    the package (`from_cache`), else built (in a child process) and cached."""
     with _locked(root):
         stale = [j for j in dict.fromkeys(judges) if not is_current(root / j, j)]
         stale = from_cache(stale, root) if stale else stale

@@ -1,6 +1,8 @@
 """`toy:<judge>` reward models: named in config, built once per stage dir by a child process with a
 clean (non-distributed) environment, reused while their fingerprint holds, rebuilt when it does
-not. The real training runs in the stage-4 integration test; here the child is faked."""
+not; copied from the machine's cache or the package where those hold current ones. Here the
+child is faked but for one real, small training run (the stage-4 integration test copies the
+shipped judges)."""
 
 from __future__ import annotations
 
@@ -50,6 +52,16 @@ def own_cache(tmp_path, monkeypatch) -> Path:
     """Each test its own judge cache (the session's shared one would hold other tests' judges)."""
     monkeypatch.setenv("R1PIPE_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache" / "toy_judges"
+
+
+PACKAGED = reward_models.SHIPPED
+
+
+@pytest.fixture(autouse=True)
+def shipped(tmp_path, monkeypatch) -> Path:
+    """The package's judges replaced by an empty directory: each test says what ships."""
+    monkeypatch.setattr(reward_models, "SHIPPED", tmp_path / "shipped")
+    return tmp_path / "shipped"
 
 
 @pytest.fixture
@@ -168,3 +180,38 @@ def test_judges_train_in_float32_on_the_cpu(tmp_path):
     judges took 150 s instead of 25 s. The judge's trainer asks for float32 on the CPU."""
     args = reward_models.judge_trainer_args(reward_models.JudgeTraining(), tmp_path / "trainer")
     assert (args.bf16, args.fp16, args.use_cpu) == (False, False, True)
+
+
+@pytest.mark.parametrize("judge", ["helpful", "harmless"])
+def test_the_shipped_judges_are_current(judge):
+    assert reward_models.is_current(PACKAGED / judge, judge), (
+        f"r1pipe/assets/toy_judges/{judge} was built from other preference data, training settings or"
+        " base model: rebuild it with `python scripts/build_toy_judges.py`"
+    )
+
+
+def test_a_fresh_machine_copies_the_shipped_judges_instead_of_training(tmp_path, child_runs, monkeypatch):
+    monkeypatch.setattr(reward_models, "SHIPPED", PACKAGED)
+    paths = build_toy_judges(["helpful", "harmless"], tmp_path / "run")
+    assert child_runs == [], "nothing trained"
+    for judge, path in paths.items():
+        shipped = (PACKAGED / judge / "model.safetensors").read_bytes()
+        assert (path / "model.safetensors").read_bytes() == shipped
+
+
+def test_a_shipped_judge_of_other_settings_is_not_used(tmp_path, child_runs, shipped):
+    write_judge(shipped, "helpful", "0" * 16)  # built before the preference data changed
+    build_toy_judges(["helpful"], tmp_path / "run")
+    assert [run["cmd"][4:] for run in child_runs] == [["helpful"]]
+
+
+def test_a_judge_trains_and_records_its_fingerprint_and_accuracy(tmp_path):
+    """The real training path on a small budget (the shipped judges are built by the same call)."""
+    training = reward_models.JudgeTraining(pairs=64, heldout_pairs=32, epochs=1)
+    meta = reward_models.train_judge("harmless", tmp_path / "harmless", training)
+    assert meta["fingerprint"] == judge_fingerprint("harmless", training)
+    assert 0.0 <= meta["heldout_accuracy"] <= 1.0
+    recorded = json.loads((tmp_path / "harmless" / META).read_text())
+    assert recorded["fingerprint"] == meta["fingerprint"]
+    assert (tmp_path / "harmless" / "model.safetensors").is_file()
+    assert not (tmp_path / "harmless.tmp").exists()
