@@ -135,8 +135,8 @@ class ToyDataConfig:
     rejection_prompts: int = 2000  # prompts sampled in rejection sampling (stage 3)
     self_check_fraction: Annotated[float, SHARE] = 0.0  # cold-start chains with a self-check
     slip_fraction: Annotated[float, SHARE] = 0.5  # of those, the ones whose check corrects a slip
-    self_check_target: Annotated[str, OneOf(("operands", "column"))] = (
-        "operands"  # what a check re-reads: the question's operands, or one column's sum
+    self_check_target: Annotated[str, OneOf(("operands", "column", "rework"))] = (
+        "operands"  # what a check re-reads: the question's operands, one column's sum, or (rework) a direct answer worked out column by column
     )
     language_switch_fraction: Annotated[float, SHARE] = (
         0.0  # cold-start chains that switch language after the first line
@@ -415,14 +415,18 @@ class GenerationConfig:
     batch_size: Annotated[int, POSITIVE] = (
         64  # transformers: prompts per generate call (each brings n sequences)
     )
-    # transformers on CPU (GRPO rollouts, stage 3, evaluation): torch threads while decoding; 0: all.
-    # Decoding a small model is thousands of tiny ops, each a barrier for every thread: beside other
-    # busy processes one preempted thread stalls the rest (2 threads: 5-13x slower, 1: 1.6x;
-    # docs/BENCHMARKS.md). Training keeps all threads.
+    # transformers on CPU (GRPO rollouts, stage 3, evaluation): torch threads while decoding; 0: all;
+    # -1: auto, all while no other process keeps the CPU busy, else 1. Decoding a small model is
+    # thousands of tiny ops, each a barrier for every thread: beside other busy processes one
+    # preempted thread stalls the rest (2 threads: 5-13x slower, 1: 1.6x), while on an idle
+    # machine all threads are faster (docs/BENCHMARKS.md). Training keeps all threads.
     cpu_decode_threads: Annotated[
         int,
-        Range(ge=0, fix="1 (default: holds up beside other busy processes) or 0 (all of torch's threads)"),
-    ] = 1
+        Range(
+            ge=-1,
+            fix="-1 (auto, the default), 1 (holds up beside busy processes) or 0 (all of torch's threads)",
+        ),
+    ] = -1
     tensor_parallel_size: Annotated[int, POSITIVE] = 1  # vllm: GPUs the model is split over
     max_model_len: int | None = None  # vllm: prompt + completion tokens (None: the model's own)
     gpu_memory_utilization: Annotated[float, Range(gt=0, le=1, fix="e.g. 0.9")] = (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +23,71 @@ from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_promp
 log = logging.getLogger(__name__)
 
 
+AUTO_THREADS = -1  # generation.cpu_decode_threads=-1: all threads while the machine is otherwise idle
+# Other processes' CPU use, in cores, at or above which `auto` decodes in one thread: half a core
+# busy elsewhere already preempts one of two decoding threads often enough to stall the other.
+BUSY_ELSEWHERE_CORES = 0.5
+
+
+def _cpu_seconds() -> tuple[float, float, float] | None:
+    """(wall clock, CPU seconds the whole machine has been busy, CPU seconds of this process, all
+    its threads) from Linux's /proc/stat; None where there is none (macOS, Windows)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            values = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    busy = sum(values) - values[3] - values[4]
+    own = os.times()
+    return time.monotonic(), busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+_last_look: tuple[float, float, float] | None = None
+_last_answer: float | None = None
+
+
+def busy_elsewhere(first_window_s: float = 0.2, min_window_s: float = 1.0) -> float | None:
+    """How many cores other processes kept busy since this process last asked (the first time:
+    over `first_window_s`), or None where the machine does not say. Asked again within
+    `min_window_s` (consecutive generate batches), the last answer: the kernel counts in 10 ms
+    ticks, too coarse for a shorter window. Considered: os.getloadavg(), which counts this
+    process's own threads and lags a minute behind."""
+    global _last_look, _last_answer
+    now = _cpu_seconds()
+    if now is None:
+        return None
+    if _last_look is None:
+        time.sleep(first_window_s)
+        _last_look, now = now, _cpu_seconds()
+        assert now is not None
+    elif now[0] - _last_look[0] < min_window_s and _last_answer is not None:
+        return _last_answer
+    wall, busy, own = (b - a for a, b in zip(_last_look, now, strict=True))
+    _last_look = now
+    _last_answer = max(0.0, busy - own) / wall if wall > 0 else None
+    return _last_answer
+
+
+def auto_decode_threads() -> int:
+    """`generation.cpu_decode_threads=-1`: all of torch's threads (0) while no other process keeps
+    the CPU busy, else 1 thread, which holds up beside busy processes where 2 decode 5-13x slower
+    (docs/BENCHMARKS.md); 1 where the machine cannot tell."""
+    others = busy_elsewhere()
+    threads = 0 if others is not None and others < BUSY_ELSEWHERE_CORES else 1
+    log.debug("decode threads: %s (other processes busy: %s cores)", threads or "all", others)
+    return threads
+
+
 @contextmanager
 def decode_threads(threads: int, device: str) -> Iterator[None]:
     """Torch's intra-op threads set to `threads` while the body decodes on the CPU (0, or a GPU:
-    unchanged), then restored. Considered: OMP_WAIT_POLICY=PASSIVE / GOMP_SPINCOUNT for the
-    whole process: they cut the spinning too, but cost idle decoding up to ~50% and training
-    its threads' benefit; one thread for decoding costs neither (docs/BENCHMARKS.md)."""
+    unchanged; -1: `auto_decode_threads`), then restored. Considered: OMP_WAIT_POLICY=PASSIVE /
+    GOMP_SPINCOUNT for the whole process: they cut the spinning too, but cost idle decoding up to
+    ~50% and training its threads' benefit; one thread for decoding costs neither
+    (docs/BENCHMARKS.md)."""
+    if device == "cpu" and threads == AUTO_THREADS:
+        threads = auto_decode_threads()
     if threads <= 0 or device != "cpu" or threads == torch.get_num_threads():
         yield
         return
@@ -51,7 +111,7 @@ class TransformersEngine:
     ):
         # batch_size: prompts per generate call (each brings n sequences)
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
-        self.cpu_decode_threads = cpu_decode_threads  # generation.cpu_decode_threads (0: all)
+        self.cpu_decode_threads = cpu_decode_threads  # generation.cpu_decode_threads (0: all, -1: auto)
         self._owns_model = False
         self.stop_ids = stop_token_ids(tokenizer, getattr(model.generation_config, "eos_token_id", None))
 

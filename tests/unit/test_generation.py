@@ -170,6 +170,66 @@ def test_decoding_on_the_cpu_uses_the_configured_threads_then_gives_them_back():
         assert torch.get_num_threads() == before  # 0: all threads; a GPU: untouched
 
 
+@pytest.fixture
+def two_torch_threads():
+    """Torch at two threads for the test (the suite's workers run one), restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("others", "threads"), [(0.1, 2), (1.5, 1), (None, 1)])
+def test_auto_decodes_in_all_threads_only_while_no_other_process_is_busy(
+    monkeypatch, two_torch_threads, others, threads
+):
+    """generation.cpu_decode_threads=-1 (the default): both threads on an idle machine (the whole
+    toy pipeline ~10% faster), one beside a busy process or where the machine cannot tell."""
+    import torch
+
+    from r1pipe.generation import transformers_engine
+
+    monkeypatch.setattr(transformers_engine, "busy_elsewhere", lambda: others)
+    with transformers_engine.decode_threads(transformers_engine.AUTO_THREADS, "cpu"):
+        assert torch.get_num_threads() == threads
+    assert torch.get_num_threads() == 2
+
+
+def test_busy_elsewhere_counts_the_machine_less_this_process(monkeypatch):
+    """Cores busy elsewhere = (machine's busy seconds - this process's) / wall seconds since the
+    last look; a look within a second of the last (the next batch) repeats its answer."""
+    from r1pipe.generation import transformers_engine
+
+    looks = iter([(100.0, 50.0, 10.0), (102.0, 53.0, 12.0), (102.5, 54.0, 12.1), (104.0, 58.0, 12.5)])
+    monkeypatch.setattr(transformers_engine, "_cpu_seconds", lambda: next(looks))
+    monkeypatch.setattr(transformers_engine, "_last_look", (100.0, 50.0, 10.0))
+    monkeypatch.setattr(transformers_engine, "_last_answer", None)
+    next(looks)
+    assert transformers_engine.busy_elsewhere() == pytest.approx((3.0 - 2.0) / 2.0)
+    assert transformers_engine.busy_elsewhere() == pytest.approx(0.5), "half a second later: the same"
+    assert transformers_engine.busy_elsewhere() == pytest.approx((5.0 - 0.5) / 2.0)
+
+
+@pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="Linux's /proc/stat")
+def test_busy_elsewhere_sees_a_real_busy_process(monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    from r1pipe.generation import transformers_engine
+
+    monkeypatch.setattr(transformers_engine, "_last_look", None)
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        assert transformers_engine.busy_elsewhere(first_window_s=0.5) >= 0.5
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
 def test_a_completion_ends_at_any_of_the_models_stop_tokens():
     """A base model ends a document with <|endoftext|> (its generation_config lists it beside
     <|im_end|>), and GRPO's rollouts stop there: evaluation must stop there too, not run on to
