@@ -27,6 +27,7 @@ from r1pipe.toy.task import (
     columns,
     copying_slip,
     sample_problems,
+    slipped_sum,
     split_of,
 )
 
@@ -129,10 +130,7 @@ def worked_answer(p: Problem, rng: random.Random, mix: AnswerMix) -> tuple[str, 
 
 def direct_answer(p: Problem, rng: random.Random, mix: AnswerMix) -> tuple[str, int]:
     """One equation, and the number it states (wrong for a `mix.wrong_direct` share)."""
-    value = p.answer
-    if rng.random() < mix.wrong_direct:
-        dropped = columns(p.a, p.b, drop_carry=True)[1]
-        value = dropped if dropped != p.answer and rng.random() < 0.5 else p.answer + rng.choice((-1, 1))
+    value = slipped_sum(p, rng) if rng.random() < mix.wrong_direct else p.answer
     return f"{p.a} + {p.b} = {value}", value
 
 

@@ -140,6 +140,26 @@ class ColumnCheck:
     slip: int | None = None
 
 
+@dataclass(frozen=True)
+class Rework:
+    """`data.toy.self_check_target=rework`: the chain opens with a direct answer, `guess` (a
+    mental sum). `worked`: it then checks by working the sum column by column ("Wait, let me work
+    it out column by column."), and the worked result stands, correcting a wrong guess. Unworked
+    chains stop at the guess. A direct answer is the one this model gets wrong (its errors are in
+    column sums and carries, which a guess makes all at once), so a check by another, longer route
+    pays in RL: the paper's reflection and length growing with accuracy."""
+
+    guess: int
+    worked: bool
+
+
+def slipped_sum(p: Problem, rng: random.Random) -> int:
+    """A wrong direct answer, as a mental sum goes wrong: a forgotten carry (where the sum has one,
+    half the time) or off by one in the ones digit."""
+    dropped = columns(p.a, p.b, drop_carry=True)[1]
+    return dropped if dropped != p.answer and rng.random() < 0.5 else p.answer + rng.choice((-1, 1))
+
+
 def copying_slip(p: Problem, rng: random.Random) -> tuple[int, int]:
     """The operands with one digit of one of them miscopied (same number of digits)."""
     operands = [p.a, p.b]
@@ -157,19 +177,22 @@ def plan_self_checks(
     fraction: float,
     slip_fraction: float,
     seed: int,
-    target: Literal["operands", "column"] = "operands",
-) -> list[SelfCheck | ColumnCheck | None]:
+    target: Literal["operands", "column", "rework"] = "operands",
+) -> list[SelfCheck | ColumnCheck | Rework | None]:
     """For each problem a self-check or None: about `fraction` of them check, and about
-    `slip_fraction` of those catch a slip: a miscopied operand in the opening line (`operands`)
-    or a column added wrongly (`column`, one column drawn at random)."""
+    `slip_fraction` of those catch a slip: a miscopied operand in the opening line (`operands`),
+    a column added wrongly (`column`, one column drawn at random) or a wrong direct answer
+    (`rework`: every chain opens with a direct answer, right where it is not checked)."""
     rng = random.Random(f"{seed}-self-check")
-    plan: list[SelfCheck | ColumnCheck | None] = []
+    plan: list[SelfCheck | ColumnCheck | Rework | None] = []
     for p in problems:
         if rng.random() >= fraction:
-            plan.append(None)
+            plan.append(Rework(p.answer, worked=False) if target == "rework" else None)
             continue
         slip = rng.random() < slip_fraction
-        if target == "column":
+        if target == "rework":
+            plan.append(Rework(slipped_sum(p, rng) if slip else p.answer, worked=True))
+        elif target == "column":
             cols, _ = columns(p.a, p.b)
             at = rng.randrange(len(cols))
             total = cols[at].total
@@ -255,9 +278,18 @@ def column_check_line(c: Column, check: ColumnCheck, language: Language) -> str:
     return f"等等，检查：{_terms(c)} = {c.total}，不是 {check.slip}。{_write(c.total, language)}"
 
 
+def rework_chain(p: Problem, rework: Rework, body: Language) -> str:
+    """A direct answer, and where it is checked the column-by-column work after it (`Rework`)."""
+    guess = f"{p.a} + {p.b} = {rework.guess}" + ("." if p.language == "en" else "。")
+    if not rework.worked:
+        return guess
+    turn = "Wait, let me work it out column by column." if p.language == "en" else "等等，我逐位重新算一遍。"
+    return "\n".join([guess, turn, chain_of_thought(p, switch=body != p.language)])
+
+
 def chain_of_thought(
     p: Problem,
-    check: SelfCheck | ColumnCheck | None = None,
+    check: SelfCheck | ColumnCheck | Rework | None = None,
     switch: bool = False,
     drop_carry: bool = False,
 ) -> str:
@@ -267,6 +299,8 @@ def chain_of_thought(
     `drop_carry`: the chain forgets its first carry (`columns`), so its result is wrong."""
     other: Language = "zh" if p.language == "en" else "en"
     body = other if switch else p.language
+    if isinstance(check, Rework):
+        return rework_chain(p, check, body)
     cols, result = columns(p.a, p.b, drop_carry)
     column_check = check if isinstance(check, ColumnCheck) else None
     lines = []
@@ -309,6 +343,8 @@ def summary(p: Problem) -> str:
     return f"{p.a} 加 {p.b} 的和是 \\boxed{{{p.answer}}}。"
 
 
-def r1_response(p: Problem, check: SelfCheck | ColumnCheck | None = None, switch: bool = False) -> str:
+def r1_response(
+    p: Problem, check: SelfCheck | ColumnCheck | Rework | None = None, switch: bool = False
+) -> str:
     """The full assistant turn in the R1 output format: `<think>\\n...\\n</think>\\n\\nsummary`."""
     return f"<think>\n{chain_of_thought(p, check, switch)}\n</think>\n\n{summary(p)}"

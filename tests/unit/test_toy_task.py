@@ -10,6 +10,7 @@ import pytest
 from r1pipe.toy.corpus import digit_facts, pretraining_documents
 from r1pipe.toy.task import (
     ColumnCheck,
+    Rework,
     Problem,
     SelfCheck,
     chain_of_thought,
@@ -18,6 +19,7 @@ from r1pipe.toy.task import (
     plan_self_checks,
     r1_response,
     sample_problems,
+    slipped_sum,
     split_of,
 )
 
@@ -466,3 +468,55 @@ def test_plan_column_checks_slip_by_one_in_a_real_column():
     for p, c in slips:
         assert abs(c.slip - columns(p.a, p.b)[0][c.column].total) == 1 and c.slip >= 0
         assert str(p.a + p.b) in r1_response(p, c).rsplit("</think>", 1)[1]
+
+
+# --- reworked direct answers (data.toy.self_check_target=rework) ------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize(("a", "b"), CASES)
+def test_a_reworked_guess_is_followed_by_the_full_column_work_whose_result_stands(a, b, language):
+    p = Problem(a, b, language, 0)
+    wrong = a + b + 1
+    lines = chain_of_thought(p, Rework(wrong, worked=True)).splitlines()
+    assert lines[0] == f"{a} + {b} = {wrong}" + ("." if language == "en" else "。"), "the guess first"
+    assert lines[1] == (
+        "Wait, let me work it out column by column." if language == "en" else "等等，我逐位重新算一遍。"
+    )
+    check_column_arithmetic(p, "\n".join(lines[2:]))  # the columns reach a + b, not the guess
+    assert f"{{{a + b}}}" in r1_response(p, Rework(wrong, worked=True)), "the boxed answer is the worked one"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_an_unworked_guess_is_the_whole_chain_and_has_no_reflection(language):
+    from r1pipe.config.schema import REFLECTIVE_WORDS
+
+    p = Problem(47, 38, language, 0)
+    assert chain_of_thought(p, Rework(85, worked=False)) == "47 + 38 = 85" + ("." if language == "en" else "。")
+    assert not any(w in r1_response(p, Rework(85, worked=False)).lower() for w in REFLECTIVE_WORDS)
+    assert any(w in r1_response(p, Rework(85, worked=True)).lower() for w in REFLECTIVE_WORDS)
+
+
+def test_a_chinese_rework_has_no_english_words():
+    cot = chain_of_thought(Problem(47, 38, "zh", 0), Rework(84, worked=True))
+    assert re.search(r"[A-Za-z]", cot) is None
+
+
+def test_plan_rework_checks_the_fraction_and_only_checked_guesses_slip():
+    problems = sample_problems(400, digits=2, split="train", seed=0)
+    plan = plan_self_checks(problems, fraction=0.5, slip_fraction=0.5, seed=1, target="rework")
+    assert all(isinstance(c, Rework) for c in plan), "every chain opens with a direct answer"
+    worked = [(p, c) for p, c in zip(problems, plan, strict=True) if c.worked]
+    assert 150 < len(worked) < 250
+    assert all(c.guess == p.answer for p, c in zip(problems, plan, strict=True) if not c.worked)
+    assert 50 < sum(c.guess != p.answer for p, c in worked) < 150
+
+
+def test_a_slipped_sum_is_wrong_by_a_forgotten_carry_or_one():
+    import random
+
+    rng = random.Random(0)
+    for p in sample_problems(300, digits=2, split="train", seed=2):
+        wrong = slipped_sum(p, rng)
+        assert wrong != p.answer
+        assert wrong in (columns(p.a, p.b, drop_carry=True)[1], p.answer - 1, p.answer + 1)
