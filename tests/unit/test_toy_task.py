@@ -10,8 +10,8 @@ import pytest
 from r1pipe.toy.corpus import digit_facts, pretraining_documents
 from r1pipe.toy.task import (
     ColumnCheck,
-    Rework,
     Problem,
+    Rework,
     SelfCheck,
     chain_of_thought,
     columns,
@@ -492,7 +492,9 @@ def test_an_unworked_guess_is_the_whole_chain_and_has_no_reflection(language):
     from r1pipe.config.schema import REFLECTIVE_WORDS
 
     p = Problem(47, 38, language, 0)
-    assert chain_of_thought(p, Rework(85, worked=False)) == "47 + 38 = 85" + ("." if language == "en" else "。")
+    assert chain_of_thought(p, Rework(85, worked=False)) == "47 + 38 = 85" + (
+        "." if language == "en" else "。"
+    )
     assert not any(w in r1_response(p, Rework(85, worked=False)).lower() for w in REFLECTIVE_WORDS)
     assert any(w in r1_response(p, Rework(85, worked=True)).lower() for w in REFLECTIVE_WORDS)
 
