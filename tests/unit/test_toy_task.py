@@ -522,3 +522,15 @@ def test_a_slipped_sum_is_wrong_by_a_forgotten_carry_or_one():
         wrong = slipped_sum(p, rng)
         assert wrong != p.answer
         assert wrong in (columns(p.a, p.b, drop_carry=True)[1], p.answer - 1, p.answer + 1)
+
+
+def test_the_aha_preset_opens_every_chain_with_a_direct_answer_and_checks_a_minority():
+    from r1pipe.config.compose import compose_config
+    from r1pipe.data.loading import toy_cold_start
+
+    cfg = compose_config(["experiment=toy_aha", "data.toy.cold_start_examples=400"])
+    assert list(cfg.pipeline.stages) == ["cold_start", "reasoning_rl"]
+    rows = [r["messages"][1]["content"] for r in toy_cold_start(cfg.data.toy)]
+    assert all(re.match(r"<think>\n\d+ \+ \d+ = \d+[.。]\n", r) for r in rows)
+    worked = [r for r in rows if re.search("Wait, let me work it out|等等，我逐位重新算一遍", r)]
+    assert 0.3 < len(worked) / len(rows) < 0.5
