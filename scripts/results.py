@@ -10,6 +10,7 @@ RESULTS.md marks each generated block with the run directory it comes from (its 
 
     <!-- results:stages toy-default -->         the stage table (pass@1 before -> after, SE, CI, ...)
     <!-- results:trend aha reasoning_rl -->     an RL stage's curves: first and last logged steps
+    <!-- results:reflection aha -->             how often each evaluated model reflects, and pays
     <!-- results:figure aha rl_reflection.png --> one of `r1pipe report`'s figures (docs/figures/)
     ...
     <!-- /results -->

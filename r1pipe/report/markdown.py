@@ -4,10 +4,13 @@ the manifests and funnel.json, read through the report's own collection (`collec
 
     stage_table(run)                      # per stage: pass@1 before -> after (SE) [CI], pass@k, ...
     trend_table(run, "reasoning_rl")      # RL curves: first and last logged steps, mean ± sd
+    reflection_table(run)                 # per evaluated model: how often it reflects, and how
+                                          # often it is right when it does and when it does not
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -78,6 +81,44 @@ def trend_table(run: RunData, stage_name: str, window: int = 3) -> str:
     return "\n".join(rows) + f"\n\n({span}; mean ± sd over the logged steps.)"
 
 
+def reflection_table(run: RunData, benchmark: str = "heldout") -> str:
+    """For each model a stage evaluated (its input, then its output): the share of the benchmark's
+    sampled completions with a reflective word (the default list, as the RL curves count them),
+    and pass@1 among those completions and among the rest: whether reflecting is what pays."""
+    from r1pipe.training.watchers import ReflectionCounter
+
+    counter = ReflectionCounter()
+    rows = [
+        "| model | completions | with a reflective word | correct with one | correct without |",
+        "|---|---|---|---|---|",
+    ]
+    for stage in run.stages:
+        for side in ("before", "after"):
+            path = run.path / stage.dir_name / "eval" / side / f"{benchmark}.jsonl"
+            label = f"{stage.dir_name} {'input' if side == 'before' else 'output'}"
+            if not path.is_file() or (side == "before" and len(rows) > 2):
+                continue  # a later stage's input is the previous stage's output: one row for it
+            records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+            graded = [
+                (counter.count(text) > 0, score)
+                for record in records
+                for text, score in zip(record["completions"], record["scores"], strict=True)
+            ]
+            reflecting = [score for flag, score in graded if flag]
+            direct = [score for flag, score in graded if not flag]
+            rows.append(
+                f"| {label} | {len(graded)} | {len(reflecting) / len(graded):.3f} | "
+                f"{_share(reflecting)} | {_share(direct)} |"
+            )
+    if len(rows) == 2:
+        raise ValueError(f"{run.path}: no stage kept its {benchmark}.jsonl evaluation records")
+    return "\n".join(rows)
+
+
+def _share(scores: list[float]) -> str:
+    return f"{statistics.fmean(scores):.3f} ({len(scores)})" if scores else "-"
+
+
 def _stage(run: RunData, name: str) -> StageData:
     for stage in run.stages:
         if name in (stage.name, stage.dir_name):
@@ -134,6 +175,7 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
 
     <!-- results:stages RUN -->             the stage table of runs_root/RUN
     <!-- results:trend RUN STAGE -->        the RL curves of one stage, first and last steps
+    <!-- results:reflection RUN -->         reflecting completions of each evaluated model, and their pass@1
     <!-- results:figure RUN[,RUN_B] FILE --> one of the report's figures, saved in figures_dir
     """
     written: list[str] = []
@@ -163,7 +205,9 @@ def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Pa
         return trend_table(runs[0], args[0])
     if kind == "figure":
         return _figure(runs, args, figures_dir, doc_dir)
-    raise ValueError(f"unknown results block kind {kind!r}; use stages, trend or figure")
+    if kind == "reflection":
+        return reflection_table(runs[0], *args[:1])
+    raise ValueError(f"unknown results block kind {kind!r}; use stages, trend, reflection or figure")
 
 
 def _figure(runs: list[RunData], args: list[str], figures_dir: Path, doc_dir: Path) -> str:

@@ -17,7 +17,7 @@ from PIL import Image
 from r1pipe.pipeline.rundir import write_manifest
 from r1pipe.report import ReportError, plots, write_report
 from r1pipe.report.collect import collect_run, read_evals, reward_components, series
-from r1pipe.report.markdown import refresh_blocks, stage_table, trend_table
+from r1pipe.report.markdown import reflection_table, refresh_blocks, stage_table, trend_table
 
 STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
 PNGS = (
@@ -405,6 +405,34 @@ def test_the_trend_table_gives_the_first_and_last_steps_with_their_spread(finish
         trend_table(collect_run(finished), "grpo")
 
 
+def test_the_reflection_table_says_how_often_each_model_reflects_and_is_right(tmp_path: Path):
+    """From the evaluation records: stage 1's input, then each stage's output (a later stage's
+    input is the same model); a reflective word counts as the RL curve counts it."""
+    run = make_run(tmp_path / "run", done=2)
+
+    def records(path: Path, graded: list[tuple[str, float]]) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        rows = [{"completions": [text], "scores": [score]} for text, score in graded]
+        _write_jsonl(path / "heldout.jsonl", rows)
+
+    direct, checked = "<think>1 + 2 = 4</think>", "<think>1 + 2 = 4. Wait, 1 + 2 = 3.</think>"
+    records(run / "01_cold_start" / "eval" / "before", [(direct, 0.0)] * 4)
+    records(
+        run / "01_cold_start" / "eval" / "after",
+        [(direct, 0.0), (direct, 1.0), (checked, 1.0), (checked, 1.0)],
+    )
+    records(run / "02_reasoning_rl" / "eval" / "before", [(direct, 1.0)] * 4)  # = stage 1's output
+    records(run / "02_reasoning_rl" / "eval" / "after", [("等等，重新算。", 1.0)] * 4)
+    table = reflection_table(collect_run(run))
+    assert table.splitlines()[2:] == [
+        "| 01_cold_start input | 4 | 0.000 | - | 0.000 (4) |",
+        "| 01_cold_start output | 4 | 0.500 | 1.000 (2) | 0.500 (2) |",
+        "| 02_reasoning_rl output | 4 | 1.000 | 1.000 (4) | - |",
+    ]
+    with pytest.raises(ValueError, match="no stage kept its heldout.jsonl"):
+        reflection_table(collect_run(make_run(tmp_path / "bare", done=1)))
+
+
 def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(finished: Path, tmp_path: Path):
     doc = tmp_path / "docs" / "RESULTS.md"
     doc.parent.mkdir()
@@ -429,7 +457,7 @@ def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(fi
 
 def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
     for block, fix in (
-        ("<!-- results:table finished -->", "use stages, trend or figure"),
+        ("<!-- results:table finished -->", "use stages, trend, reflection or figure"),
         ("<!-- results:figure finished nope.png -->", "loss.png"),
         ("<!-- results:trend finished -->", "names its stage"),
     ):
