@@ -51,14 +51,14 @@ slurm:  ## Debian's slurm-wlm daemons, for the real-Slurm test (apt-get, as root
 run: install  ## the whole pipeline on the embedded toy default (CPU, minutes)
 	$(BIN)/r1pipe run $(ARGS)
 
-# The paper's language-reward ablation on the toy, where the mixing is: R1-Zero from the base (whose
-# corpus drifts between languages) without and with the language-consistency reward, 100 GRPO steps
-# each (~7 min each on 2 cores), then one report with both (docs/RESULTS.md).
-ablation-language: install  ## R1-Zero without and with the language reward, one report
-	$(BIN)/r1pipe run pipeline=r1_zero run_dir=runs/r1zero reasoning_rl.max_steps=100
-	$(BIN)/r1pipe run pipeline=r1_zero run_dir=runs/r1zero-language reasoning_rl.max_steps=100 \
-		'reward.funcs=[toy_accuracy,r1_zero_format,language_consistency]' 'reward.weights=[1.0,1.0,1.0]'
-	$(BIN)/r1pipe report runs/r1zero runs/r1zero-language
+# The paper's language-reward ablation on the toy: a cold start whose chains sometimes switch
+# language (experiment=toy_language_mix), then reasoning RL with and without the
+# language-consistency reward (~4 min each on 2 cores), then one report with both (docs/RESULTS.md).
+ablation-language: install  ## stages 1-2 with and without the language reward on chains that mix languages, one report
+	$(BIN)/r1pipe run experiment=toy_language_mix run_dir=runs/language-reward
+	$(BIN)/r1pipe run experiment=toy_language_mix run_dir=runs/no-language-reward \
+		'reward.funcs=[toy_accuracy,r1_format]' 'reward.weights=[1.0,1.0]'
+	$(BIN)/r1pipe report runs/language-reward runs/no-language-reward
 
 test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration), but `slow`
 	$(BIN)/python -m pytest -m "not gpu and not slow" $(XDIST) $(PYTEST_ARGS)
