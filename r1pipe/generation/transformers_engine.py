@@ -30,8 +30,9 @@ BUSY_ELSEWHERE_CORES = 0.5
 
 
 def _cpu_seconds() -> tuple[float, float, float] | None:
-    """(wall clock, CPU seconds the whole machine has been busy, CPU seconds of this process, all
-    its threads) from Linux's /proc/stat; None where there is none (macOS, Windows)."""
+    """(wall clock, CPU seconds the whole machine has been busy, CPU seconds of this process's
+    work: its threads and its live descendants, such as reward workers) from Linux's /proc;
+    None where there is none (macOS, Windows)."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
             values = [int(v) for v in f.readline().split()[1:9]]
@@ -40,7 +41,35 @@ def _cpu_seconds() -> tuple[float, float, float] | None:
     # user nice system idle iowait irq softirq steal (guest time is already counted in user)
     busy = sum(values) - values[3] - values[4]
     own = os.times()
-    return time.monotonic(), busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+    ticks = os.sysconf("SC_CLK_TCK")
+    return time.monotonic(), busy / ticks, own.user + own.system + _descendants_ticks() / ticks
+
+
+def _descendants_ticks() -> int:
+    """CPU ticks of this process's live descendants (utime, stime and their reaped children's),
+    from /proc/<pid>/task/<tid>/children and /proc/<pid>/stat; 0 for any that cannot be read."""
+    total, pending = 0, [str(os.getpid())]
+    while pending:
+        pid = pending.pop()
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as f:
+                    children = f.read().split()
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    with open(f"/proc/{child}/stat", encoding="ascii", errors="replace") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()  # after the command name
+                    total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+                except (OSError, IndexError, ValueError):
+                    continue
+                pending.append(child)
+    return total
 
 
 _last_look: tuple[float, float, float] | None = None

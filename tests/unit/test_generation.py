@@ -3,6 +3,7 @@ backend choice, and (marker `vllm`) the vLLM engine for real, compared with tran
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,7 @@ def test_busy_elsewhere_counts_the_machine_less_this_process(monkeypatch):
 
 @pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="Linux's /proc/stat")
 def test_busy_elsewhere_sees_a_real_busy_process(monkeypatch):
+    import signal
     import subprocess
     import sys
     import time
@@ -221,13 +223,19 @@ def test_busy_elsewhere_sees_a_real_busy_process(monkeypatch):
     from r1pipe.generation import transformers_engine
 
     monkeypatch.setattr(transformers_engine, "_last_look", None)
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    # Another process's work: a grandchild whose parent exits (reparented away from this process).
+    launcher = (
+        "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', 'while True: pass'],"
+        " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)"
+    )
+    spinner_pid = int(
+        subprocess.run([sys.executable, "-c", launcher], capture_output=True, text=True, timeout=60).stdout
+    )
     try:
         time.sleep(0.5)
         assert transformers_engine.busy_elsewhere(first_window_s=0.5) >= 0.5
     finally:
-        spinner.kill()
-        spinner.wait()
+        os.kill(spinner_pid, signal.SIGKILL)
 
 
 def test_a_completion_ends_at_any_of_the_models_stop_tokens():
@@ -254,3 +262,23 @@ def test_a_completion_ends_at_any_of_the_models_stop_tokens():
     assert (sample.finish_reason, sample.num_tokens) == ("stop", len(answer) + 1)
     assert sample.text == "<think> 1 + 2 = 3 </think> <answer> 3 </answer>"
     assert engine._sample("p", 0, answer + rest).finish_reason == "length"
+
+
+@pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="Linux's /proc")
+def test_busy_children_count_as_this_processs_own_work():
+    """A reward worker or an engine process this process started is its own work, not another
+    process competing for the CPU."""
+    import subprocess
+    import sys
+    import time
+
+    from r1pipe.generation import transformers_engine
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        before = transformers_engine._descendants_ticks()
+        time.sleep(0.5)
+        assert transformers_engine._descendants_ticks() - before >= 0.1 * os.sysconf("SC_CLK_TCK")
+    finally:
+        spinner.kill()
+        spinner.wait()

@@ -534,3 +534,19 @@ def test_the_aha_preset_opens_every_chain_with_a_direct_answer_and_checks_a_mino
     assert all(re.match(r"<think>\n\d+ \+ \d+ = \d+[.。]\n", r) for r in rows)
     worked = [r for r in rows if re.search("Wait, let me work it out|等等，我逐位重新算一遍", r)]
     assert 0.3 < len(worked) / len(rows) < 0.5
+
+
+def test_the_language_mix_preset_switches_a_fifth_of_the_chains_and_keeps_the_language_reward():
+    from r1pipe.config.compose import compose_config
+    from r1pipe.data.loading import toy_cold_start
+    from r1pipe.rewards.language import language_consistency
+
+    cfg = compose_config(["experiment=toy_language_mix", "data.toy.cold_start_examples=400"])
+    assert list(cfg.pipeline.stages) == ["cold_start", "reasoning_rl"]
+    assert "language_consistency" in cfg.reward.funcs, "the ablation's 'with' run is the default"
+    rows = toy_cold_start(cfg.data.toy)
+    scores = language_consistency(
+        [r["messages"][1]["content"] for r in rows], language=[r["language"] for r in rows]
+    )
+    mixed = sum(score is not None and score < 0.9 for score in scores) / len(rows)
+    assert 0.13 < mixed < 0.27
