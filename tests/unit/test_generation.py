@@ -264,6 +264,22 @@ def test_a_completion_ends_at_any_of_the_models_stop_tokens():
     assert engine._sample("p", 0, answer + rest).finish_reason == "length"
 
 
+def test_decoding_on_one_or_two_threads_writes_the_same_tokens(two_torch_threads):
+    """The exactness check of the decode-threads lever (docs/BENCHMARKS.md): the thread count
+    changes the order of float sums, never the tokens the toy model writes, greedy or sampled."""
+    from r1pipe.generation.transformers_engine import decode_threads
+
+    e = TransformersEngine.from_dir(toy_path(), MODEL, batch_size=4, cpu_decode_threads=0)
+    prompts = PROMPTS * 2
+    ids = [f"{i}" for i in range(len(prompts))]
+    for sampling in (Sampling(temperature=0.0, max_tokens=48), Sampling(n=2, temperature=1.0, max_tokens=48)):
+        both = [s.text for s in e.generate(prompts, ids, sampling)]  # all (two) threads
+        with decode_threads(1, "cpu"):
+            one = [s.text for s in e.generate(prompts, ids, sampling)]
+        assert one == both
+    e.close()
+
+
 @pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="Linux's /proc")
 def test_busy_children_count_as_this_processs_own_work():
     """A reward worker or an engine process this process started is its own work, not another

@@ -215,3 +215,13 @@ def test_a_judge_trains_and_records_its_fingerprint_and_accuracy(tmp_path):
     assert recorded["fingerprint"] == meta["fingerprint"]
     assert (tmp_path / "harmless" / "model.safetensors").is_file()
     assert not (tmp_path / "harmless.tmp").exists()
+
+
+def test_a_judge_build_is_deterministic(tmp_path):
+    """The shipped judges can be rebuilt byte for byte (scripts/build_toy_judges.py): same pairs,
+    seed and settings, same weights."""
+    training = reward_models.JudgeTraining(pairs=64, heldout_pairs=32, epochs=1)
+    for out in ("a", "b"):
+        reward_models.train_judge("helpful", tmp_path / out / "helpful", training)
+    weights = [(tmp_path / out / "helpful" / "model.safetensors").read_bytes() for out in ("a", "b")]
+    assert weights[0] == weights[1]
