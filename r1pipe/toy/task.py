@@ -10,11 +10,15 @@ opening line the reasoning re-reads the question's operands ("Wait, check the qu
 "等等，检查题目：..."). In some of them the opening line had copied an operand wrongly
 (`copying_slip`, the toy's most common error) and the check catches it and redoes the sum with
 the right operands. The aim is the paper's "aha" dynamics in stage 2 (reflective words and length
-rising with accuracy); measured so far, the checks slow stage 1 down and GRPO drops them
-(docs/RESULTS.md), so `data.toy.self_check_fraction` is off by default. With the current base the
-stage-1 model no longer miscopies operands; its errors are in the columns, so a check can instead
-re-add one column right after its line (`ColumnCheck`, `data.toy.self_check_target=column`):
-"Wait, check: 3 + 8 + 1 = 12, not 11. Write 2, carry 1."
+rising with accuracy). With the current base the stage-1 model no longer miscopies operands; its
+errors are in the columns, so a check can instead re-add one column right after its line
+(`ColumnCheck`, `data.toy.self_check_target=column`): "Wait, check: 3 + 8 + 1 = 12, not 11.
+Write 2, carry 1." GRPO drops both kinds (docs/RESULTS.md): a check by the same route, with the
+same weights, is no more reliable than what it checks. What works is a check by another route
+(`Rework`, `self_check_target=rework`, experiment=toy_aha): chains open with a direct answer,
+which this model often gets wrong, and a minority then work the sum out column by column; RL
+makes every answer check, and accuracy and length rise with it. `self_check_fraction` is off by
+default.
 
 Cold-start chains can also switch to the other language after their opening line
 (`plan_language_switches`, `data.toy.language_switch_fraction`), for the language-reward
