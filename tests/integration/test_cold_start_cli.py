@@ -168,7 +168,10 @@ BAD_INPUTS = [
     ("data.rl_prompts.path=/no/such/prompts.jsonl", "data.rl_prompts.path: dataset file"),
     ("cold_start.lr=1", "did you mean cold_start.learning_rate"),
     ("+cold_start.foo=1", "cold_start has no such setting"),
-    ("experiment=toy_quik", "choose one of: r1_qwen2.5_1.5b, r1_qwen2.5_7b, toy_quick"),
+    (
+        "experiment=toy_quik",
+        "choose one of: r1_qwen2.5_1.5b, r1_qwen2.5_7b, toy_aha, toy_language_mix, toy_quick",
+    ),
     ("reasoning_rl.temperature=-1", "reasoning_rl.temperature: must be > 0"),
     ("reasoning_rl.top_p=2", "reasoning_rl.top_p: must be in (0, 1]"),
     ("launcher.num_processes=3", "launcher=local runs each stage in one process"),
