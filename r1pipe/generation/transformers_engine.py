@@ -102,10 +102,22 @@ def auto_decode_threads() -> int:
     """`generation.cpu_decode_threads=-1`: all of torch's threads (0) while no other process keeps
     the CPU busy, else 1 thread, which holds up beside busy processes where 2 decode 5-13x slower
     (docs/BENCHMARKS.md); 1 where the machine cannot tell."""
+    global _last_choice
     others = busy_elsewhere()
     threads = 0 if others is not None and others < BUSY_ELSEWHERE_CORES else 1
-    log.debug("decode threads: %s (other processes busy: %s cores)", threads or "all", others)
+    if threads != _last_choice:  # said when it changes, not at every batch
+        _last_choice = threads
+        log.info(
+            "decoding on %s (generation.cpu_decode_threads=-1: %s)",
+            f"all {torch.get_num_threads()} threads" if threads == 0 else "1 thread",
+            "the machine cannot tell how busy it is"
+            if others is None
+            else f"other processes keep {others:.1f} cores busy",
+        )
     return threads
+
+
+_last_choice: int | None = None
 
 
 @contextmanager

@@ -184,7 +184,7 @@ def two_torch_threads():
 
 @pytest.mark.parametrize(("others", "threads"), [(0.1, 2), (1.5, 1), (None, 1)])
 def test_auto_decodes_in_all_threads_only_while_no_other_process_is_busy(
-    monkeypatch, two_torch_threads, others, threads
+    monkeypatch, caplog, two_torch_threads, others, threads
 ):
     """generation.cpu_decode_threads=-1 (the default): both threads on an idle machine (the whole
     toy pipeline ~10% faster), one beside a busy process or where the machine cannot tell."""
@@ -193,9 +193,14 @@ def test_auto_decodes_in_all_threads_only_while_no_other_process_is_busy(
     from r1pipe.generation import transformers_engine
 
     monkeypatch.setattr(transformers_engine, "busy_elsewhere", lambda: others)
-    with transformers_engine.decode_threads(transformers_engine.AUTO_THREADS, "cpu"):
-        assert torch.get_num_threads() == threads
+    monkeypatch.setattr(transformers_engine, "_last_choice", None)
+    with caplog.at_level("INFO", logger=transformers_engine.__name__):
+        for _ in range(2):
+            with transformers_engine.decode_threads(transformers_engine.AUTO_THREADS, "cpu"):
+                assert torch.get_num_threads() == threads
     assert torch.get_num_threads() == 2
+    (said,) = [r.getMessage() for r in caplog.records]  # once, not at every call
+    assert said.startswith("decoding on all 2 threads" if threads == 2 else "decoding on 1 thread")
 
 
 def test_busy_elsewhere_counts_the_machine_less_this_process(monkeypatch):
