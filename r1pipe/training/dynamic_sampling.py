@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from r1pipe.generation.transformers_engine import decode_threads
+from r1pipe.generation.cpu_threads import decode_threads
 
 # Keys of TRL's `_generate_and_score_completions` output that dynamic sampling knows how to join:
 # per-row tensors padded on the left (prompt side) or the right (completion side).
@@ -120,7 +120,7 @@ class DynamicSamplingGRPOTrainer(GRPOTrainer):
 
     def _generate_single_turn(self, *args: Any, **kwargs: Any):  # type: ignore[override]
         """TRL's rollout generation; with transformers on the CPU, decoded in
-        `cpu_decode_threads` torch threads (generation/transformers_engine.decode_threads)."""
+        `cpu_decode_threads` torch threads (generation/cpu_threads.decode_threads)."""
         threads = 0 if self.use_vllm else self.cpu_decode_threads
         with decode_threads(threads, self.accelerator.device.type):
             return super()._generate_single_turn(*args, **kwargs)

@@ -161,7 +161,7 @@ def test_decoding_on_the_cpu_uses_the_configured_threads_then_gives_them_back():
     stalls every op of a small model beside other busy processes; docs/BENCHMARKS.md)."""
     import torch
 
-    from r1pipe.generation.transformers_engine import decode_threads
+    from r1pipe.generation.cpu_threads import decode_threads
 
     before = torch.get_num_threads()
     with decode_threads(1, "cpu"):
@@ -190,13 +190,13 @@ def test_auto_decodes_in_all_threads_only_while_no_other_process_is_busy(
     toy pipeline ~10% faster), one beside a busy process or where the machine cannot tell."""
     import torch
 
-    from r1pipe.generation import transformers_engine
+    from r1pipe.generation import cpu_threads
 
-    monkeypatch.setattr(transformers_engine, "busy_elsewhere", lambda: others)
-    monkeypatch.setattr(transformers_engine, "_last_choice", None)
-    with caplog.at_level("INFO", logger=transformers_engine.__name__):
+    monkeypatch.setattr(cpu_threads, "busy_elsewhere", lambda: others)
+    monkeypatch.setattr(cpu_threads, "_last_choice", None)
+    with caplog.at_level("INFO", logger=cpu_threads.__name__):
         for _ in range(2):
-            with transformers_engine.decode_threads(transformers_engine.AUTO_THREADS, "cpu"):
+            with cpu_threads.decode_threads(cpu_threads.AUTO_THREADS, "cpu"):
                 assert torch.get_num_threads() == threads
     assert torch.get_num_threads() == 2
     (said,) = [r.getMessage() for r in caplog.records]  # once, not at every call
@@ -206,16 +206,16 @@ def test_auto_decodes_in_all_threads_only_while_no_other_process_is_busy(
 def test_busy_elsewhere_counts_the_machine_less_this_process(monkeypatch):
     """Cores busy elsewhere = (machine's busy seconds - this process's) / wall seconds since the
     last look; a look within a second of the last (the next batch) repeats its answer."""
-    from r1pipe.generation import transformers_engine
+    from r1pipe.generation import cpu_threads
 
     looks = iter([(100.0, 50.0, 10.0), (102.0, 53.0, 12.0), (102.5, 54.0, 12.1), (104.0, 58.0, 12.5)])
-    monkeypatch.setattr(transformers_engine, "_cpu_seconds", lambda: next(looks))
-    monkeypatch.setattr(transformers_engine, "_last_look", (100.0, 50.0, 10.0))
-    monkeypatch.setattr(transformers_engine, "_last_answer", None)
+    monkeypatch.setattr(cpu_threads, "_cpu_seconds", lambda: next(looks))
+    monkeypatch.setattr(cpu_threads, "_last_look", (100.0, 50.0, 10.0))
+    monkeypatch.setattr(cpu_threads, "_last_answer", None)
     next(looks)
-    assert transformers_engine.busy_elsewhere() == pytest.approx((3.0 - 2.0) / 2.0)
-    assert transformers_engine.busy_elsewhere() == pytest.approx(0.5), "half a second later: the same"
-    assert transformers_engine.busy_elsewhere() == pytest.approx((5.0 - 0.5) / 2.0)
+    assert cpu_threads.busy_elsewhere() == pytest.approx((3.0 - 2.0) / 2.0)
+    assert cpu_threads.busy_elsewhere() == pytest.approx(0.5), "half a second later: the same"
+    assert cpu_threads.busy_elsewhere() == pytest.approx((5.0 - 0.5) / 2.0)
 
 
 @pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="Linux's /proc/stat")
@@ -225,9 +225,9 @@ def test_busy_elsewhere_sees_a_real_busy_process(monkeypatch):
     import sys
     import time
 
-    from r1pipe.generation import transformers_engine
+    from r1pipe.generation import cpu_threads
 
-    monkeypatch.setattr(transformers_engine, "_last_look", None)
+    monkeypatch.setattr(cpu_threads, "_last_look", None)
     # Another process's work: a grandchild whose parent exits (reparented away from this process).
     launcher = (
         "import subprocess, sys; print(subprocess.Popen([sys.executable, '-c', 'while True: pass'],"
@@ -238,7 +238,7 @@ def test_busy_elsewhere_sees_a_real_busy_process(monkeypatch):
     )
     try:
         time.sleep(0.5)
-        assert transformers_engine.busy_elsewhere(first_window_s=0.5) >= 0.5
+        assert cpu_threads.busy_elsewhere(first_window_s=0.5) >= 0.5
     finally:
         os.kill(spinner_pid, signal.SIGKILL)
 
@@ -272,7 +272,7 @@ def test_a_completion_ends_at_any_of_the_models_stop_tokens():
 def test_decoding_on_one_or_two_threads_writes_the_same_tokens(two_torch_threads):
     """The exactness check of the decode-threads lever (docs/BENCHMARKS.md): the thread count
     changes the order of float sums, never the tokens the toy model writes, greedy or sampled."""
-    from r1pipe.generation.transformers_engine import decode_threads
+    from r1pipe.generation.cpu_threads import decode_threads
 
     e = TransformersEngine.from_dir(toy_path(), MODEL, batch_size=4, cpu_decode_threads=0)
     prompts = PROMPTS * 2
@@ -293,13 +293,13 @@ def test_busy_children_count_as_this_processs_own_work():
     import sys
     import time
 
-    from r1pipe.generation import transformers_engine
+    from r1pipe.generation import cpu_threads
 
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        before = transformers_engine._descendants_ticks()
+        before = cpu_threads._descendants_ticks()
         time.sleep(0.5)
-        assert transformers_engine._descendants_ticks() - before >= 0.1 * os.sysconf("SC_CLK_TCK")
+        assert cpu_threads._descendants_ticks() - before >= 0.1 * os.sysconf("SC_CLK_TCK")
     finally:
         spinner.kill()
         spinner.wait()
