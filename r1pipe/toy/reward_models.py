@@ -52,8 +52,10 @@ log = logging.getLogger(__name__)
 
 TOY_PREFIX = "toy:"
 META = "toy_judge.json"
-# Judges built by scripts/build_toy_judges.py and shipped with the package.
+# Judges built by scripts/build_toy_judges.py and shipped with the package: only what is the judge's
+# own (its weights, config and record); the tokenizer is the toy base's, added where one is copied.
 SHIPPED = Path(__file__).resolve().parent.parent / "assets" / "toy_judges"
+SHIPPED_FILES = ("config.json", "model.safetensors", META)
 # The variables that would make a child process join the stage's distributed group.
 _DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -167,9 +169,34 @@ def from_cache(judges: list[Judge], root: Path) -> list[Judge]:
         tmp = root / f"{judge}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.copytree(found, tmp)
+        if found.parent == SHIPPED:
+            save_base_tokenizer(tmp)
         atomic_publish_dir(tmp, root / judge)
         log.info("toy reward model %s: copied from %s (same fingerprint)", judge, found)
     return missing
+
+
+def save_base_tokenizer(judge_dir: Path):
+    """The toy base's tokenizer (a judge reads text as the base does), saved into judge_dir as a
+    built judge has it; returned for the trainer."""
+    from transformers import AutoTokenizer
+
+    from r1pipe.toy.base_model import toy_base_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
+    tokenizer.padding_side = "right"
+    tokenizer.save_pretrained(str(judge_dir))
+    return tokenizer
+
+
+def ship(judge: Judge, built: Path) -> None:
+    """Publish a built judge into the package (scripts/build_toy_judges.py): `SHIPPED_FILES` only."""
+    tmp = SHIPPED / f"{judge}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in SHIPPED_FILES:
+        shutil.copy2(built / name, tmp / name)
+    atomic_publish_dir(tmp, SHIPPED / judge)
 
 
 def to_cache(judges: list[Judge], root: Path) -> None:
@@ -314,7 +341,7 @@ def judge_trainer_args(training: JudgeTraining, output_dir: Path):
 
 def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) -> dict:
     """Train one judge from the toy base and publish it to `out` (model, tokenizer, META) atomically."""
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, set_seed
+    from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
     from trl import RewardTrainer
 
     from r1pipe.pipeline.rundir import atomic_write_json
@@ -322,15 +349,14 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) 
 
     training = training or TRAINING[judge]
     started = time.time()
-    tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
-    tokenizer.padding_side = "right"
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = save_base_tokenizer(tmp)
     config = AutoConfig.from_pretrained(toy_base_dir(), num_labels=1)
     config.num_hidden_layers, config.layer_types = training.layers, config.layer_types[: training.layers]
     set_seed(training.seed)  # the score head is initialised at loading
     model = AutoModelForSequenceClassification.from_pretrained(toy_base_dir(), config=config)
     model.config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     args = judge_trainer_args(training, tmp / "trainer")
     train = encode_pairs(tokenizer, PAIRS[judge](training.pairs, seed=training.seed), training.max_length)
     trainer = RewardTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer)
@@ -346,7 +372,6 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) 
     }
     shutil.rmtree(tmp / "trainer", ignore_errors=True)
     model.save_pretrained(str(tmp))  # trained in place (one CPU process: no wrapping)
-    tokenizer.save_pretrained(str(tmp))
     atomic_write_json(tmp / META, meta)
     atomic_publish_dir(tmp, out)
     return meta

@@ -197,6 +197,8 @@ def test_a_fresh_machine_copies_the_shipped_judges_instead_of_training(tmp_path,
     for judge, path in paths.items():
         shipped = (PACKAGED / judge / "model.safetensors").read_bytes()
         assert (path / "model.safetensors").read_bytes() == shipped
+        assert (path / "tokenizer.json").is_file(), "the toy base's tokenizer is added to the copy"
+    assert sorted(p.name for p in (PACKAGED / "helpful").iterdir()) == sorted(reward_models.SHIPPED_FILES)
 
 
 def test_a_shipped_judge_of_other_settings_is_not_used(tmp_path, child_runs, shipped):
