@@ -10,13 +10,13 @@ the manifests and funnel.json, read through the report's own collection (`collec
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from r1pipe.pipeline.rundir import read_jsonl
 from r1pipe.report.collect import RunData, StageData, collect_run
 from r1pipe.report.plots import FIGURES
 
@@ -98,10 +98,9 @@ def reflection_table(run: RunData, benchmark: str = "heldout") -> str:
             label = f"{stage.dir_name} {'input' if side == 'before' else 'output'}"
             if not path.is_file() or (side == "before" and len(rows) > 2):
                 continue  # a later stage's input is the previous stage's output: one row for it
-            records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
             graded = [
                 (counter.count(text) > 0, score)
-                for record in records
+                for record in read_jsonl(path)
                 for text, score in zip(record["completions"], record["scores"], strict=True)
             ]
             reflecting = [score for flag, score in graded if flag]

@@ -282,13 +282,13 @@ def column_check_line(c: Column, check: ColumnCheck, language: Language) -> str:
     return f"等等，检查：{_terms(c)} = {c.total}，不是 {check.slip}。{_write(c.total, language)}"
 
 
-def rework_chain(p: Problem, rework: Rework, body: Language) -> str:
+def rework_chain(p: Problem, rework: Rework, switch: bool = False) -> str:
     """A direct answer, and where it is checked the column-by-column work after it (`Rework`)."""
     guess = f"{p.a} + {p.b} = {rework.guess}" + ("." if p.language == "en" else "。")
     if not rework.worked:
         return guess
     turn = "Wait, let me work it out column by column." if p.language == "en" else "等等，我逐位重新算一遍。"
-    return "\n".join([guess, turn, chain_of_thought(p, switch=body != p.language)])
+    return "\n".join([guess, turn, chain_of_thought(p, switch=switch)])
 
 
 def chain_of_thought(
@@ -301,10 +301,10 @@ def chain_of_thought(
     the self-check after the opening line where one is given. `switch`: after the opening line
     the reasoning goes on in the other language, the mixing R1-Zero showed (language_switch).
     `drop_carry`: the chain forgets its first carry (`columns`), so its result is wrong."""
+    if isinstance(check, Rework):
+        return rework_chain(p, check, switch)
     other: Language = "zh" if p.language == "en" else "en"
     body = other if switch else p.language
-    if isinstance(check, Rework):
-        return rework_chain(p, check, body)
     cols, result = columns(p.a, p.b, drop_carry)
     column_check = check if isinstance(check, ColumnCheck) else None
     lines = []
