@@ -7,9 +7,11 @@ that validation runs before any model is loaded.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
 
@@ -101,6 +103,28 @@ def toy_set(toy: DictConfig, key: str) -> Dataset:
     if key == "rejection_prompts":
         return toy_problems(toy, "train", toy.rejection_prompts, toy.seed + 2)
     return toy_problems(toy, "train", toy.rl_prompts, toy.seed + 1)
+
+
+# Where hub sets keep a row's id: `id` (the toy, AIME), `uuid` (OpenR1-Math), `prompt_id`
+# (ultrachat, ultrafeedback), `unique_id` (MATH-500), `question_id` (LiveCodeBench).
+ID_COLUMNS = ("id", "uuid", "prompt_id", "unique_id", "problem_id", "question_id")
+
+
+def id_column(columns: Iterable[str]) -> str | None:
+    """The dataset's own id column, the first of ID_COLUMNS it has; None when it has none."""
+    have = set(columns)
+    return next((c for c in ID_COLUMNS if c in have), None)
+
+
+def row_id(row: Mapping[str, Any], column: str | None, content: Iterable[str] = ("prompt", "answer")) -> str:
+    """A row's id: its value in the dataset's id column, else a hash of its content, which stays
+    the same when the set is shuffled, cut or copied (a row number would not), and which makes
+    the same prompt drawn twice one prompt."""
+    value = row.get(column) if column else None
+    if value not in (None, ""):
+        return str(value)
+    text = json.dumps([row.get(k) for k in content], ensure_ascii=False, sort_keys=True, default=str)
+    return "sha-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_table(path: str, subset: str | None, split: str) -> Dataset:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import regex
 from omegaconf import DictConfig
 
-from r1pipe.rewards.language import detect_language, language_consistency, reasoning_of
+from r1pipe.rewards.language import language_consistency, reasoning_of
 
 _WORD = regex.compile(
     r"\p{Han}|[^\W\p{Han}_]+"
@@ -45,10 +45,9 @@ def repeated_ngram_share(text: str, n: int) -> float:
 
 
 def language_scores(texts: Sequence[str], languages: Sequence[str | None], prompts: Sequence[str]) -> list:
-    """Language consistency of each CoT with its target language (or the prompt's language when
-    the row has none); None where it cannot be judged."""
-    targets = [lang or detect_language(p) for lang, p in zip(languages, prompts, strict=True)]
-    return language_consistency(list(texts), language=targets)
+    """Language consistency of each CoT with its target language (the row's, else the prompt's,
+    else for a prompt with no words the CoT's own main language: rewards.language.target_language)."""
+    return language_consistency(list(texts), language=list(languages), prompts=list(prompts))
 
 
 def failed_filters(

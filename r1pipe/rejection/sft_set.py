@@ -13,10 +13,11 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from r1pipe.data.loading import load_table, require_columns
+from r1pipe.data.loading import id_column, load_table, require_columns, row_id
 from r1pipe.pipeline.rundir import atomic_write_json, fsync_dir
 from r1pipe.rejection.steps import survivors
 from r1pipe.rejection.store import Records
+from r1pipe.rewards.language import detect_language
 from r1pipe.toy.preferences import non_reasoning_examples
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,13 @@ def non_reasoning_count(reasoning: int, ratio: float) -> int:
     return round(reasoning / ratio) if ratio > 0 and reasoning else 0
 
 
+def chat_language(messages: object) -> str | None:
+    """The language of a chat's last user turn (hub chat sets such as ultrachat have no column)."""
+    turns = messages if isinstance(messages, list) else []
+    users = [t.get("content") for t in turns if isinstance(t, dict) and t.get("role") == "user"]
+    return detect_language(str(users[-1])) if users else None
+
+
 def non_reasoning_rows(data: DictConfig, n: int, seed: int) -> list[dict]:
     """`n` chats from data.non_reasoning (the toy: generated general requests, toy.preferences),
     shuffled with `seed`; fewer when the dataset has fewer rows (logged)."""
@@ -62,19 +70,21 @@ def non_reasoning_rows(data: DictConfig, n: int, seed: int) -> list[dict]:
         source = [dict(row) for row in ds]
         if len(source) < n:
             log.warning("data.non_reasoning has %d rows; the mix asked for %d", len(source), n)
+    column = id_column(source[0]) if source else None
     return [
         {
             "messages": row.get(spec.messages_column, row.get("messages")),
-            "prompt_id": str(row.get("id", f"non-reasoning-{i}")),
+            "prompt_id": row_id(row, column, content=[spec.messages_column]),
             "sample_index": 0,
             "source": "non_reasoning",
             "source_stage": None,
             "task": row.get("task") or "general",
-            "language": row.get("language"),
+            "language": row.get("language")
+            or chat_language(row.get(spec.messages_column, row.get("messages"))),
             "verdict_by": None,
             "filters_passed": [],
         }
-        for i, row in enumerate(source)
+        for row in source
     ]
 
 

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
+from r1pipe.data.loading import id_column, row_id
 from r1pipe.generation import Engine, Sampling
 from r1pipe.rejection.dedup import Contamination, exact_duplicates, near_duplicates
 from r1pipe.rejection.filters import failed_filters
 from r1pipe.rejection.store import Records, read_records, write_records
+from r1pipe.rewards.language import detect_language
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -46,14 +48,18 @@ def mark(records: Records, step: str, reasons: list[str]) -> Records:
 
 
 def prompt_rows(prompts: Dataset) -> list[dict]:
-    """Each prompt with a unique id (the dataset's `id` column, else its row number)."""
-    ids = [str(i) for i in prompts["id"]] if "id" in prompts.column_names else None
+    """Each prompt with a unique id (the dataset's own id column, else a hash of prompt and
+    answer: data.loading.row_id) and its language (the row's, else the prompt's: the funnel counts
+    by language and the readability filter holds each CoT to it)."""
+    column = id_column(prompts.column_names)
     rows, seen = [], set()
-    for i, row in enumerate(prompts):
-        prompt_id = ids[i] if ids else f"row-{i}"
+    for row in prompts.select_columns([c for c in (*PROMPT_FIELDS, column) if c in prompts.column_names]):
+        prompt_id = row_id(row, column)
         if prompt_id not in seen:  # a repeated id is the same prompt drawn twice
             seen.add(prompt_id)
-            rows.append({"prompt_id": prompt_id, **{k: row.get(k) for k in PROMPT_FIELDS}})
+            fields = {k: row.get(k) for k in PROMPT_FIELDS}
+            fields["language"] = fields["language"] or detect_language(str(fields["prompt"]))
+            rows.append({"prompt_id": prompt_id, **fields})
     if len(rows) < len(prompts):
         log.warning(
             "data.rejection_prompts: %d rows repeat an earlier id; each id is sampled once",

@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pebble import ProcessPool
 
 from r1pipe.rewards.deadline import VerificationTimeout
-from r1pipe.rewards.registry import REWARDS, RewardFn
+from r1pipe.rewards.registry import REWARDS, RewardFn, columns_for
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +195,10 @@ class GuardedReward:
 
     def __call__(self, completions: list, **columns: Any) -> list[float | None]:
         before = dict(self.counts)
-        columns = {**self.settings, **columns}
-        scores = self._score(completions, columns)
         log_metric = columns.get("log_metric")  # TRL's GRPOTrainer passes it: per-step counters
+        # Only what the reward reads crosses to the workers and into the failure log.
+        columns = columns_for(self.fn, {**self.settings, **columns})
+        scores = self._score(completions, columns)
         if callable(log_metric):
             for kind in ("timeouts", "errors", "unjudged"):
                 log_metric(f"reward/{self.name}/{kind}", float(self.counts[kind] - before[kind]))

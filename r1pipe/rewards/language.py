@@ -38,7 +38,8 @@ Method, exact and ML-free wherever scripts tell languages apart:
    sentence's words in the target's scripts. They count as target when lingua says the target
    or cannot tell; words of other scripts never do.
 6. Score = target words / counted words. A CoT with no countable word (only maths) scores 1.0:
-   nothing in it is inconsistent. An unknown or missing target language gives None.
+   nothing in it is inconsistent. An unknown target language gives None; a missing one is the
+   prompt's (target_language).
 
 The candidate languages default to R1's own pair, ("en", "zh"), plus the row's target: with
 them, and for any target whose script no other candidate shares, nothing but regexes runs. A run
@@ -353,6 +354,25 @@ def detect_language(text: str, languages: Iterable[str] = DEFAULT_LANGUAGES) -> 
     return _identify([t for t in words(text) if t[0] in SCRIPTS[tied[0]]], tied)
 
 
+def target_language(
+    given: str | None, prompt: object, cot: str, candidates: Iterable[str] = DEFAULT_LANGUAGES
+) -> str | None:
+    """The language a chain of thought should be in: the row's `language` where the dataset has
+    one; else the prompt's (most hub sets, OpenR1-Math among them, have no language column, and
+    the prompt mix fills the missing column with None); for a prompt with no words (only maths)
+    the chain's own main language, so a CoT is held to one language; for a CoT with no words
+    either, the first candidate, under which such a CoT scores 1.0 (nothing in it is
+    inconsistent). None only without a prompt: a row that cannot be judged."""
+    if given:
+        return given
+    if prompt is None:
+        return None
+    candidates = tuple(candidates)
+    return (
+        detect_language(_prompt_text(prompt), candidates) or detect_language(cot, candidates) or candidates[0]
+    )
+
+
 def make_language_consistency(languages: Iterable[str] = DEFAULT_LANGUAGES) -> RewardFn:
     """The reward, telling apart the candidate `languages` (plus each row's target)."""
     candidates = tuple(languages)
@@ -368,15 +388,16 @@ def make_language_consistency(languages: Iterable[str] = DEFAULT_LANGUAGES) -> R
         **_: object,
     ) -> list[float | None]:
         n = len(completions)
-        if language is None:
-            if prompts is None:
-                log.warning("language_consistency: no `language` column and no prompts; cannot judge")
-                return [None] * n
-            language = [detect_language(_prompt_text(p), candidates) for p in prompts]
+        targets = list(language) if language is not None else [None] * n
+        if prompts is None and any(t is None for t in targets):
+            log.warning("language_consistency: no `language` and no prompts for some rows; cannot judge them")
         flags = resolve_prefilled(n, think_prefilled, prompts)
+        cots = [reasoning_of(completion_text(c), f) for c, f in zip(completions, flags, strict=True)]
         return [
-            consistency(reasoning_of(completion_text(c), f), lang, candidates)
-            for c, lang, f in zip(completions, language, flags, strict=True)
+            consistency(
+                cot, target_language(lang, prompts[i] if prompts else None, cot, candidates), candidates
+            )
+            for i, (cot, lang) in enumerate(zip(cots, targets, strict=True))
         ]
 
     return language_consistency

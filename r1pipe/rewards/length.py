@@ -23,7 +23,7 @@ def overlong_penalty(length: int, max_len: int, cache_len: int) -> float:
     return -1.0
 
 
-def completion_lengths(completions: list, columns: dict) -> list[int]:
+def token_counts(completions: list, columns: dict) -> list[int]:
     """Lengths in tokens when TRL gives them (`completion_ids`, or a `completion_lengths`
     column); otherwise whitespace-separated words, a rough stand-in that undercounts tokens
     (about 0.75 words a token in English, and a whole line of Chinese is one "word")."""
@@ -39,8 +39,15 @@ def make_soft_overlong(max_len: int = 4096, cache_len: int = 512) -> RewardFn:
     if not 0 < cache_len <= max_len:
         raise ValueError(f"need 0 < cache_len <= max_len, got cache_len={cache_len}, max_len={max_len}")
 
-    def soft_overlong(completions: list, **columns: object) -> list[float | None]:
-        lengths = completion_lengths(completions, columns)
+    def soft_overlong(
+        completions: list,
+        completion_ids: list | None = None,
+        completion_lengths: list | None = None,
+        **_: object,
+    ) -> list[float | None]:
+        lengths = token_counts(
+            completions, {"completion_ids": completion_ids, "completion_lengths": completion_lengths}
+        )
         return [overlong_penalty(n, max_len, cache_len) for n in lengths]
 
     return soft_overlong

@@ -146,9 +146,36 @@ def test_prompt_detection_finds_the_question():
     assert language_consistency(["<think>我们计算</think>42"], prompts=[zero]) == [1.0]
     assert detect_language("Quelle est la somme de deux et trois ?", ("en", "fr")) == "fr"
     assert detect_language("What is the sum of two and three?", ("en", "fr")) == "en"
-    # Nothing to go by: no column, no prompts, or a prompt without words.
+    # Nothing to go by (no column, no prompts): cannot judge.
     assert language_consistency(["<think>a</think>b"]) == [None]
-    assert language_consistency(["<think>我们</think>b"], prompts=["12 + 30 = ?"]) == [None]
+
+
+# Rows whose language column is absent or null (OpenR1-Math has none; stage 4's prompt mix fills
+# the missing column with None): the prompt decides; a prompt without words leaves the CoT's own
+# main language, so a CoT is still held to one language. (Before, every such row was unjudged:
+# stage 4 trained its reasoning prompts on no reward at all.)
+LANGUAGE_NULL_CASES = [
+    # (language column value, prompt, completion, score)
+    (None, "What is 1 + 1?", "<think>We add one and one.</think>2", 1.0),
+    (None, "What is 1 + 1?", "<think>我们把一和一相加。</think>2", 0.0),
+    (None, "计算 1 + 1。", "<think>我们把一和一相加。</think>2", 1.0),
+    ("", "What is 1 + 1?", "<think>我们把一和一相加。</think>2", 0.0),
+    (None, "$1+1=$?", "<think>我们把一和一相加。</think>2", 1.0),  # no words in the prompt: one language
+    (None, "$1+1=$?", "<think>We add 一和一 together now.</think>2", 4 / 7),  # mixed: held to its main one
+    (None, "$1+1=$?", "<think>1 + 1 = 2</think>2", 1.0),  # no words anywhere: nothing inconsistent
+    ("zh", "What is 1 + 1?", "<think>We add one and one.</think>2", 0.0),  # a given column wins
+]
+
+
+@pytest.mark.parametrize(("language", "prompt", "completion", "score"), LANGUAGE_NULL_CASES)
+def test_rows_without_a_language_are_judged_by_the_prompt(language, prompt, completion, score):
+    chat = [{"role": "user", "content": prompt}]
+    for prompts in ([prompt], [chat]):
+        assert language_consistency([completion], language=[language], prompts=prompts) == [
+            pytest.approx(score)
+        ]
+    if language is None:  # the column absent altogether: the same verdict
+        assert language_consistency([completion], prompts=[prompt]) == [pytest.approx(score)]
 
 
 def test_registered():
