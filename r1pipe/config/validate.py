@@ -18,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
 from r1pipe.config.schema import BenchmarkConfig, OneOf, Range, RewardModelConfig, root_schema
-from r1pipe.data.loading import check_local_dataset
+from r1pipe.data.hub import RepoType, hub_fix, hub_repo_problem
+from r1pipe.data.loading import check_local_dataset, is_local_path
 from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
 from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark, gate_enabled
 from r1pipe.generation import vllm_installed
@@ -138,9 +139,18 @@ def dataset_problems(cfg: DictConfig, name: str) -> list[ConfigProblem]:
             f"{key}.path",
             f"{key}.messages_column",
             chat_column=d.messages_column,
+            subset=d.get("subset"),
+            split=d.get("split", "train"),
         )
     columns = [d.prompt_column] + ([d.answer_column] if "answer_column" in d else [])
-    return check_local_dataset(d.path, columns, f"{key}.path", f"{key}.prompt_column")
+    return check_local_dataset(
+        d.path,
+        columns,
+        f"{key}.path",
+        f"{key}.prompt_column",
+        subset=d.get("subset"),
+        split=d.get("split", "train"),
+    )
 
 
 def datasets_read(cfg: DictConfig) -> list[str]:
@@ -488,8 +498,52 @@ def config_problems(cfg: DictConfig) -> list[ConfigProblem]:
     return list(dict.fromkeys(p for check in CHECKS for p in check(cfg)))
 
 
-def validate_config(cfg: DictConfig) -> None:
-    """Raise one ConfigError with every problem, or return."""
+def hub_repos(cfg: DictConfig) -> list[tuple[str, str, RepoType]]:
+    """(config key, hub id, repo type) of every dataset, benchmark and model the run would fetch
+    from the hub: names that are neither toy, nor a local path, nor a toy judge."""
+    from r1pipe.pipeline.stage_specs import STAGES
+
+    def remote(value: object) -> bool:
+        return isinstance(value, str) and bool(value) and value != "toy" and not is_local_path(value)
+
+    repos: list[tuple[str, str, RepoType]] = []
+    for name in datasets_read(cfg):
+        repos.append((f"data.{name}.path", cfg.data[name].path, "dataset"))
+    if cfg.eval.after_stage:
+        for name in cfg.eval.benchmarks:
+            entry = cfg.eval.suite.get(name)
+            if isinstance(entry, DictConfig) and entry.get("kind") != "heldout":
+                repos.append((f"eval.suite.{name}.path", entry.get("path"), "dataset"))
+    repos.append(("model.name_or_path", cfg.model.name_or_path, "model"))
+    if "rejection_sampling" in cfg.pipeline.stages and "rejection_sampling" in STAGES:
+        repos.append(("rejection.judge.model", cfg.rejection.judge.model, "model"))
+    used = {*cfg.reward.funcs, *(n for route in cfg.reward.routing.routes.values() for n in route)}
+    for name in sorted(used & set(cfg.reward.models)):
+        model_dir = cfg.reward.models[name].get("model_dir")
+        if not str(model_dir).startswith(TOY_PREFIX):
+            repos.append((f"reward.models.{name}.model_dir", model_dir, "model"))
+    return [(key, value, kind) for key, value, kind in repos if remote(value) and not looks_local(value)]
+
+
+def hub_problems(cfg: DictConfig) -> list[ConfigProblem]:
+    """A problem for each hub repo the run needs and cannot have from here (data/hub.py): asked
+    before any work (one metadata request each, none for cached repos), so that a gated benchmark
+    or a loading-script dataset stops the run now, not after stage 1 has trained."""
+    problems, seen = [], set()
+    for key, repo_id, kind in hub_repos(cfg):
+        if (repo_id, kind) not in seen:
+            seen.add((repo_id, kind))
+            if why := hub_repo_problem(repo_id, kind):
+                problems.append(ConfigProblem(key, why, hub_fix(key, repo_id, kind)))
+    return problems
+
+
+def validate_config(cfg: DictConfig, hub: bool = True) -> None:
+    """Raise one ConfigError with every problem, or return. `hub`: also check that what the run
+    fetches from the Hugging Face Hub can be had from here (network; the unit tests of shipped
+    presets check the config alone, with config_problems)."""
     problems = config_problems(cfg)
+    if hub:
+        problems += [p for p in hub_problems(cfg) if p not in problems]
     if problems:
         raise ConfigError(problems)

@@ -133,8 +133,8 @@ def load_table(path: str, subset: str | None, split: str) -> Dataset:
 
     if is_local_path(path):
         local = Path(path).expanduser()
-        if local.is_dir():
-            return load_dataset(str(local), split=split)
+        if local.is_dir():  # a dataset repo in the hub layout: its configs (subsets) as on the hub
+            return load_dataset(str(local), subset, split=split)
         return load_dataset(FILE_BUILDERS.get(local.suffix, "json"), data_files=str(local), split="train")
     return load_dataset(path, subset, split=split)
 
@@ -260,9 +260,15 @@ def first_record_columns(path: Path) -> list[str]:
 
 
 def check_local_dataset(
-    path: str, columns: list[str], key: str, column_key: str, chat_column: str | None = None
+    path: str,
+    columns: list[str],
+    key: str,
+    column_key: str,
+    chat_column: str | None = None,
+    subset: str | None = None,
+    split: str = "train",
 ) -> list[ConfigProblem]:
-    """Each problem with a local dataset file; nothing for hub ids.
+    """Each problem with a local dataset file or hub-layout directory; nothing for hub ids.
     `chat_column` (one of `columns`) must hold chat turns on every line of a .jsonl file."""
     if path == "toy" or not is_local_path(path):
         return []
@@ -276,7 +282,7 @@ def check_local_dataset(
             )
         ]
     if local.is_dir():
-        return []
+        return local_dir_problems(local, columns, key, column_key, subset, split)
     try:
         have = first_record_columns(local)
     except Exception as e:  # a corrupt file is a user error, reported with the others
@@ -302,6 +308,49 @@ def check_local_dataset(
         if chat_column:
             fix += f', and {chat_column} a list of {{"role": ..., "content": "..."}} turns'
         return [ConfigProblem(key, bad_line, fix)]
+    return []
+
+
+def local_dir_problems(
+    local: Path, columns: list[str], key: str, column_key: str, subset: str | None, split: str
+) -> list[ConfigProblem]:
+    """A directory in the hub layout (a downloaded dataset repo): its config (`subset`) and
+    split exist, and the first data file of that split has `columns`. `datasets` resolves the
+    configs from the card's YAML or the file names (load_dataset_builder: no data read)."""
+    from datasets import load_dataset_builder
+
+    subset_key = key.rsplit(".", 1)[0] + ".subset"
+    try:
+        builder = load_dataset_builder(str(local), subset)
+    except Exception as error:  # noqa: BLE001 - a missing or unknown config, an unreadable card
+        message = " ".join(str(error).split())
+        return [ConfigProblem(subset_key, f"{local}: {message}", f"set {subset_key} to one of its configs")]
+    files = dict(builder.config.data_files or {})
+    if split not in files:
+        split_key = key.rsplit(".", 1)[0] + ".split"
+        return [
+            ConfigProblem(
+                split_key,
+                f"{local} (config {builder.config.name!r}) has no split {split!r}",
+                f"set {split_key} to one of {sorted(files)}",
+            )
+        ]
+    first = Path(str(files[split][0]))
+    if first.suffix not in FILE_BUILDERS:
+        return []
+    try:
+        have = first_record_columns(first)
+    except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
+        return [ConfigProblem(key, f"cannot read {first}: {error}", "fix or re-download the file")]
+    missing = [c for c in columns if c not in have]
+    if missing:
+        return [
+            ConfigProblem(
+                column_key,
+                f"{first} has no column(s) {missing} (it has {have})",
+                f"set {column_key} to one of {have}",
+            )
+        ]
     return []
 
 

@@ -371,7 +371,12 @@ def suite_problems(cfg: DictConfig) -> list[ConfigProblem]:
             )
         elif spec.kind != "heldout":
             problems += check_local_dataset(
-                spec.path, _required_columns(spec), f"{key}.path", f"{key} (column keys)"
+                spec.path,
+                _required_columns(spec),
+                f"{key}.path",
+                f"{key} (column keys)",
+                subset=spec.subset,
+                split=spec.split,
             )
         if spec.reward is not None:
             from r1pipe.rewards import REWARDS
