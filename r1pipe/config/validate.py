@@ -480,6 +480,67 @@ def _declared(
     return problems
 
 
+# report_to names transformers knows (integration_utils.INTEGRATION_TO_CALLBACK) -> the modules
+# that make one available (any of them) and the install command. Read without importing
+# transformers: validation runs on the light planning path.
+LOGGERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "tensorboard": (("tensorboard", "tensorboardX"), "pip install tensorboard"),
+    "wandb": (("wandb",), "pip install wandb"),
+    "trackio": (("trackio",), "pip install trackio"),
+    "mlflow": (("mlflow",), "pip install mlflow"),
+    "comet_ml": (("comet_ml",), "pip install comet_ml"),
+    "clearml": (("clearml",), "pip install clearml"),
+    "dvclive": (("dvclive",), "pip install dvclive"),
+    "neptune": (("neptune",), "pip install neptune"),
+    "codecarbon": (("codecarbon",), "pip install codecarbon"),
+    "azure_ml": (("azureml",), "pip install azureml-sdk"),
+    "swanlab": (("swanlab",), "pip install swanlab"),
+    "dagshub": (("dagshub", "mlflow"), "pip install dagshub mlflow"),
+    "flyte": (("flytekit",), "pip install flytekit"),
+}
+
+
+def report_to_keys(node: Any, prefix: str) -> list[tuple[str, list[str]]]:
+    """(key, loggers) of every `report_to` under `node`."""
+    found = []
+    if isinstance(node, DictConfig):
+        for name, value in node.items():
+            key = f"{prefix}.{name}" if prefix else str(name)
+            if name == "report_to" and value is not None:
+                found.append((key, [str(v) for v in (value if not isinstance(value, str) else [value])]))
+            else:
+                found += report_to_keys(value, key)
+    return found
+
+
+def _check_loggers(cfg: DictConfig) -> list[ConfigProblem]:
+    """Every logger in a used stage's `report_to` is known and installed: the trainer would
+    otherwise stop when it is built, after the model has loaded ("TensorBoardCallback requires
+    tensorboard to be installed")."""
+    from r1pipe.pipeline.stage_specs import STAGES
+
+    sections = {STAGES[name].section for name in cfg.pipeline.stages if name in STAGES}
+    problems = []
+    for section in sorted(sections):
+        for key, loggers in report_to_keys(OmegaConf.select(cfg, section), section):
+            for logger in loggers:
+                if logger in ("none", "all"):
+                    continue
+                if logger not in LOGGERS:
+                    problems.append(
+                        ConfigProblem(key, f"unknown logger {logger!r}", f"use any of: {', '.join(LOGGERS)}")
+                    )
+                elif not any(importlib.util.find_spec(m) for m in LOGGERS[logger][0]):
+                    problems.append(
+                        ConfigProblem(
+                            key,
+                            f"logger {logger!r} is not installed",
+                            f"{LOGGERS[logger][1]}, or drop it: {key}=[]",
+                        )
+                    )
+    return problems
+
+
 CHECKS: list[Check] = [
     declared_problems,
     _check_stages,
@@ -489,6 +550,7 @@ CHECKS: list[Check] = [
     _check_rewards,
     _check_launcher,
     _check_generation,
+    _check_loggers,
     _check_pipeline_stages,
 ]
 

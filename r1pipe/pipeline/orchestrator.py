@@ -106,9 +106,10 @@ def restarted_slurm_job_dir(runs_root: Path) -> Path | None:
     return run_dir
 
 
-def prepare(cfg: DictConfig) -> Plan:
-    """Validate the config and plan against the run dir. Changes nothing on disk."""
-    validate_config(cfg)
+def prepare(cfg: DictConfig, hub: bool = True) -> Plan:
+    """Validate the config and plan against the run dir. Changes nothing on disk. `hub`: also
+    ask the Hugging Face Hub for the repos the run names (config/validate.py hub_problems)."""
+    validate_config(cfg, hub=hub)
     run_dir = resolve_run_dir(cfg)
     return make_plan(cfg, run_dir)
 

@@ -386,7 +386,7 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
     assert used == {"helpful", "harmless"}
     assert {cfg.reward.models[n].model_dir for n in used} == {"Skywork/Skywork-Reward-V2-Qwen3-1.7B"}
     assert "toy" not in (cfg.data.general_prompts.path, cfg.data.non_reasoning.path)
-    plan = prepare(cfg)
+    plan = prepare(cfg, hub=False)  # the hub, which this machine cannot reach: test_hub_inputs.py
     assert [s.action for s in plan.stages] == ["run"] * 4
     launches = describe_launches(cfg, plan)
     assert f"train: accelerate launch: 8 processes on 1 machine(s), {parallelism}, bf16" in launches
@@ -586,3 +586,41 @@ def test_range_messages(rule, value, message):
 
     assert getattr(schema, rule).problem(value) == message
     assert getattr(schema, rule).problem(None) is None  # an optional setting left off
+
+
+# Every logger a used stage reports to is known and installed, or validate says so with the
+# install command (issue 30, finding 1: the paper presets' `report_to: [tensorboard]` used to
+# stop stage 1 when it built its trainer, after `r1pipe validate` had passed).
+LOGGER_CASES = [
+    (["cold_start.report_to=[tensorboard]"], None, None),
+    (["cold_start.report_to=[none]"], None, None),
+    (["cold_start.report_to=[wandb]"], "cold_start.report_to", "pip install wandb"),
+    (["reasoning_rl.report_to=[tensorbord]"], "reasoning_rl.report_to", "use any of: tensorboard"),
+    (["rejection.train.report_to=[mlflow]"], "rejection.train.report_to", "pip install mlflow"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key", "fix"), LOGGER_CASES)
+def test_loggers_are_installed_or_refused_with_the_install_command(overrides, key, fix):
+    problems = [p for p in config_problems(compose_config(overrides)) if "report_to" in p.key]
+    if key is None:
+        assert problems == []
+    else:
+        assert [p.key for p in problems] == [key] and fix in problems[0].fix
+
+
+def test_the_paper_presets_loggers_are_dependencies():
+    for preset in ("r1_qwen2.5_1.5b", "r1_qwen2.5_7b"):
+        cfg = compose_config([f"experiment={preset}"])
+        assert "tensorboard" in cfg.cold_start.report_to
+        assert [p for p in config_problems(cfg) if "report_to" in p.key] == []
+
+
+@pytest.mark.parametrize("preset", ["r1_qwen2.5_1.5b", "r1_qwen2.5_7b"])
+@pytest.mark.parametrize(("launcher", "processes"), [("local", 1), ("accelerate", 8), ("slurm", 16)])
+def test_the_paper_presets_take_the_launchers_own_process_count(preset, launcher, processes):
+    # Issue 30, finding 6: `launcher=local` (a one-GPU user's first try) was refused because the
+    # preset's own `num_processes: 8` outlived the launcher choice.
+    cfg = compose_config([f"experiment={preset}", f"launcher={launcher}"])
+    assert (cfg.launcher.kind, cfg.launcher.num_processes) == (launcher, processes)
+    assert [p for p in config_problems(cfg) if p.key.startswith("launcher")] == []
