@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import unicodedata
 from typing import Literal
 
@@ -165,7 +166,7 @@ def _judge_math(region: str | None, ref: str, bounded: bool) -> float | None:
 def _all_equivalent(gold: list, region: str, bounded: bool) -> bool:
     from math_verify import parse, verify
 
-    timeout = None if bounded else 5  # math-verify's own per-call bound only where ours is off
+    timeout = math_verify_timeout(bounded)
     marked = list(dict.fromkeys(tagged_answers(region)))
     if not marked:  # a bare summary: math-verify extracts the answer itself
         pred = parse(region, parsing_timeout=timeout) if region.strip() else []
@@ -190,7 +191,17 @@ def _gold(ref: str, bounded: bool) -> list | None:
 def _parse_reference(latex: str, bounded: bool) -> list:
     from math_verify import parse
 
-    return parse(latex, parsing_timeout=None if bounded else 5)
+    return parse(latex, parsing_timeout=math_verify_timeout(bounded))
+
+
+def math_verify_timeout(bounded: bool) -> int | None:
+    """math-verify's own per-call bound (whole seconds, by `signal.alarm`) only where ours
+    (deadline.py) is off, and only on the main thread: alarm raises ValueError elsewhere, and a
+    reward called from a thread (TRL's own reward tests, a thread pool) runs unbounded as TRL's
+    rewards do, its worker process being the bound."""
+    if bounded or threading.current_thread() is not threading.main_thread():
+        return None
+    return 5
 
 
 class _DropTimeoutDisabledWarning(logging.Filter):

@@ -147,3 +147,37 @@ def test_completion_text():
         completion_text([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}])
         == "ab"
     )
+
+
+# Issue 30, finding 8: rewards run from any thread. math-verify's own timeout uses signal.alarm,
+# which raises ValueError off the main thread (TRL's reward tests call rewards from a worker
+# thread); there the reward runs without it, as TRL's do, and gives the main thread's verdicts.
+THREAD_CASES = {
+    "completions": [
+        "<think>We add one and one.</think>\n\n\\boxed{2}",
+        "<think>We add.</think>\n\n\\boxed{3}",
+    ],
+    "answer": ["2", "2"],
+    "language": ["en", "en"],
+    "tests": [[{"input": "", "output": "2\n"}]] * 2,
+}
+
+
+def test_every_registered_reward_runs_from_a_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from r1pipe.rewards import REWARDS
+    from r1pipe.rewards.registry import declared_columns
+
+    def call(name):
+        fn = REWARDS[name]
+        wanted = declared_columns(fn) or set(THREAD_CASES)
+        columns = {k: v for k, v in THREAD_CASES.items() if k in wanted and k != "completions"}
+        return fn(THREAD_CASES["completions"], **columns)
+
+    names = sorted(REWARDS)
+    in_main = {name: call(name) for name in names}
+    with ThreadPoolExecutor(2) as pool:
+        in_thread = dict(zip(names, pool.map(call, names), strict=True))
+    assert in_thread == in_main
+    assert in_thread["math_accuracy"] == [1.0, 0.0]
