@@ -45,3 +45,13 @@ R1_ZERO = (
 
 TEMPLATES = {"r1_chatml": R1_CHATML, "r1_zero": R1_ZERO}
 END_OF_TURN = "<|im_end|>"
+
+
+def r1_chatml_ending_with(end_of_turn: str) -> str:
+    """R1_CHATML closing each turn with `end_of_turn` instead of `<|im_end|>`: for a tokenizer that
+    has no `<|im_end|>` (Llama, Mistral, Gemma), its own EOS, which the base model already emits
+    at the end of a text and generation stops on. `<|im_start|>` stays as plain text.
+    (TRL's `clone_chat_template` would add ChatML tokens and resize the embeddings instead: the new
+    end-of-turn row starts untrained, and a model that has not learnt it never stops.)"""
+    quoted = end_of_turn.replace("\\", "\\\\").replace("'", "\\'")
+    return R1_CHATML.replace(END_OF_TURN, quoted)

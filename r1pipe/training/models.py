@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from r1pipe.training.chat_template import END_OF_TURN, TEMPLATES
+from r1pipe.training.chat_template import END_OF_TURN, TEMPLATES, r1_chatml_ending_with
 
 if TYPE_CHECKING:  # torch and transformers load in seconds: only the functions that use them import them
     import torch
@@ -125,9 +125,29 @@ def load_tokenizer(path: str, model_cfg: DictConfig) -> PreTrainedTokenizerBase:
         tok.chat_template = TEMPLATES[model_cfg.chat_template]
         if END_OF_TURN in tok.get_vocab():
             tok.eos_token = END_OF_TURN  # generation must stop at the end of the assistant turn
+        elif model_cfg.chat_template == "r1_chatml":
+            tok.chat_template = r1_chatml_ending_with(end_of_turn_token(tok, path))
+            log.info("%s has no %s: assistant turns end with its EOS %r", path, END_OF_TURN, tok.eos_token)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
+
+
+class TokenizerError(Exception):
+    """A tokenizer the R1 format cannot use; the message names the model and the fix."""
+
+
+def end_of_turn_token(tok: PreTrainedTokenizerBase, path: str) -> str:
+    """The token that closes an assistant turn for a tokenizer without `<|im_end|>`: its EOS, a
+    single token of its vocabulary that training teaches and generation stops on."""
+    eos = tok.eos_token
+    if not eos or eos not in tok.get_vocab():
+        raise TokenizerError(
+            f"the tokenizer of {path} has neither {END_OF_TURN} nor an EOS token, so a model trained on it "
+            "could never learn to stop: set eos_token in its tokenizer_config.json (a token of its "
+            "vocabulary), or use model.chat_template=model with a template whose turns end in one"
+        )
+    return eos
 
 
 def load_model(path: str, model_cfg: DictConfig) -> PreTrainedModel:
