@@ -303,6 +303,12 @@ class RLStageConfig:
         default_factory=lambda: list(REFLECTIVE_WORDS)
     )  # counted per completion
     sample_every: int = 10  # write a few completions to samples.jsonl every N steps
+    signal_check_steps: Annotated[int, Range(ge=0, fix="use e.g. 5 (0 turns the check off)")] = (
+        5  # over the first N logged steps: stop (with a checkpoint) if the rewards give no gradient
+    )
+    signal_max_unjudged: Annotated[float, Range(ge=0, le=1)] = (
+        0.5  # ... a reward that could not judge more than this share of its samples stops the stage
+    )
     max_steps: Annotated[int, POSITIVE] = 1000  # optimiser steps
     warmup_ratio: float = 0.0  # linear warm-up share
     max_grad_norm: float = 1.0  # gradient clipping

@@ -66,7 +66,13 @@ SFT_OPERATIONAL_KEYS = ("logging_steps", "save_steps", "save_total_limit", "resu
 
 def rl_operational_keys(section: str) -> tuple[str, ...]:
     """An RL stage's operational keys: the SFT ones, its watchers, and how rewards are computed."""
-    keys = (*SFT_OPERATIONAL_KEYS, "reflective_words", "sample_every")
+    keys = (
+        *SFT_OPERATIONAL_KEYS,
+        "reflective_words",
+        "sample_every",
+        "signal_check_steps",
+        "signal_max_unjudged",
+    )
     return tuple(f"{section}.{k}" for k in keys) + ("reward.workers", "reward.timeout_s")
 
 

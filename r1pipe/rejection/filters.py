@@ -6,12 +6,15 @@ and an optional length cap. Each filter is a small pure function with its thresh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import regex
 from omegaconf import DictConfig
 
 from r1pipe.rewards.language import language_consistency, reasoning_of
+
+log = logging.getLogger(__name__)
 
 _WORD = regex.compile(
     r"\p{Han}|[^\W\p{Han}_]+"
@@ -59,6 +62,14 @@ def failed_filters(
 ) -> list[list[str]]:
     """For each sample, the names of the readability filters it fails (empty: readable)."""
     consistency = language_scores(texts, languages, prompts)
+    unjudged = sum(score is None for score in consistency)
+    if unjudged:  # a filter that could not run is said, never silently skipped
+        log.warning(
+            "mixed_language filter could not judge %d of %d samples (unknown language codes in the "
+            "language column?): they pass it unchecked",
+            unjudged,
+            len(consistency),
+        )
     failures = []
     for text, tokens, lang_score in zip(texts, num_tokens, consistency, strict=True):
         cot = reasoning_of(text)

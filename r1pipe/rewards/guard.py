@@ -202,6 +202,8 @@ class GuardedReward:
         if callable(log_metric):
             for kind in ("timeouts", "errors", "unjudged"):
                 log_metric(f"reward/{self.name}/{kind}", float(self.counts[kind] - before[kind]))
+            if scores:  # the share this call could not score: training/signal_check.py reads it
+                log_metric(f"reward/{self.name}/unjudged_frac", sum(s is None for s in scores) / len(scores))
         return scores
 
     def _score(self, completions: list, columns: dict[str, Any]) -> list[float | None]:

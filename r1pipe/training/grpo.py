@@ -10,6 +10,7 @@ it, checks the batch arithmetic, and publishes checkpoints atomically.
 from __future__ import annotations
 
 import logging
+import math
 import shutil
 from contextlib import nullcontext
 from pathlib import Path
@@ -36,6 +37,7 @@ from r1pipe.training.sft import (
     train_to_final_step,
 )
 from r1pipe.training.sharded import full_state_dict, load_full_state_dict
+from r1pipe.training.signal_check import LearningSignalCheck, NoLearningSignal
 
 log = logging.getLogger(__name__)
 
@@ -249,14 +251,18 @@ def train_grpo(
     resume = resume_argument(ctx)
     if resume:
         restore_reference(trainer, Path(resume))
+    # The RL stages' config sections carry their stage's name (reasoning_rl, all_scenario_rl).
+    signal_check = LearningSignalCheck(r.signal_check_steps, r.signal_max_unjudged, ctx.name, ctx.name)
+    trainer.add_callback(signal_check)
     train_to_final_step(trainer, resume)
+    if signal_check.problems:
+        raise NoLearningSignal(signal_check.message(trainer.state.global_step))
     if trainer.accelerator.is_main_process:  # server mode without NCCL: the last weights it reloaded
         shutil.rmtree(engine.sync_dir, ignore_errors=True)
     history = [h for h in trainer.state.log_history if "reward" in h]
     metrics: dict[str, float] = {"train/final_step": trainer.state.global_step}
-    if history:
-        metrics |= {
-            "train/first_reward": round(history[0]["reward"], 4),
-            "train/last_reward": round(history[-1]["reward"], 4),
-        }
+    for key, entry in (("train/first_reward", history[:1]), ("train/last_reward", history[-1:])):
+        value = entry[0]["reward"] if entry else None
+        if isinstance(value, int | float) and math.isfinite(value):  # None/NaN: no sample was scored
+            metrics[key] = round(value, 4)
     return trainer, metrics

@@ -124,7 +124,12 @@ def test_trl_callbacks_stay_in_process_and_receive_the_counters():
     guarded = GuardedReward("crash", crashes_on_boom, GuardPolicy(timeout_s=10, workers=1))
     scores = guarded(["boom", "ok"], answer=["boom", "ok"], log_metric=log_metric, log_extra=lambda *a: None)
     assert scores == [None, 1.0]
-    assert logged == {"reward/crash/timeouts": 0.0, "reward/crash/errors": 1.0, "reward/crash/unjudged": 0.0}
+    assert logged == {
+        "reward/crash/timeouts": 0.0,
+        "reward/crash/errors": 1.0,
+        "reward/crash/unjudged": 0.0,
+        "reward/crash/unjudged_frac": 0.5,  # the share the signal check reads (training/signal_check.py)
+    }
 
 
 @pytest.mark.parametrize(
