@@ -278,7 +278,7 @@ TEXT_ITEMS = (
             "Two of its sides have the same length, 5.",
             "A triangle with exactly two equal sides is isosceles.",
         ),
-        "the triangle is isosceles",
+        "the triangle is isosceles, not equilateral",
         verifiable=False,
     ),
     MathItem(
@@ -287,19 +287,19 @@ TEXT_ITEMS = (
             "Every term is 1, so the partial sums grow without bound.",
             "Partial sums without a limit mean divergence.",
         ),
-        "the series diverges",
+        "the series diverges to positive infinity",
         verifiable=False,
     ),
     MathItem(
         "Is the function $f(x) = x^2$ even, odd, or neither?",
         ("f(-x) = (-x)^2 = x^2 = f(x) for every x.", "A function with f(-x) = f(x) is even."),
-        "the function is even",
+        "the function is an even function",
         verifiable=False,
     ),
     MathItem(
         "Two different lines in a plane both have slope 3. Are they parallel, perpendicular, or neither?",
         ("Different lines with the same slope never meet.", "Lines that never meet in a plane are parallel."),
-        "the lines are parallel",
+        "the two lines are parallel",
         verifiable=False,
     ),
     MathItem(
