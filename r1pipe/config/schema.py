@@ -303,6 +303,9 @@ class RLStageConfig:
         default_factory=lambda: list(REFLECTIVE_WORDS)
     )  # counted per completion
     sample_every: int = 10  # write a few completions to samples.jsonl every N steps
+    micro_batch_size: Annotated[int | None, Range(ge=1)] = (
+        None  # completions per forward/backward on each process (None: the step's share at once)
+    )
     signal_check_steps: Annotated[int, Range(ge=0, fix="use e.g. 5 (0 turns the check off)")] = (
         5  # over the first N logged steps: stop (with a checkpoint) if the rewards give no gradient
     )

@@ -418,6 +418,17 @@ def grpo_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
                 "use a group size of at least 2 (paper: 16)",
             )
         )
+    processes = max(1, cfg.launcher.num_processes) if cfg.launcher.kind != "local" else 1
+    per_device = r.prompts_per_step * r.num_generations // processes
+    if r.get("micro_batch_size") and per_device % r.micro_batch_size:
+        problems.append(
+            ConfigProblem(
+                f"{key}.micro_batch_size",
+                f"{r.micro_batch_size} does not divide the {per_device} completions each of the "
+                f"{processes} process(es) handles per step",
+                f"use a divisor of {per_device}",
+            )
+        )
     if str(r.generation).startswith("vllm") and importlib.util.find_spec("vllm") is None:
         problems.append(
             ConfigProblem(

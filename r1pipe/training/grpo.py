@@ -56,6 +56,21 @@ def completions_per_device(r: DictConfig, world_size: int, key: str) -> int:
     return total // world_size
 
 
+def micro_batches(r: DictConfig, per_device: int, key: str) -> dict[str, int]:
+    """TRL's batch arguments for one optimizer step over `per_device` completions per process, in
+    forward/backward passes of `micro_batch_size` (None: all at once). TRL generates the whole
+    step once (steps_per_generation defaults to the accumulation steps) and accumulates the
+    micro-batches' gradients, so the step, its groups and advantages are the same; only the
+    activations in memory at once shrink (512 completions of 32k tokens do not fit in one pass)."""
+    micro = r.get("micro_batch_size") or per_device
+    if per_device % micro:
+        raise ValueError(
+            f"{key}.micro_batch_size={micro} does not divide the {per_device} completions each process "
+            f"handles per step (prompts_per_step x num_generations / processes): use a divisor of {per_device}"
+        )
+    return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": per_device // micro}
+
+
 def build_grpo_config(
     r: DictConfig,
     ctx: StageContext,
@@ -74,8 +89,7 @@ def build_grpo_config(
         epsilon=r.epsilon,
         epsilon_high=r.epsilon_high,
         num_generations=r.num_generations,
-        per_device_train_batch_size=completions_per_device(r, world_size, ctx.name),
-        gradient_accumulation_steps=1,
+        **micro_batches(r, completions_per_device(r, world_size, ctx.name), ctx.name),
         loss_type=r.loss_type,
         scale_rewards=r.scale_rewards,
         temperature=r.temperature,

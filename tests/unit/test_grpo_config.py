@@ -102,3 +102,35 @@ def test_the_probe_runs_after_the_first_sync_of_a_process_and_every_n():
         due.append(probe.due())
     assert due == [True, False, True, False, False, True, False]
     assert not SyncProbe("reasoning_rl", every=0, tolerance=1e-2, max_tokens=8, prompts=[[1]]).due()
+
+
+# micro_batch_size: the step's completions in forward/backward passes of this size (TRL's
+# per-device batch), one generation and one optimizer step per step as before.
+MICRO_CASES = [
+    # (overrides, per-device batch, accumulation steps, generation batch)
+    ([], 8, 1, 8),  # the toy: 2 prompts x 4 at once
+    (["reasoning_rl.micro_batch_size=2"], 2, 4, 8),
+    (["reasoning_rl.micro_batch_size=8"], 8, 1, 8),
+    (["experiment=r1_qwen2.5_1.5b"], 1, 512, 512),  # the paper's 32 x 16 on one process, one at a time
+]
+
+
+@pytest.mark.parametrize(("overrides", "micro", "accumulation", "generated"), MICRO_CASES)
+def test_micro_batches_keep_one_generation_and_one_step(tmp_path, overrides, micro, accumulation, generated):
+    extra = [] if overrides[:1] == ["experiment=r1_qwen2.5_1.5b"] else ["reasoning_rl.prompts_per_step=2"]
+    args = grpo_config([*overrides, *extra, "reasoning_rl.generation=transformers"], tmp_path)
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (micro, accumulation)
+    assert args.generation_batch_size == generated and args.steps_per_generation == accumulation
+
+
+def test_a_micro_batch_that_does_not_divide_the_step_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="micro_batch_size=3 does not divide the 8 completions"):
+        grpo_config(["reasoning_rl.micro_batch_size=3", "reasoning_rl.prompts_per_step=2"], tmp_path)
+
+
+def test_validate_refuses_a_micro_batch_that_does_not_divide_the_step():
+    from r1pipe.config.validate import config_problems
+
+    problems = config_problems(compose_config(["reasoning_rl.micro_batch_size=3"]))
+    assert [p.key for p in problems] == ["reasoning_rl.micro_batch_size"]
+    assert config_problems(compose_config(["reasoning_rl.micro_batch_size=16"])) == []
