@@ -61,7 +61,9 @@ def test_the_real_scale_preset_runs_end_to_end_on_hub_schemas(standins, tmp_path
     assert len(stage2) == 6
     # (OpenR1's answers in words, a few rows, are for a judge: math_accuracy leaves them unjudged.)
     for row in stage2:
-        assert row["reward/r1_format/unjudged_frac"] == row["reward/language_consistency/unjudged_frac"] == 0.0
+        assert (
+            row["reward/r1_format/unjudged_frac"] == row["reward/language_consistency/unjudged_frac"] == 0.0
+        )
         assert row["reward/math_accuracy/unjudged_frac"] <= 0.25, row
     assert min(row["frac_reward_zero_std"] for row in stage2) < 1.0
     # The policy stops (a Llama tokenizer has no <|im_end|>: its turns end with its own EOS).
