@@ -78,7 +78,8 @@ def signal_problems(
             cause = CAUSES.get(name, "the columns it reads (its keyword arguments) or its settings")
             problems.append(
                 f"reward {name} could not judge {share:.0%} of its samples (None: no advantage); "
-                f"check {cause}; reward_failures.jsonl and samples.jsonl in the stage dir show them"
+                f"check {cause}; samples.jsonl in the stage dir shows its samples (reward_failures.jsonl: "
+                "those that timed out or crashed)"
             )
     spreads = [float(logs[ZERO_SPREAD]) for logs in window if _number(logs.get(ZERO_SPREAD))]
     if spreads and min(spreads) >= 1.0:
