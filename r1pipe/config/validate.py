@@ -516,7 +516,7 @@ def report_to_keys(node: Any, prefix: str) -> list[tuple[str, list[str]]]:
     found = []
     if isinstance(node, DictConfig):
         for name, value in node.items():
-            key = f"{prefix}.{name}" if prefix else str(name)
+            key = f"{prefix}.{name!s}" if prefix else str(name)
             if name == "report_to" and value is not None:
                 found.append((key, [str(v) for v in (value if not isinstance(value, str) else [value])]))
             else:

@@ -393,11 +393,13 @@ def make_language_consistency(languages: Iterable[str] = DEFAULT_LANGUAGES) -> R
             log.warning("language_consistency: no `language` and no prompts for some rows; cannot judge them")
         flags = resolve_prefilled(n, think_prefilled, prompts)
         cots = [reasoning_of(completion_text(c), f) for c, f in zip(completions, flags, strict=True)]
-        return [
-            consistency(
-                cot, target_language(lang, prompts[i] if prompts else None, cot, candidates), candidates
-            )
+        resolved = [
+            target_language(lang, prompts[i] if prompts else None, cot, candidates)
             for i, (cot, lang) in enumerate(zip(cots, targets, strict=True))
+        ]
+        return [
+            None if target is None else consistency(cot, target, candidates)
+            for cot, target in zip(cots, resolved, strict=True)
         ]
 
     return language_consistency

@@ -56,7 +56,7 @@ def completions_per_device(r: DictConfig, world_size: int, key: str) -> int:
     return total // world_size
 
 
-def micro_batches(r: DictConfig, per_device: int, key: str) -> dict[str, int]:
+def micro_batches(r: DictConfig, per_device: int, key: str) -> tuple[int, int]:
     """TRL's batch arguments for one optimizer step over `per_device` completions per process, in
     forward/backward passes of `micro_batch_size` (None: all at once). TRL generates the whole
     step once (steps_per_generation defaults to the accumulation steps) and accumulates the
@@ -68,7 +68,7 @@ def micro_batches(r: DictConfig, per_device: int, key: str) -> dict[str, int]:
             f"{key}.micro_batch_size={micro} does not divide the {per_device} completions each process "
             f"handles per step (prompts_per_step x num_generations / processes): use a divisor of {per_device}"
         )
-    return {"per_device_train_batch_size": micro, "gradient_accumulation_steps": per_device // micro}
+    return micro, per_device // micro  # TRL's per_device_train_batch_size, gradient_accumulation_steps
 
 
 def build_grpo_config(
@@ -82,6 +82,7 @@ def build_grpo_config(
 ) -> GRPOConfig:
     on_gpu = torch.cuda.is_available()
     refresh = r.ref_sync_steps > 0 and r.beta > 0  # no reference model at all when beta is 0
+    micro, accumulation = micro_batches(r, completions_per_device(r, world_size, ctx.name), ctx.name)
     return GRPOConfig(
         output_dir=str(ctx.checkpoints_dir),
         learning_rate=r.learning_rate,
@@ -89,7 +90,8 @@ def build_grpo_config(
         epsilon=r.epsilon,
         epsilon_high=r.epsilon_high,
         num_generations=r.num_generations,
-        **micro_batches(r, completions_per_device(r, world_size, ctx.name), ctx.name),
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
         loss_type=r.loss_type,
         scale_rewards=r.scale_rewards,
         temperature=r.temperature,
