@@ -30,7 +30,7 @@ from r1pipe.toy.preferences import JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
 from r1pipe.training.chat_template import TEMPLATES
-from r1pipe.training.models import looks_local, model_dir_problem
+from r1pipe.training.models import end_of_turn_problem, looks_local, model_dir_problem
 
 Check = Callable[[DictConfig], list[ConfigProblem]]
 
@@ -91,6 +91,17 @@ def _check_model(cfg: DictConfig) -> list[ConfigProblem]:
         problems.append(
             ConfigProblem(
                 "init_model", f"{cfg.init_model!r} is not a directory", "give a local Hugging Face model dir"
+            )
+        )
+    model = cfg.model.name_or_path
+    local_chatml = cfg.model.chat_template == "r1_chatml" and model != "toy" and looks_local(model)
+    if local_chatml and (why := end_of_turn_problem(model)):
+        problems.append(
+            ConfigProblem(
+                "model.name_or_path",
+                why,
+                "set eos_token in its tokenizer_config.json (a token of its vocabulary), or use "
+                "model.chat_template=model with a template whose turns end in one",
             )
         )
     if cfg.model.chat_template not in (*TEMPLATES, "model"):  # the templates the code defines

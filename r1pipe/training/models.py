@@ -55,6 +55,30 @@ def model_dir_problem(path: str) -> str | None:
     return weights_problem(p)
 
 
+def end_of_turn_problem(path: str) -> str | None:
+    """Why the R1 chat template cannot end a turn with a token of this local model's tokenizer,
+    read from its files without loading it (end_of_turn_token says the same at load time): no
+    `<|im_end|>` among its tokens and no EOS. None when it can, or when the files do not say."""
+    model_dir = Path(path).expanduser()
+    config_file, vocab_file = model_dir / "tokenizer_config.json", model_dir / "tokenizer.json"
+    if not config_file.is_file() or not vocab_file.is_file():
+        return None
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # unreadable files are reported when the tokenizer loads
+    added = {t.get("content") for t in vocab.get("added_tokens", []) if isinstance(t, dict)}
+    eos = config.get("eos_token")
+    eos = eos.get("content") if isinstance(eos, dict) else eos
+    if END_OF_TURN in added or eos:
+        return None
+    return (
+        f"the tokenizer in {model_dir} has neither {END_OF_TURN} nor an EOS token: a model trained on it "
+        "could never learn to stop"
+    )
+
+
 def weights_problem(model_dir: Path) -> str | None:
     """Why the weights in `model_dir` cannot be read, or None."""
     from r1pipe.pipeline.rundir import safetensors_header_reads

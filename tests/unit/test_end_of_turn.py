@@ -6,6 +6,8 @@ limit. Now such a tokenizer's turns end in its own EOS; one with no EOS at all i
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from omegaconf import OmegaConf
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
@@ -61,3 +63,22 @@ def test_the_assistant_turn_ends_with_the_token_generation_stops_on(tmp_path, sp
 def test_a_tokenizer_without_any_end_token_is_refused_naming_the_fix(tmp_path):
     with pytest.raises(TokenizerError, match="neither <\\|im_end\\|> nor an EOS token"):
         load_tokenizer(bpe_tokenizer(tmp_path, ["<pad>"], pad_token="<pad>"), MODEL)
+
+
+def test_validate_refuses_such_a_model_before_any_work(tmp_path):
+    from r1pipe.config.compose import compose_config
+    from r1pipe.config.validate import config_problems
+    from r1pipe.toy import toy_base_dir
+
+    model = tmp_path / "model"
+    shutil.copytree(toy_base_dir(), model)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        (model / name).unlink()
+    PreTrainedTokenizerFast.from_pretrained(
+        bpe_tokenizer(tmp_path, ["<pad>"], pad_token="<pad>")
+    ).save_pretrained(model)
+    problems = [
+        p for p in config_problems(compose_config([f"model.name_or_path={model}"])) if "EOS" in p.message
+    ]
+    assert [p.key for p in problems] == ["model.name_or_path"] and "eos_token" in problems[0].fix
+    assert [p for p in config_problems(compose_config([])) if "EOS" in p.message] == []  # the toy has both
