@@ -19,11 +19,13 @@ per-task timeout expires and starts a fresh one, which is exactly what is needed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -71,7 +73,7 @@ def shared_pool(workers: int, cap: int = DEFAULT_MAX_WORKERS) -> ProcessPool:
     with _POOL_LOCK:
         if n not in _POOLS:
             _POOLS[n] = ProcessPool(
-                max_workers=n, context=multiprocessing.get_context("spawn"), initializer=_single_threaded
+                max_workers=n, context=multiprocessing.get_context("spawn"), initializer=_start_worker
             )
         return _POOLS[n]
 
@@ -91,19 +93,37 @@ def pool_size(workers: int, cap: int = DEFAULT_MAX_WORKERS) -> int:
     return max(1, min(cap, cpus // local_processes))
 
 
-def _single_threaded() -> None:
-    """Worker start: any numeric library a verifier loads later (sympy's optional numpy, a
-    user's reward) runs one thread; the pool already has one worker per CPU share."""
+def _start_worker() -> None:
+    """Worker start. Any numeric library a verifier loads later (sympy's optional numpy, a user's
+    reward) runs one thread: the pool already has one worker per CPU share.
+
+    Stop signals are ignored: a preemption signals every process of the job at once (Slurm, `kill
+    -- -PGID`, Ctrl-C in a terminal), and a worker that died of it would abort the step the stage
+    is finishing before it saves ("Unexpected error within the Pool"). The stage ends its
+    workers itself (shutdown_pools), and they exit when their channel to it closes. Cost: pebble
+    replaces a hung worker with SIGTERM, then SIGKILL 3 s later (pebble's term_timeout)."""
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = "1"
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def shutdown_pools() -> None:
+    """End every worker now (SIGKILL: they ignore SIGTERM, and pebble would wait 3 s for each)."""
     with _POOL_LOCK:
         for pool in _POOLS.values():
+            kill_workers(pool)
             pool.stop()
             pool.join(timeout=5)
         _POOLS.clear()
+
+
+def kill_workers(pool: ProcessPool) -> None:
+    # pebble 5.2 keeps its worker processes in _pool_manager.worker_manager.workers (no public API).
+    manager = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
+    for process in list(getattr(manager, "workers", {}).values()):
+        with contextlib.suppress(OSError, TypeError):
+            os.kill(process.pid, signal.SIGKILL)
 
 
 def _score_chunk(
