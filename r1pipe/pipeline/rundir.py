@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -174,9 +175,33 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
         return "has no optimizer state (optimizer.pt)"
     if not any(checkpoint.glob("rng_state*.pth")) and not any(checkpoint.glob("global_step*")):
         return "has no RNG state (rng_state.pth)"
-    for weights in sorted(checkpoint.glob("*.safetensors")):
+    for weights in sorted(checkpoint.rglob("*.safetensors")):  # the model, and GRPO's reference_model/
         if not safetensors_header_reads(weights):
-            return f"has an unreadable {weights.name} (truncated?)"
+            return f"has an unreadable {weights.relative_to(checkpoint)} (truncated?)"
+    for state in sorted([*checkpoint.glob("*.pt"), *checkpoint.glob("*.pth"), *checkpoint.glob("*.bin")]):
+        if why := torch_archive_problem(state):
+            return f"has an unreadable {state.name} ({why})"
+    return None
+
+
+def torch_archive_problem(path: Path) -> str | None:
+    """Why a `torch.save` file (optimizer, scheduler, RNG state) cannot be loaded, read without
+    torch: torch.save writes a zip archive, whose directory sits at the end of the file, so a
+    truncated copy has none, and each entry's data must lie inside the file. Milliseconds for
+    gigabytes (no data is read). Files in torch's old pickle format are not checked."""
+    try:
+        with path.open("rb") as f:
+            if f.read(4) != b"PK\x03\x04":
+                return None if path.stat().st_size else "empty"
+        with zipfile.ZipFile(path) as archive:
+            size = path.stat().st_size
+            for entry in archive.infolist():
+                if entry.header_offset + entry.compress_size > size:
+                    return f"entry {entry.filename} runs past the end of the file: truncated"
+    except zipfile.BadZipFile as error:
+        return f"not a complete archive: {error}; truncated?"
+    except OSError as error:
+        return str(error)
     return None
 
 

@@ -14,7 +14,9 @@ from r1pipe.pipeline.rundir import (
     MANIFEST,
     atomic_write_json,
     atomic_write_text,
+    checkpoint_problem,
     latest_checkpoint,
+    latest_usable_checkpoint,
     list_checkpoints,
     read_jsonl,
     read_manifest,
@@ -265,3 +267,49 @@ def test_checkpoint_step_from_the_name_or_the_trainer_state(tmp_path):
     (tmp_path / "checkpoint-7" / "trainer_state.json").write_text('{"global_step": 7}')
     assert checkpoint_step(tmp_path / "checkpoint-7") == 7
     assert checkpoint_step(tmp_path / "elsewhere") is None
+
+
+# Issue 31, point 2: every file of a checkpoint is checked before a resume picks it. A truncated
+# optimizer, scheduler or RNG state (torch.save zip archives) crashed every rerun
+# ("PytorchStreamReader failed reading zip archive", or for the RNG file `OSError: [Errno 22]`,
+# no file named) while an intact older checkpoint sat beside it.
+def real_checkpoint(path: Path) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    path.mkdir(parents=True)
+    (path / "trainer_state.json").write_text(json.dumps({"global_step": 5}))
+    torch.save({"state": {0: {"exp_avg": torch.ones(64)}}}, path / "optimizer.pt")
+    torch.save({"last_epoch": 5}, path / "scheduler.pt")
+    torch.save({"python": list(range(100)), "cpu": torch.ones(32)}, path / "rng_state.pth")
+    save_file({"w": torch.zeros(4)}, str(path / "model.safetensors"))
+    (path / "reference_model").mkdir()
+    save_file({"w": torch.zeros(4)}, str(path / "reference_model" / "model.safetensors"))
+    return path
+
+
+def cut(path: Path, keep: float) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+
+
+@pytest.mark.parametrize(
+    ("damaged", "keep", "says"),
+    [
+        ("optimizer.pt", 0.5, "optimizer.pt (not a complete archive"),
+        ("optimizer.pt", 0.0, "optimizer.pt (empty)"),
+        ("scheduler.pt", 0.9, "scheduler.pt (not a complete archive"),
+        ("rng_state.pth", 0.5, "rng_state.pth (not a complete archive"),
+        ("model.safetensors", 0.5, "model.safetensors (truncated?)"),
+        ("reference_model/model.safetensors", 0.5, "reference_model/model.safetensors (truncated?)"),
+    ],
+)
+def test_a_damaged_file_of_the_newest_checkpoint_passes_it_over(tmp_path, damaged, keep, says):
+    older = real_checkpoint(tmp_path / "checkpoints" / "step_000005")
+    newest = real_checkpoint(tmp_path / "checkpoints" / "step_000010")
+    assert checkpoint_problem(newest) is None
+    cut(newest / damaged, keep)
+    chosen, passed_over = latest_usable_checkpoint(tmp_path / "checkpoints")
+    assert chosen == older
+    assert len(passed_over) == 1 and passed_over[0].startswith("step_000010 has an unreadable")
+    assert says in passed_over[0]
