@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from r1pipe.config.problems import ConfigProblem
 
 
+class StageStopped(Exception):
+    """A stage that ended on purpose before its last step, with a message that says it all (a
+    stop signal; no learning signal): its process prints the message, not a traceback."""
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """A stage, as its module declares it in `SPEC` (r1pipe/pipeline/stage_specs.py finds them)."""

@@ -19,6 +19,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from r1pipe.pipeline.context import StageStopped
+
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -28,7 +30,7 @@ DUPLICATE_WINDOW_S = 2.0
 _received: list[tuple[str, float]] = []  # (signal name, when) of the first stop signal
 
 
-class StopRequested(Exception):
+class StopRequested(StageStopped):
     """Training stopped at a step boundary with a checkpoint, on a signal: the stage is
     interrupted, not failed, and its rerun resumes from that checkpoint."""
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.pipeline.context import StageContext, StageResult, StageStopped
 from r1pipe.pipeline.logs import process_rank, setup_logging
 from r1pipe.pipeline.rundir import (
     ERRORS,
@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
                 f"r1pipe: could not record the error in {args.stage_dir / ERRORS}: {write_error}",
                 file=sys.stderr,
             )
+        if isinstance(error, StageStopped):  # ended on purpose: the message, not a traceback
+            print(f"r1pipe: {args.stage_dir.name}: {error}", file=sys.stderr)
+            sys.exit(1)
         raise
     finally:
         shutdown_pools()  # verification workers must not outlive the stage

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 
 from transformers import TrainerCallback
 
+from r1pipe.pipeline.context import StageStopped
+
 log = logging.getLogger(__name__)
 
 UNJUDGED = "unjudged_frac"
@@ -44,7 +46,7 @@ CAUSES: dict[str, str] = {
 }
 
 
-class NoLearningSignal(Exception):
+class NoLearningSignal(StageStopped):
     """An RL stage stopped (with a checkpoint) because its rewards give no gradient."""
 
 

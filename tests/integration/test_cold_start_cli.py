@@ -312,6 +312,7 @@ def test_a_stop_signal_ends_the_step_saves_a_checkpoint_and_the_rerun_resumes(tm
     _, err = orchestrator.communicate(timeout=300)
     assert orchestrator.returncode == 130, err
     assert f"resume with: r1pipe run run_dir={run_dir}" in err
+    assert "Traceback" not in err  # a graceful stop says so in a line, not a StopRequested traceback
     manifest = json.loads((stage / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
     assert "stopping after the current step with a checkpoint" in (run_dir / "r1pipe.log").read_text()

@@ -41,6 +41,7 @@ def test_a_reward_that_cannot_judge_stops_the_stage_with_a_checkpoint(tmp_path: 
     assert "no learning signal, stopped after step 3 with a checkpoint" in said, said[-3000:]
     assert "reward choice_accuracy could not judge 100% of its samples" in said
     assert "reasoning_rl.signal_check_steps=0" in said
+    assert "Traceback" not in said  # the message, once per process, not a traceback
     stage = run_dir / "02_reasoning_rl"
     assert (stage / "checkpoints" / "step_000003").is_dir()  # saved, not lost
     manifest = stage / "manifest.json"
