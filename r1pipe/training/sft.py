@@ -248,14 +248,31 @@ def train_sft(
     check_fits_max_length(s, trainer.train_dataset, ctx.name)
     trainer.remove_callback(ProgressCallback)
     trainer.add_callback(QuietProgress())
-    output = train_to_final_step(trainer, resume_argument(ctx))
+    resume = resume_argument(ctx)
+    output = train_to_final_step(trainer, resume)
     metrics: dict[str, float] = {"train/final_step": trainer.state.global_step}
-    if output is not None:
+    whole = mean_logged_loss(trainer.state.log_history)
+    if resume and whole is not None:  # the trainer's own figure covers only the resumed steps
+        metrics["train/loss"] = round(whole, 4)
+    elif output is not None:
         metrics["train/loss"] = round(output.training_loss, 4)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     if losses:
         metrics["train/last_logged_loss"] = round(losses[-1], 4)
     return trainer, metrics
+
+
+def mean_logged_loss(log_history: list[dict[str, Any]]) -> float | None:
+    """The mean loss per step over the whole stage, from the logged losses (each the mean of the
+    steps since the one before, so weighted by that span). The trainer restores the log history
+    of the checkpoint it resumes from, so this covers the steps before an interruption too, where
+    `TrainOutput.training_loss` averages only the steps this process trained."""
+    logged = sorted((h["step"], h["loss"]) for h in log_history if "loss" in h and "step" in h)
+    total = weight = 0.0
+    previous = 0
+    for step, loss in logged:
+        total, weight, previous = total + loss * (step - previous), weight + (step - previous), step
+    return total / weight if weight else None
 
 
 def save_final_model(trainer: Trainer, tokenizer: PreTrainedTokenizerBase, ctx: StageContext) -> Path:

@@ -38,4 +38,7 @@ def test_a_truncated_state_file_in_the_newest_checkpoint_is_passed_over(tmp_path
     rows = [
         json.loads(line) for line in (run_dir / "01_cold_start" / "metrics.jsonl").read_text().splitlines()
     ]
+    losses = [row["loss"] for row in rows if "loss" in row]
     assert [row["step"] for row in rows if "loss" in row] == list(range(2, 13, 2))
+    # The stage's loss covers all 12 steps, not only the 4 trained after the resume.
+    assert manifest["metrics"]["train/loss"] == pytest.approx(sum(losses) / len(losses), abs=1e-4)

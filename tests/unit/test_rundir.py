@@ -313,3 +313,20 @@ def test_a_damaged_file_of_the_newest_checkpoint_passes_it_over(tmp_path, damage
     assert chosen == older
     assert len(passed_over) == 1 and passed_over[0].startswith("step_000010 has an unreadable")
     assert says in passed_over[0]
+
+
+@pytest.mark.parametrize(
+    ("history", "mean"),
+    [
+        ([{"step": 2, "loss": 1.0}, {"step": 4, "loss": 3.0}], 2.0),
+        ([{"step": 1, "loss": 1.0}, {"step": 4, "loss": 2.0}], 1.75),  # spans 1 and 3 steps
+        ([{"step": 4, "loss": 3.0}, {"step": 2, "loss": 1.0}, {"step": 4, "train_loss": 9.0}], 2.0),
+        ([{"step": 3, "train_runtime": 1.0}], None),
+    ],
+)
+def test_the_stage_loss_covers_every_step_across_a_resume(history, mean):
+    # Issue 31, point 5: after a resume the trainer's training_loss covered only the resumed
+    # steps (stage 1: 1.459 uninterrupted vs 0.65-0.94 resumed).
+    from r1pipe.training.sft import mean_logged_loss
+
+    assert mean_logged_loss(history) == (pytest.approx(mean) if mean is not None else None)
