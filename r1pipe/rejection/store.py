@@ -56,7 +56,11 @@ class StepStore:
         if path.is_file() and _key_of(path) == key:
             records = read_records(path)
             log.info(
-                "rejection sampling, %s: %d records from an earlier attempt (%s)", name, len(records), path
+                "rejection sampling, %s: %d of %d records pass (from an earlier attempt: %s)",
+                name,
+                sum(not r.get("drop") for r in records),
+                len(records),
+                path,
             )
             return records
         for data_dir in self.earlier:
@@ -70,7 +74,9 @@ class StepStore:
         records = compute()
         write_records(path, records)
         atomic_write_text(path.with_suffix(".key"), key)
-        log.info("rejection sampling, %s: %d records", name, len(records))
+        # What survives the step, not what it read: its records keep the dropped ones, marked.
+        kept = sum(not r.get("drop") for r in records)
+        log.info("rejection sampling, %s: %d of %d records pass", name, kept, len(records))
         return records
 
     def adopt_shards(self, shards_dir: Path, key: str) -> None:

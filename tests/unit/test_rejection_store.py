@@ -74,3 +74,14 @@ def test_superseded_attempts_newest_first(tmp_path):
         "03_rejection_sampling-20261102-b",
         "03_rejection_sampling-20261101-a",
     ]
+
+
+def test_the_log_counts_what_passes_a_step_not_what_it_read(tmp_path, caplog):
+    # Issue 31, point 5: "kept: 41 records" counted the step's input (dropped records stay, marked).
+    store = StepStore(tmp_path / "data")
+    records = [{"drop": ""}, {"drop": "mixed_language"}, {"drop": ""}]
+    with caplog.at_level("INFO", logger="r1pipe.rejection.store"):
+        store.step("readable", "k", lambda: records)
+        store.step("readable", "k", lambda: records)
+    assert caplog.messages[0] == "rejection sampling, readable: 2 of 3 records pass"
+    assert caplog.messages[1].startswith("rejection sampling, readable: 2 of 3 records pass (from an earlier")
