@@ -362,15 +362,38 @@ def target_language(
     the prompt mix fills the missing column with None); for a prompt with no words (only maths)
     the chain's own main language, so a CoT is held to one language; for a CoT with no words
     either, the first candidate, under which such a CoT scores 1.0 (nothing in it is
-    inconsistent). None only without a prompt: a row that cannot be judged."""
+    inconsistent). None (cannot judge) without a prompt, or where the prompt's or the CoT's words
+    are in no candidate's scripts (a Thai prompt among en/zh): said once (unknown_language)."""
     if given:
         return given
     if prompt is None:
         return None
     candidates = tuple(candidates)
-    return (
-        detect_language(_prompt_text(prompt), candidates) or detect_language(cot, candidates) or candidates[0]
-    )
+    for text in (_prompt_text(prompt), cot):
+        found = words(text)
+        if found:
+            detected = detect_language(text, candidates)
+            if detected is None:
+                unknown_language(found, candidates)
+            return detected
+    return candidates[0]
+
+
+_warned_scripts: set[str] = set()
+
+
+def unknown_language(found: list[tuple[str, str]], candidates: tuple[str, ...]) -> None:
+    """Log, once per script, that text in a script no candidate uses cannot be judged."""
+    scripts = sorted({script for script, _ in found} - _warned_scripts)
+    if scripts:
+        _warned_scripts.update(scripts)
+        log.warning(
+            "language_consistency: text in %s script, which none of the languages %s uses, is not judged "
+            "(None); give the data a `language` column, or use a reward made with "
+            "make_language_consistency([...]) that lists its language",
+            ", ".join(scripts),
+            list(candidates),
+        )
 
 
 def make_language_consistency(languages: Iterable[str] = DEFAULT_LANGUAGES) -> RewardFn:

@@ -164,18 +164,21 @@ LANGUAGE_NULL_CASES = [
     (None, "$1+1=$?", "<think>We add 一和一 together now.</think>2", 4 / 7),  # mixed: held to its main one
     (None, "$1+1=$?", "<think>1 + 1 = 2</think>2", 1.0),  # no words anywhere: nothing inconsistent
     ("zh", "What is 1 + 1?", "<think>We add one and one.</think>2", 0.0),  # a given column wins
+    # Words in a script no candidate uses (Thai among en, zh): not judged, and said once (a log line).
+    (None, "หนึ่งบวกหนึ่งเท่ากับเท่าไร", "<think>We add one and one.</think>2", None),
+    (None, "หนึ่งบวกหนึ่งเท่ากับเท่าไร", "<think>หนึ่งบวกหนึ่ง</think>2", None),
+    (None, "$1+1=$?", "<think>หนึ่งบวกหนึ่ง</think>2", None),
 ]
 
 
 @pytest.mark.parametrize(("language", "prompt", "completion", "score"), LANGUAGE_NULL_CASES)
 def test_rows_without_a_language_are_judged_by_the_prompt(language, prompt, completion, score):
     chat = [{"role": "user", "content": prompt}]
+    expected = [None] if score is None else [pytest.approx(score)]
     for prompts in ([prompt], [chat]):
-        assert language_consistency([completion], language=[language], prompts=prompts) == [
-            pytest.approx(score)
-        ]
+        assert language_consistency([completion], language=[language], prompts=prompts) == expected
     if language is None:  # the column absent altogether: the same verdict
-        assert language_consistency([completion], prompts=[prompt]) == [pytest.approx(score)]
+        assert language_consistency([completion], prompts=[prompt]) == expected
 
 
 def test_registered():
