@@ -7,6 +7,7 @@ caller raises them together. Checks of the run directory (stage inputs) live in 
 from __future__ import annotations
 
 import importlib.util
+import os
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import fields, is_dataclass
@@ -430,7 +431,21 @@ def grpo_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
             )
         )
     processes = max(1, cfg.launcher.num_processes) if cfg.launcher.kind != "local" else 1
-    per_device = r.prompts_per_step * r.num_generations // processes
+    total = r.prompts_per_step * r.num_generations
+    unit = processes * (
+        r.num_generations if r.dynamic_sampling else 1
+    )  # training/grpo.py completions_per_device
+    if total % unit:
+        whole = "whole groups over " if r.dynamic_sampling else ""
+        problems.append(
+            ConfigProblem(
+                f"{key}.prompts_per_step",
+                f"{r.prompts_per_step} prompts x {r.num_generations} completions = {total} do not split in "
+                f"{whole}{processes} processes",
+                "use a prompts_per_step whose completions split evenly, or change launcher.num_processes",
+            )
+        )
+    per_device = total // processes
     if r.get("micro_batch_size") and per_device % r.micro_batch_size:
         problems.append(
             ConfigProblem(
@@ -563,8 +578,29 @@ def _check_loggers(cfg: DictConfig) -> list[ConfigProblem]:
     return problems
 
 
+def _check_run_dir(cfg: DictConfig) -> list[ConfigProblem]:
+    """run_dir (or runs_root, where runs are named) is a directory this user can write, or can be
+    made in one: found here, not as FileExistsError/PermissionError once the run starts."""
+    key, value = ("run_dir", cfg.run_dir) if cfg.run_dir else ("runs_root", cfg.runs_root)
+    path = Path(str(value)).expanduser()
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        what = "a file, not a directory" if existing == path else f"a file, so {path} cannot be made"
+        return [ConfigProblem(key, f"{existing} is {what}", f"set {key} to a directory")]
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        return [
+            ConfigProblem(
+                key,
+                f"{existing} is not writable by this user, so {path} cannot be written",
+                f"set {key} to a directory you can write",
+            )
+        ]
+    return []
+
+
 CHECKS: list[Check] = [
     declared_problems,
+    _check_run_dir,
     _check_stages,
     _check_model,
     _check_data,

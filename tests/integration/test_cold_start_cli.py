@@ -175,6 +175,11 @@ BAD_INPUTS = [
     ("reasoning_rl.temperature=-1", "reasoning_rl.temperature: must be > 0"),
     ("reasoning_rl.top_p=2", "reasoning_rl.top_p: must be in (0, 1]"),
     ("launcher.num_processes=3", "launcher=local runs each stage in one process"),
+    # Issue 31, point 3: found before any work, not as per-rank tracebacks once the stage runs.
+    (
+        "launcher=accelerate launcher.num_processes=3 launcher.mixed_precision=no",
+        "reasoning_rl.prompts_per_step: 2 prompts x 4 completions = 8 do not split in whole groups over 3",
+    ),
 ]
 
 
@@ -188,7 +193,7 @@ def test_bad_inputs_stop_before_any_work_and_touch_nothing(
         "run",
         f"run_dir={finished_run}",
         *QUICK,
-        override.format(tmp=tmp_path, **bad_inputs(tmp_path)),
+        *override.format(tmp=tmp_path, **bad_inputs(tmp_path)).split(),
         cwd=tmp_path,
     )
     assert proc.returncode == 2, proc.stderr

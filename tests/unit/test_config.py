@@ -624,3 +624,19 @@ def test_the_paper_presets_take_the_launchers_own_process_count(preset, launcher
     cfg = compose_config([f"experiment={preset}", f"launcher={launcher}"])
     assert (cfg.launcher.kind, cfg.launcher.num_processes) == (launcher, processes)
     assert [p for p in config_problems(cfg) if p.key.startswith("launcher")] == []
+
+
+# Issue 31, point 3: a run_dir that cannot be a run directory is refused by validate, not met as
+# FileExistsError / PermissionError once the run starts. (Unwritable dirs: root writes anywhere,
+# so the test machine, which runs as root, checks only files in the way.)
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [("file", "is a file, not a directory"), ("file/run", "is a file, so"), ("new/run", None), ("", None)],
+)
+def test_run_dir_must_be_a_directory_that_can_be_written(tmp_path, where, says):
+    (tmp_path / "file").write_text("not a directory")
+    problems = [
+        p for p in config_problems(compose_config([f"run_dir={tmp_path / where}"])) if p.key == "run_dir"
+    ]
+    assert [p.message for p in problems if says and says in p.message] == [p.message for p in problems]
+    assert bool(problems) == bool(says)
