@@ -26,6 +26,7 @@ from r1pipe.evaluation.loop import evaluate_benchmark
 from r1pipe.evaluation.stage_eval import write_problem_rows
 from r1pipe.generation import open_engine
 from r1pipe.pipeline.rundir import atomic_write_json, read_manifest
+from r1pipe.training.models import model_dir_problem
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,15 @@ class Target:
 
 
 def resolve_target(path: Path) -> Target:
-    path = path.expanduser().resolve()
+    """The model TARGET names, checked without loading it (a corrupt config.json, truncated
+    weights, a stage whose model/ is gone are named here, not by the library's loader)."""
+    target = _find_target(path.expanduser().resolve())
+    if why := model_dir_problem(str(target.model)):
+        raise EvalTargetError(f"{why}; give a complete model dir, or rerun the stage that made it")
+    return target
+
+
+def _find_target(path: Path) -> Target:
     if (path / "plan.json").exists():
         return _last_complete_stage(path)
     if (path / "manifest.json").exists():

@@ -26,6 +26,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from r1pipe.config.problems import ConfigError
+from r1pipe.data.loading import DataError
+from r1pipe.data.prompt_length import PromptTooLong
 from r1pipe.pipeline.context import StageContext, StageResult, StageStopped
 from r1pipe.pipeline.logs import process_rank, setup_logging
 from r1pipe.pipeline.rundir import (
@@ -40,8 +43,19 @@ from r1pipe.pipeline.rundir import (
 )
 from r1pipe.pipeline.topology import check_world, recorded_topology
 from r1pipe.rewards.guard import shutdown_pools
+from r1pipe.training.models import TokenizerError
 
 log = logging.getLogger("r1pipe.pipeline.stage_process")
+
+# Errors whose message names the value, the key and the fix (and stops on purpose): the stage
+# process prints that message, not a traceback, and the orchestrator reports it once.
+SAYS_IT_ALL: tuple[type[Exception], ...] = (
+    StageStopped,
+    ConfigError,
+    DataError,
+    PromptTooLong,
+    TokenizerError,
+)
 PACKAGES = ("r1pipe", "torch", "transformers", "trl", "peft", "datasets", "accelerate", "vllm")
 PHASES = ("prepare", "train", "finish")
 
@@ -183,8 +197,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"r1pipe: could not record the error in {args.stage_dir / ERRORS}: {write_error}",
                 file=sys.stderr,
             )
-        if isinstance(error, StageStopped):  # ended on purpose: the message, not a traceback
-            print(f"r1pipe: {args.stage_dir.name}: {error}", file=sys.stderr)
+        if isinstance(error, SAYS_IT_ALL):  # a stop on purpose or a user error: its message, no traceback
+            print(f"r1pipe: {args.stage_dir.name}: {type(error).__name__}: {error}", file=sys.stderr)
             sys.exit(1)
         raise
     finally:

@@ -48,3 +48,20 @@ def test_a_reward_that_cannot_judge_stops_the_stage_with_a_checkpoint(tmp_path: 
     assert not manifest.exists() or json.loads(manifest.read_text())["status"] != "complete"
     steps = [json.loads(line)["step"] for line in (stage / "metrics.jsonl").read_text().splitlines()]
     assert max(steps) == 3  # not the 20 asked for
+
+
+def test_a_prompt_too_long_for_the_model_stops_the_stage_with_one_message(tmp_path: Path):
+    """Issue 31, point 3: known only once the stage has the tokenizer, so said there, once,
+    without a traceback (data.long_prompts=error, the default)."""
+    prompts = tmp_path / "prompts.jsonl"
+    rows = [
+        {"prompt": "What is 1 + 1?", "answer": "2"},
+        {"prompt": "What is " + "1 + " * 3000 + "1?", "answer": "3001"},
+    ]
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run_dir = tmp_path / "run"
+    args = [a for a in STAGE_2 if not a.startswith("reward.")] + [f"data.rl_prompts.path={prompts}"]
+    proc = r1pipe("run", f"run_dir={run_dir}", *args, cwd=tmp_path, check=False)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "PromptTooLong" in said and "data.long_prompts" in said, said[-2000:]
+    assert "Traceback" not in said

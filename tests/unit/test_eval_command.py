@@ -18,6 +18,10 @@ def make_stage(run: Path, dir_name: str, status: str, model: bool = True) -> Pat
     stage = run / dir_name
     stage.mkdir(parents=True)
     outputs = {"model": str(stage / "model")} if model else {}
+    if model:  # what the check before any loading reads: config.json and a weights header
+        (stage / "model").mkdir()
+        (stage / "model" / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+        (stage / "model" / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")
     write_manifest(
         stage,
         stage=dir_name[3:],
@@ -84,3 +88,29 @@ def test_results_go_next_to_the_stage_or_under_runs_root(run: Path, fake_model_d
     outside = output_dir(cfg, resolve_target(fake_model_dir), None)
     assert outside.parent == tmp_path / "r" / "eval" and outside.name.startswith("fake_model-")
     assert output_dir(cfg, resolve_target(run), tmp_path / "mine") == tmp_path / "mine"
+
+
+# Issue 31, point 3: a damaged model is named before any loading, not by the library's loader.
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        ("config", "config.json does not parse"),
+        ("weights", "model.safetensors is unreadable"),
+        ("gone", "does not exist"),
+    ],
+)
+def test_a_damaged_or_missing_model_is_named_before_loading(run: Path, damage: str, says: str):
+    model = run / "02_reasoning_rl" / "model"
+    if damage == "config":
+        (model / "config.json").write_text('{"model_type": "qw')
+    elif damage == "weights":
+        (model / "model.safetensors").write_bytes((4096).to_bytes(8, "little") + b"{")
+    else:
+        for f in model.iterdir():
+            f.unlink()
+        model.rmdir()
+    for target in (run, run / "02_reasoning_rl", model):
+        if damage == "gone" and target == model:
+            continue
+        with pytest.raises(EvalTargetError, match=says):
+            resolve_target(target)
