@@ -31,7 +31,7 @@ from r1pipe.pipeline.rundir import (
     trained_model_kept,
 )
 from r1pipe.pipeline.stage_specs import stage_spec
-from r1pipe.training.models import model_fingerprint, resolve_model_path
+from r1pipe.training.models import model_dir_problem, model_fingerprint, resolve_model_path
 
 Action = Literal["run", "resume", "skip"]
 LAUNCH = "launch.json"
@@ -108,6 +108,15 @@ def _missing_input(
         "does not exist or is not complete",
         f"run `r1pipe run run_dir={run_dir} stage={prev_name}` first, or start {name} from a model "
         f"with init_model=PATH",
+    )
+
+
+def _damaged_input(name: str, prev_name: str, why: str, run_dir: Path) -> ConfigProblem:
+    return ConfigProblem(
+        "from_stage",
+        f"stage {name} starts from the final model of stage {prev_name}, which is complete, but {why}",
+        f"re-run {prev_name}: `r1pipe run run_dir={run_dir} from_stage={prev_name}`, or start {name} "
+        "from a model with init_model=PATH",
     )
 
 
@@ -296,6 +305,9 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
             }
             if name in selected and prev.action == "skip" and not (prev_manifest and prev_manifest.complete):
                 problems.append(_missing_input(name, prev.name, prev.dir, cfg, run_dir))
+            elif name in selected and prev.action == "skip" and (why := model_dir_problem(inputs["model"])):
+                # complete, but its model was deleted or damaged since: say it now, not in the stage
+                problems.append(_damaged_input(name, prev.name, why, run_dir))
         fp = fingerprint(stage_config, {"model": inputs["model_fingerprint"]})
         if name not in selected:
             if cfg.from_stage and i < stages.index(cfg.from_stage) + 1:

@@ -7,6 +7,7 @@ dirs) with the fingerprint a first make_plan call computed, so no model is ever 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,13 @@ def env(tmp_path, make_model_dir) -> Env:
 
 
 def record_manifest(stage_plan, status: str = "complete", outputs: dict | None = None):
-    """What r1pipe.pipeline.stage_process (or the orchestrator on failure) writes last."""
+    """What r1pipe.pipeline.stage_process (or the orchestrator on failure) writes last, with the
+    final model a complete stage leaves (a fake one: config and an empty weights header)."""
+    if status == "complete" and outputs is None:
+        model = stage_plan.dir / "model"
+        model.mkdir(parents=True, exist_ok=True)
+        (model / "config.json").write_text(json.dumps({"model_type": "qwen2"}))
+        (model / "model.safetensors").write_bytes((2).to_bytes(8, "little") + b"{}")
     return write_manifest(
         stage_plan.dir,
         stage=stage_plan.name,
@@ -483,3 +490,17 @@ def test_status_shows_the_verdicts_the_plan_acts_on(env):
         stage_rows(env.run)[0]["status"].startswith("damaged: ")
         and "does not parse" in stage_rows(env.run)[0]["status"]
     )
+
+
+def test_a_later_stage_whose_complete_input_lost_its_model_is_refused_before_work(env, two_stages):
+    # Issue 31, point 3: from_stage past a complete stage whose model/ was deleted failed inside
+    # the stage ("Repo id must be in the form ...").
+    record_manifest(env.plan(two_stages).stages[0])
+    shutil.rmtree(env.run / STAGE_DIR / "model")
+    with pytest.raises(ConfigError) as info:
+        make_plan(only_stage(env.cfg(two_stages), "fake"), env.run)
+    [problem] = info.value.problems
+    assert (
+        problem.key == "from_stage" and "model dir" in problem.message and "does not exist" in problem.message
+    )
+    assert "from_stage=cold_start" in problem.fix
