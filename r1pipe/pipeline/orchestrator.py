@@ -40,7 +40,7 @@ from r1pipe.pipeline.launcher import (
     one_process_launcher,
 )
 from r1pipe.pipeline.logs import RUN_LOG, setup_logging
-from r1pipe.pipeline.plan import LAUNCH, Plan, StagePlan, make_plan
+from r1pipe.pipeline.plan import LAUNCH, Plan, StagePlan, make_plan, run_dir_problems
 from r1pipe.pipeline.rundir import (
     ERRORS,
     MANIFEST,
@@ -118,7 +118,10 @@ def run_pipeline(cfg: DictConfig) -> Plan:
     """Validate, plan, and execute, holding the run directory's lock. Raises ConfigError (nothing
     touched), RunDirBusy (another orchestrator holds it) or StageFailed."""
     validate_config(cfg)
-    lock = RunDirLock(resolve_run_dir(cfg))
+    run_dir = resolve_run_dir(cfg)
+    if wrong_dir := run_dir_problems(cfg, run_dir):  # before the lock, which would leave a .lock there
+        raise ConfigError(wrong_dir)
+    lock = RunDirLock(run_dir)
     if lock.path.parent.is_dir():
         lock.acquire()  # plan under the lock: another orchestrator may be changing the directory
     try:

@@ -78,3 +78,18 @@ def test_r1pipe_run_on_a_held_run_dir_stops_before_planning_and_changes_nothing(
     err = capsys.readouterr().err
     assert f"is in use by another r1pipe (pid {holder.pid}" in err and "r1pipe status" in err
     assert {p: p.stat().st_mtime_ns for p in run_dir.rglob("*")} == before
+
+
+def test_a_run_refused_for_its_run_dir_leaves_no_lock_there(tmp_path: Path):
+    # Issue 31, point 5: run_dir=<a stage dir> was refused after the lock was taken, leaving an
+    # empty .lock inside a complete stage.
+    from r1pipe.config.compose import ConfigError, compose_config
+    from r1pipe.pipeline.orchestrator import run_pipeline
+
+    stage = tmp_path / "run" / "01_cold_start"
+    stage.mkdir(parents=True)
+    (stage / "manifest.json").write_text(json.dumps({"status": "complete"}))
+    before = sorted(p.name for p in stage.iterdir())
+    with pytest.raises(ConfigError, match="is a stage directory of the run"):
+        run_pipeline(compose_config([f"run_dir={stage}"]))
+    assert sorted(p.name for p in stage.iterdir()) == before and not (stage / LOCK_FILE).exists()
