@@ -28,6 +28,7 @@ from r1pipe.pipeline.rundir import (
     latest_usable_checkpoint,
     read_manifest,
     stage_dir_name,
+    trained_completion_id,
     trained_model_kept,
 )
 from r1pipe.pipeline.stage_specs import stage_spec
@@ -49,6 +50,8 @@ class StagePlan:
     inputs: dict[str, Any]
     resume_from: str | None = None
     changed: list[str] = field(default_factory=list)
+    # resume with training done (trained.json, model kept): only the hand-off check and evaluation
+    refinish_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -297,11 +300,15 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
             inputs = _base_input(cfg)
         else:
             prev_manifest = read_manifest(prev.dir)
+            if prev.refinish_only:  # its manifest is lost or damaged: the one it will write again
+                completion = trained_completion_id(prev.dir, prev.fingerprint)
+            else:
+                completion = prev_manifest.completion_id if prev_manifest else None
             inputs = {
                 "model": str(prev.dir / "model"),
                 "model_fingerprint": prev.fingerprint,
                 "from_stage": prev.name,
-                "from_completion": prev_manifest.completion_id if prev_manifest else None,
+                "from_completion": completion,
             }
             if name in selected and prev.action == "skip" and not (prev_manifest and prev_manifest.complete):
                 problems.append(_missing_input(name, prev.name, prev.dir, cfg, run_dir))
@@ -327,10 +334,16 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
         action, reason, resume_from, changed = _decide(
             cfg, name, stage_dir, fp, stage_config, inputs, upstream_runs, forced
         )
+        refinish = action == "resume" and resume_from is None and trained_model_kept(stage_dir, fp)
         plans.append(
-            StagePlan(name, i, stage_dir, action, reason, fp, stage_config, inputs, resume_from, changed)
+            StagePlan(
+                name, i, stage_dir, action, reason, fp, stage_config, inputs, resume_from, changed, refinish
+            )
         )
-        upstream_runs = upstream_runs or action != "skip"
+        # A stage that only checks and evaluates a model it already trained (and keeps its completion
+        # id, trained.json) changes nothing downstream, unless that record has no id (older runs).
+        unchanged = refinish and trained_completion_id(stage_dir, fp) is not None
+        upstream_runs = upstream_runs or (action != "skip" and not unchanged)
         prev = plans[-1]
     if problems:
         raise ConfigError(problems)

@@ -285,8 +285,19 @@ def resolved_paths(values: dict[str, Any], stage_dir: Path) -> dict[str, Any]:
     }
 
 
+def new_completion_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def trained_completion_id(stage_dir: Path, fingerprint: str) -> str | None:
+    """The completion id the stage's finished training carries (trained.json), which its manifest
+    will carry once finished; None when there is none."""
+    trained = read_phase_result(stage_dir, TRAINED, fingerprint)
+    return trained.get("completion_id") if trained else None
+
+
 def write_manifest(stage_dir: Path, **fields: Any) -> Manifest:
-    fields.setdefault("completion_id", uuid.uuid4().hex[:12])
+    fields.setdefault("completion_id", new_completion_id())
     fields.setdefault("finished_at", time.strftime("%Y-%m-%dT%H:%M:%S"))
     manifest = Manifest(**fields)
     record = manifest.__dict__ | {

@@ -37,6 +37,7 @@ from r1pipe.pipeline.rundir import (
     TRAINED,
     atomic_write_json,
     disk_nearly_full,
+    new_completion_id,
     read_phase_result,
     write_manifest,
     write_phase_result,
@@ -105,6 +106,9 @@ def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
             TRAINED,
             {
                 "fingerprint": ctx.fingerprint,
+                # The identity of this result: its manifest carries it, so a re-finished stage
+                # (its manifest lost, its model the same) leaves later stages valid.
+                "completion_id": new_completion_id(),
                 "outputs": result.outputs,
                 "metrics": result.metrics,
                 "wall_time_s": round(time.time() - started, 1),
@@ -159,6 +163,7 @@ def finish(cfg: DictConfig, ctx: StageContext) -> None:
         versions=trained["versions"],
         wall_time_s=round(prepared.get("wall_time_s", 0) + trained["wall_time_s"] + time.time() - started, 1),
         topology=trained["topology"],
+        completion_id=trained.get("completion_id") or new_completion_id(),
     )
     log.info("stage %s complete: %s", ctx.name, json.dumps(metrics, default=str))
 

@@ -504,3 +504,30 @@ def test_a_later_stage_whose_complete_input_lost_its_model_is_refused_before_wor
         problem.key == "from_stage" and "model dir" in problem.message and "does not exist" in problem.message
     )
     assert "from_stage=cold_start" in problem.fix
+
+
+@pytest.mark.faults
+def test_a_refinished_stage_with_the_same_model_does_not_rerun_later_stages(env, two_stages):
+    # Issue 31, point 4: a truncated manifest of a complete stage made the plan re-evaluate it,
+    # then re-run every later stage as "input changes", though its model was the same.
+    from r1pipe.pipeline.rundir import write_phase_result
+
+    first = env.plan(two_stages).stages[0]
+    record_manifest(first)
+    completion = json.loads((first.dir / "manifest.json").read_text())["completion_id"]
+    write_phase_result(  # what the train step leaves: its result, under the id the manifest carries
+        first.dir,
+        TRAINED,
+        {
+            "fingerprint": first.fingerprint,
+            "completion_id": completion,
+            "outputs": {"model": str(first.dir / "model")},
+        },
+    )
+    record_manifest(env.plan(two_stages).stages[1])
+    manifest = first.dir / "manifest.json"
+    manifest.write_text(manifest.read_text()[:40])  # a torn write
+    plan = env.plan(two_stages)
+    assert [s.action for s in plan.stages] == ["resume", "skip"], [s.reason for s in plan.stages]
+    assert plan.stages[0].refinish_only and "hand-off check and evaluation are left" in plan.stages[0].reason
+    assert plan.stages[1].inputs["from_completion"] == completion
