@@ -7,6 +7,7 @@ generation; the dataset-only mode; and (marker `vllm`) the same generation step 
 from __future__ import annotations
 
 import json
+import os
 import math
 import re
 import signal
@@ -184,10 +185,12 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
 
 
 @pytest.mark.faults
+@pytest.mark.parametrize("to", ["orchestrator", "group"])
 def test_sigterm_during_generation_finishes_the_shard_and_the_rerun_generates_the_rest(
-    sampled_model: Path, tmp_path: Path
+    sampled_model: Path, tmp_path: Path, to: str
 ):
-    """Slurm's notice (SIGTERM to the orchestrator, which forwards it) while stage 3 samples: the
+    """Slurm's notice (SIGTERM to the orchestrator, which forwards it; or to every process of the
+    run at once, as a preemption and `kill -- -PGID` deliver it) while stage 3 samples: the
     shard under way is finished and written, the stage ends interrupted, the CLI prints the
     resume command, and the rerun keeps the written shards and generates only the rest."""
     run_dir = tmp_path / "run"
@@ -198,10 +201,13 @@ def test_sigterm_during_generation_finishes_the_shard_and_the_rerun_generates_th
     while not (shards / "shard_00000.jsonl").exists():
         assert orchestrator.poll() is None and time.time() < deadline, "no shard written"
         time.sleep(0.1)
-    orchestrator.send_signal(signal.SIGTERM)
+    if to == "group":
+        os.killpg(orchestrator.pid, signal.SIGTERM)
+    else:
+        orchestrator.send_signal(signal.SIGTERM)
     _, err = orchestrator.communicate(timeout=300)
     assert orchestrator.returncode == 130, err
-    assert f"resume with: r1pipe run run_dir={run_dir}" in err
+    assert f"resume with: r1pipe run run_dir={run_dir}" in err and "Traceback" not in err
     manifest = json.loads((run_dir / "03_rejection_sampling" / "manifest.json").read_text())
     assert (
         manifest["status"] == "interrupted"
