@@ -7,8 +7,8 @@ generation; the dataset-only mode; and (marker `vllm`) the same generation step 
 from __future__ import annotations
 
 import json
-import os
 import math
+import os
 import re
 import signal
 import subprocess
