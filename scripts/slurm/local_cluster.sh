@@ -27,6 +27,8 @@ start() {
     [ -s /etc/munge/munge.key ] || { mungekey --create 2>/dev/null || /usr/sbin/create-munge-key -f; chown munge:munge /etc/munge/munge.key; }
     su -s /bin/sh munge -c /usr/sbin/munged
     for _ in $(seq 50); do munge -n >/dev/null 2>&1 && break; sleep 0.1; done
+    # started here, so stopped here (a munged that was already running serves others: left alone)
+    cp /run/munge/munged.pid "$dir/munged.started" 2>/dev/null || pgrep -n -x munged > "$dir/munged.started" || true
   fi
   local host cpus memory
   host=$(hostname -s)
@@ -83,6 +85,16 @@ stop() {
     [ $alive = 0 ] && break
     sleep 0.1
   done
+  # Job step daemons of this cluster outlive slurmd (a slurmstepd blocks SIGTERM): end them.
+  for pid in $(pgrep -x slurmstepd 2>/dev/null || true); do
+    if tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "SLURM_CONF=$dir/slurm.conf"; then
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ -s "$dir/munged.started" ]; then
+    kill "$(cat "$dir/munged.started")" 2>/dev/null || true
+    rm -f "$dir/munged.started"
+  fi
 }
 
 case $action in
