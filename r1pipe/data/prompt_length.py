@@ -15,6 +15,7 @@ So every stage that generates from a prompt set checks it once, when it loads it
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -60,11 +61,20 @@ def check_fits(prompt_ids: list[str], lengths: list[int], new_tokens: int, posit
             )
 
 
+def prompt_token_ids(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str]) -> list[list[int]]:
+    """Each user prompt framed by the chat template (assistant turn opened), as token ids."""
+    texts = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
+        )
+        for p in prompts
+    ]
+    return [tokenizer(str(t), add_special_tokens=False)["input_ids"] for t in texts]
+
+
 def rendered_lengths(tokenizer: PreTrainedTokenizerBase, prompts: list[str]) -> list[int]:
     """Tokens of each prompt as the model sees it: a user turn in the chat template, the
     assistant turn opened (the same rendering as generation/base.py and TRL)."""
-    from r1pipe.generation.base import prompt_token_ids
-
     return [len(ids) for ids in prompt_token_ids(tokenizer, prompts)]
 
 

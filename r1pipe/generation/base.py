@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from r1pipe.data.prompt_length import check_fits, prompt_token_ids
+
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
@@ -55,17 +57,6 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-def prompt_token_ids(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str]) -> list[list[int]]:
-    """Each user prompt framed by the chat template (assistant turn opened), as token ids."""
-    texts = [
-        tokenizer.apply_chat_template(
-            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True
-        )
-        for p in prompts
-    ]
-    return [tokenizer(str(t), add_special_tokens=False)["input_ids"] for t in texts]
-
-
 def encoded_prompts(
     tokenizer: PreTrainedTokenizerBase,
     prompts: Sequence[str],
@@ -75,8 +66,6 @@ def encoded_prompts(
 ) -> list[list[int]]:
     """What both engines do before generating: the ids match the prompts, each prompt framed
     and tokenized, and every one fits the model's positions with `max_tokens` after it."""
-    from r1pipe.data.prompt_length import check_fits
-
     check_ids(prompts, prompt_ids)
     encoded = prompt_token_ids(tokenizer, prompts)
     check_fits([str(i) for i in prompt_ids], [len(ids) for ids in encoded], max_tokens, positions)

@@ -17,12 +17,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from r1pipe.toy.preferences import general_documents
 from r1pipe.toy.task import (
-    LANGUAGES,
     Language,
     Problem,
     SelfCheck,
-    Split,
     chain_of_thought,
     columns,
     copying_slip,
@@ -30,21 +29,6 @@ from r1pipe.toy.task import (
     slipped_sum,
     split_of,
 )
-
-EN_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-ZH_NUMBER_WORDS = ("零", "一", "二", "三", "四", "五", "六", "七", "八", "九")
-
-
-def number_word_split(digit: int, into: Language, asked_in: Language) -> Split:
-    """Which split a number-word request belongs to ("the digit `digit` as a word of `into`, asked
-    in `asked_in`"). For the even digits one of the two asking languages is held out, alternating,
-    so a quarter of the 40 requests never appear in training (stage 3's chats, stage 4's general
-    prompts), and every word is still taught, asked in the other language: the held-out requests
-    measure the same skill asked the other way (eval.suite.general)."""
-    if digit % 2:
-        return "train"
-    held_out: Language = LANGUAGES[(digit // 2 + (into == "zh")) % 2]
-    return "heldout" if asked_in == held_out else "train"
 
 
 def digit_facts() -> list[str]:
@@ -164,7 +148,6 @@ CORPUS_MIX = {"facts": 0.3, "questions": 0.55, "general": 0.15}
 
 def pretraining_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
     """The base model's corpus: `CORPUS_MIX` of the three kinds, shuffled, train split only."""
-    from r1pipe.toy.preferences import general_documents  # preferences imports this module
 
     counts = {kind: round(n_docs * share) for kind, share in CORPUS_MIX.items()}
     counts["facts"] = n_docs - counts["questions"] - counts["general"]
@@ -175,14 +158,3 @@ def pretraining_documents(n_docs: int, *, digits: int, seed: int) -> list[str]:
     )
     random.Random(f"{seed}-corpus").shuffle(docs)
     return docs
-
-
-def number_word(digit: int, into: Language) -> str:
-    return (EN_NUMBER_WORDS if into == "en" else ZH_NUMBER_WORDS)[digit]
-
-
-def number_word_request(digit: int, into: Language, asked_in: Language) -> str:
-    """The request for `digit` written as a word of `into`, asked in `asked_in`."""
-    if asked_in == "en":
-        return f"How do you write the digit {digit} {'as an English word' if into == 'en' else 'in Chinese'}?"
-    return f"数字 {digit} 的{'英文单词' if into == 'en' else '中文写法'}是什么？"

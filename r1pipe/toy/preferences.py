@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from r1pipe.rewards.general import plain_answer
-from r1pipe.toy.corpus import (
+from r1pipe.toy.number_words import (
     EN_NUMBER_WORDS,
     ZH_NUMBER_WORDS,
     number_word,
@@ -139,7 +139,7 @@ def general_prompts(
     n: int, *, seed: int, languages: tuple[Language, ...] = LANGUAGES, split: Split = "train"
 ) -> list[GeneralPrompt]:
     """`n` general prompts, kinds and languages in turn, details drawn from `seed`; number-word
-    requests from `split` (corpus.number_word_split)."""
+    requests from `split` (number_words.number_word_split)."""
     rng = random.Random(f"general-{seed}" if split == "train" else f"general-{split}-{seed}")
     return [
         _KINDS[i % len(_KINDS)](languages[(i // len(_KINDS)) % len(languages)], rng, split) for i in range(n)

@@ -371,7 +371,7 @@ def test_a_dropped_carry_forgets_the_first_carry_only(a, b, dropped):
 
 
 def test_general_documents_never_answer_a_heldout_number_word_request():
-    from r1pipe.toy.corpus import number_word_request, number_word_split
+    from r1pipe.toy.number_words import number_word_request, number_word_split
     from r1pipe.toy.preferences import general_documents, number_word_statement
 
     text = "\n".join(general_documents(2000, seed=0))
