@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import AllScenarioRLConfig
-from r1pipe.config.validate import grpo_section_problems
+from r1pipe.config.sections import grpo_section_problems
 from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
 from r1pipe.pipeline.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.rewards.build import build_routed_reward

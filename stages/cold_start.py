@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import SFTStageConfig
-from r1pipe.config.validate import sft_section_problems
+from r1pipe.config.sections import sft_section_problems
 from r1pipe.data.loading import load_cold_start
 from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
 from r1pipe.pipeline.logs import process_rank

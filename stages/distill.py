@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import DistillConfig
-from r1pipe.config.validate import sft_section_problems
+from r1pipe.config.sections import sft_section_problems
 from r1pipe.data.loading import DataError, is_local_path, load_table, require_columns
 from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
 from r1pipe.pipeline.rundir import complete_stage_output

@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RLStageConfig
-from r1pipe.config.validate import grpo_section_problems
+from r1pipe.config.sections import grpo_section_problems
 from r1pipe.data.loading import load_problems
 from r1pipe.pipeline.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.rewards.build import build_rewards

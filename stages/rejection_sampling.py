@@ -31,7 +31,7 @@ from omegaconf import DictConfig
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RejectionConfig
-from r1pipe.config.validate import sft_section_problems, unknown_rewards
+from r1pipe.config.sections import sft_section_problems, unknown_rewards
 from r1pipe.data.loading import load_problems, load_table
 from r1pipe.data.prompt_length import fit_prompts, model_positions
 from r1pipe.generation import open_engine

