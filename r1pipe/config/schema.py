@@ -250,6 +250,9 @@ class RLStageConfig:
     loss_type: Annotated[str, OneOf(("grpo", "dr_grpo", "dapo"))] = (
         "dapo"  # grpo | dr_grpo | dapo (token-level aggregation)
     )
+    importance_sampling_level: Annotated[str, OneOf(("token", "sequence"))] = (
+        "token"  # token (GRPO) | sequence (GSPO: one length-normalised ratio per completion; loss_type grpo)
+    )
     scale_rewards: Annotated[str, OneOf(("group", "batch", "none"))] = (
         "group"  # group (std within the group) | batch | none (Dr. GRPO)
     )

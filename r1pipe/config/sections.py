@@ -49,6 +49,16 @@ def grpo_section_problems(cfg: DictConfig, key: str) -> list[ConfigProblem]:
                 "use a group size of at least 2 (paper: 16)",
             )
         )
+    if r.importance_sampling_level == "sequence" and r.loss_type != "grpo":
+        # TRL 1.16 only warns: dapo and dr_grpo sum per-token terms, so a sequence-level ratio is
+        # counted once per token and long completions weigh more (GRPOTrainer.__init__).
+        problems.append(
+            ConfigProblem(
+                f"{key}.importance_sampling_level",
+                f"sequence-level ratios (GSPO) with loss_type={r.loss_type}, which sums per-token terms",
+                f"set {key}.loss_type=grpo with it (GSPO's length-normalised loss), or keep token",
+            )
+        )
     processes = max(1, cfg.launcher.num_processes) if cfg.launcher.kind != "local" else 1
     total = r.prompts_per_step * r.num_generations
     unit = processes * (

@@ -93,6 +93,7 @@ def build_grpo_config(
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,
         loss_type=r.loss_type,
+        importance_sampling_level=r.importance_sampling_level,
         scale_rewards=r.scale_rewards,
         temperature=r.temperature,
         top_p=r.top_p,

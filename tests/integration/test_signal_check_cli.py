@@ -65,3 +65,19 @@ def test_a_prompt_too_long_for_the_model_stops_the_stage_with_one_message(tmp_pa
     said = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "PromptTooLong" in said and "data.long_prompts" in said, said[-2000:]
     assert "Traceback" not in said
+
+
+def test_gspo_sequence_level_ratios_train(tmp_path: Path):
+    """importance_sampling_level=sequence (GSPO) with loss_type=grpo reaches TRL and trains."""
+    run_dir = tmp_path / "run"
+    args = [a for a in STAGE_2 if not a.startswith(("reward.", "reasoning_rl.max_steps"))]
+    args += [
+        "reasoning_rl.max_steps=2",
+        "reasoning_rl.importance_sampling_level=sequence",
+        "reasoning_rl.loss_type=grpo",
+    ]
+    r1pipe("run", f"run_dir={run_dir}", *args, cwd=tmp_path)
+    stage = run_dir / "02_reasoning_rl"
+    assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
+    launched = (stage / "config.yaml").read_text()
+    assert "importance_sampling_level: sequence" in launched

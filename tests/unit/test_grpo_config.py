@@ -134,3 +134,24 @@ def test_validate_refuses_a_micro_batch_that_does_not_divide_the_step():
     problems = config_problems(compose_config(["reasoning_rl.micro_batch_size=3"]))
     assert [p.key for p in problems] == ["reasoning_rl.micro_batch_size"]
     assert config_problems(compose_config(["reasoning_rl.micro_batch_size=16"])) == []
+
+
+# Sequence-level importance ratios (GSPO) as TRL's own option, one field on both RL stages.
+@pytest.mark.parametrize(
+    ("overrides", "problem"),
+    [
+        ([], None),
+        (["reasoning_rl.importance_sampling_level=sequence", "reasoning_rl.loss_type=grpo"], None),
+        (["reasoning_rl.importance_sampling_level=sequence"], "reasoning_rl.importance_sampling_level"),
+        (["all_scenario_rl.importance_sampling_level=sequence"], "all_scenario_rl.importance_sampling_level"),
+        (["reasoning_rl.importance_sampling_level=sentence"], "reasoning_rl.importance_sampling_level"),
+    ],
+)
+def test_sequence_level_ratios_go_with_the_grpo_loss(tmp_path, overrides, problem):
+    from r1pipe.config.validate import config_problems
+
+    problems = config_problems(compose_config(overrides))
+    assert [p.key for p in problems] == ([problem] if problem else [])
+    if problem is None:
+        args = grpo_config(overrides, tmp_path)
+        assert args.importance_sampling_level == ("sequence" if overrides else "token")
