@@ -168,7 +168,9 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
         "rejection.train.save_steps=1000",
         "rejection.init_from=previous",
     )
-    kill_once_checkpointed(args, tmp_path, stage / "data" / "steps" / "kept.jsonl")
+    # kept.key is written after kept.jsonl: the step is finished only then (a kill between the two
+    # leaves a step without its key, which the rerun rightly recomputes; the test raced on it).
+    kill_once_checkpointed(args, tmp_path, stage / "data" / "steps" / "kept.key")
     assert not (stage / "manifest.json").exists(), "the kill landed before the stage finished"
     generations = tree_snapshot(stage / "data" / "generations")
     steps = tree_snapshot(stage / "data" / "steps")
