@@ -291,15 +291,8 @@ def check_local_dataset(
                 key, f"cannot read {local}: {e}", "fix the file (one JSON object per line for .jsonl)"
             )
         ]
-    missing = [c for c in columns if c not in have]
-    if missing:
-        return [
-            ConfigProblem(
-                column_key,
-                f"{local} has no column(s) {missing} (it has {have})",
-                f"set {column_key} to one of {have}",
-            )
-        ]
+    if missing := missing_columns(local, have, columns, column_key):
+        return missing
     checks = {".jsonl": first_bad_jsonl_line, ".json": first_bad_json_record}  # parquet/csv: typed columns
     check = checks.get(local.suffix)
     bad_line = check(local, columns, chat_column) if check else None
@@ -309,6 +302,20 @@ def check_local_dataset(
             fix += f', and {chat_column} a list of {{"role": ..., "content": "..."}} turns'
         return [ConfigProblem(key, bad_line, fix)]
     return []
+
+
+def missing_columns(path: Path, have: list[str], columns: list[str], column_key: str) -> list[ConfigProblem]:
+    """A problem naming the columns of `columns` that the file at `path` (with `have`) lacks."""
+    missing = [c for c in columns if c not in have]
+    if not missing:
+        return []
+    return [
+        ConfigProblem(
+            column_key,
+            f"{path} has no column(s) {missing} (it has {have})",
+            f"set {column_key} to one of {have}",
+        )
+    ]
 
 
 def local_dir_problems(
@@ -342,15 +349,7 @@ def local_dir_problems(
         have = first_record_columns(first)
     except Exception as error:  # noqa: BLE001 - a corrupt file is a user error
         return [ConfigProblem(key, f"cannot read {first}: {error}", "fix or re-download the file")]
-    missing = [c for c in columns if c not in have]
-    if missing:
-        return [
-            ConfigProblem(
-                column_key,
-                f"{first} has no column(s) {missing} (it has {have})",
-                f"set {column_key} to one of {have}",
-            )
-        ]
+    return missing_columns(first, have, columns, column_key)
     return []
 
 
