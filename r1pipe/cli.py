@@ -9,6 +9,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+# The commands import the library inside their functions, for start-up time: `r1pipe --help` and a
+# mistyped command answer at once, without the ~3 s of Hydra, the stage modules and matplotlib.
+
 GRAMMAR = """\
 Overrides use Hydra's grammar, after the subcommand:
   key=value              set a value            cold_start.learning_rate=1e-4
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if extra:
         args.overrides = [*args.overrides, *extra]
-    from r1pipe.pipeline.logs import setup_logging
+    from r1pipe.run.logs import setup_logging
 
     setup_logging("INFO")
     try:
@@ -125,9 +128,9 @@ def main(argv: list[str] | None = None) -> int:
 def _user_errors() -> tuple[type[Exception], ...]:
     from r1pipe.config.problems import ConfigError
     from r1pipe.data.loading import DataError
-    from r1pipe.data.prompt_length import PromptTooLong
     from r1pipe.evaluation.benchmarks import BenchmarkError
     from r1pipe.evaluation.command import EvalTargetError
+    from r1pipe.models.prompt_length import PromptTooLong
     from r1pipe.pipeline.orchestrator import StageFailed
     from r1pipe.pipeline.runlock import RunDirBusy
     from r1pipe.pipeline.status import StatusError
@@ -147,7 +150,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from r1pipe.config.compose import compose_config
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.pipeline.orchestrator import prepare, run_pipeline
 
     cfg = compose_config(args.overrides)
@@ -180,8 +183,6 @@ def describe_launches(cfg, plan) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from r1pipe.config.compose import compose_config
-    from r1pipe.config.validate import validate_config
     from r1pipe.evaluation.command import (
         output_dir,
         resolve_target,
@@ -189,6 +190,8 @@ def _eval(args: argparse.Namespace) -> int:
         summary_table,
         with_run_settings,
     )
+    from r1pipe.pipeline.compose import compose_config
+    from r1pipe.pipeline.validate import validate_config
 
     target = resolve_target(args.target)
     cfg = with_run_settings(compose_config(args.overrides), target, args.overrides)
@@ -211,7 +214,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(overrides: list[str]) -> int:
-    from r1pipe.config.compose import compose_config
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.pipeline.orchestrator import prepare
 
     plan = prepare(compose_config(overrides))
@@ -220,7 +223,7 @@ def _validate(overrides: list[str]) -> int:
 
 
 def _listing() -> str:
-    from r1pipe.config.compose import config_groups, group_options
+    from r1pipe.pipeline.compose import config_groups, group_options
     from r1pipe.pipeline.stage_specs import STAGES
 
     lines = ["stages:"] + [f"  {s.name:<20} {s.summary}" for s in STAGES.values()]

@@ -23,8 +23,8 @@ from omegaconf import OmegaConf
 
 from r1pipe.config.schema import GenerationConfig
 from r1pipe.generation import Sampling, build_engine, vllm_installed
+from r1pipe.models.loading import resolve_model_path
 from r1pipe.toy.task import sample_problems
-from r1pipe.training.models import resolve_model_path
 
 
 def measure(backend: str, args: argparse.Namespace, prompts: list[str]) -> dict:

@@ -24,8 +24,8 @@ from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import AllScenarioRLConfig
 from r1pipe.config.sections import grpo_section_problems
 from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
-from r1pipe.pipeline.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.rewards.build import build_routed_reward
+from r1pipe.run.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.toy.preferences import GENERAL_TASK
 from r1pipe.toy.reward_models import resolve_toy_reward_models, toy_judge
 from r1pipe.training.watchers import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning

@@ -20,9 +20,9 @@ from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import SFTStageConfig
 from r1pipe.config.sections import sft_section_problems
 from r1pipe.data.loading import load_cold_start
-from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
-from r1pipe.pipeline.logs import process_rank
-from r1pipe.training.models import load_model, load_tokenizer
+from r1pipe.models.loading import load_model, load_tokenizer
+from r1pipe.run.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
+from r1pipe.run.logs import process_rank
 
 log = logging.getLogger("r1pipe.stages.cold_start")
 

@@ -21,9 +21,9 @@ from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import DistillConfig
 from r1pipe.config.sections import sft_section_problems
 from r1pipe.data.loading import DataError, is_local_path, load_table, require_columns
-from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
-from r1pipe.pipeline.rundir import complete_stage_output
-from r1pipe.training.models import load_model, load_tokenizer, looks_local, model_dir_problem
+from r1pipe.models.loading import load_model, load_tokenizer, looks_local, model_dir_problem
+from r1pipe.run.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
+from r1pipe.run.rundir import complete_stage_output
 
 log = logging.getLogger("r1pipe.stages.distill")
 

@@ -21,8 +21,8 @@ from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RLStageConfig
 from r1pipe.config.sections import grpo_section_problems
 from r1pipe.data.loading import load_problems
-from r1pipe.pipeline.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.rewards.build import build_rewards
+from r1pipe.run.context import StageContext, StageResult, StageSpec, rl_operational_keys
 from r1pipe.toy.reward_models import resolve_toy_reward_models
 from r1pipe.training.watchers import ReflectionCounter, SampleLogger
 

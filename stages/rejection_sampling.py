@@ -33,10 +33,15 @@ from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import RejectionConfig
 from r1pipe.config.sections import sft_section_problems, unknown_rewards
 from r1pipe.data.loading import load_problems, load_table
-from r1pipe.data.prompt_length import fit_prompts, model_positions
 from r1pipe.generation import open_engine
-from r1pipe.pipeline.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
-from r1pipe.pipeline.fingerprint import select_keys
+from r1pipe.models.loading import (
+    load_model,
+    load_tokenizer,
+    looks_local,
+    model_dir_problem,
+    resolve_model_path,
+)
+from r1pipe.models.prompt_length import fit_prompts, model_positions
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
 from r1pipe.rejection.sft_set import (
@@ -61,13 +66,8 @@ from r1pipe.rejection.steps import (
 from r1pipe.rejection.store import StepStore, has_persisted_steps, step_key, superseded_attempts
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.build import build_accuracy
-from r1pipe.training.models import (
-    load_model,
-    load_tokenizer,
-    looks_local,
-    model_dir_problem,
-    resolve_model_path,
-)
+from r1pipe.run.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
+from r1pipe.run.fingerprint import select_keys
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -286,7 +286,7 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, d
 
 def fitting_prompts(problems: Dataset, model_dir: str, cfg: DictConfig) -> Dataset:
     """The prompts that fit the sampled model with rejection.max_tokens after them
-    (data.long_prompts: error, drop or truncate; r1pipe/data/prompt_length.py). Reads the model's
+    (data.long_prompts: error, drop or truncate; r1pipe/models/prompt_length.py). Reads the model's
     config and tokenizer only: the engine loads later, shard by shard."""
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
     return fit_prompts(

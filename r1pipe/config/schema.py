@@ -1,7 +1,7 @@
 """The config schema: dataclasses registered in Hydra's ConfigStore.
 
 The YAML in conf/ is data merged onto this schema, and command-line overrides come last, so an
-unknown key or a value of the wrong type fails at composition. `r1pipe.config.validate` then checks the
+unknown key or a value of the wrong type fails at composition. `r1pipe.pipeline.validate` then checks the
 values (ranges, names, files) and reports every problem at once.
 
 Each field's comment is the documentation users see in the YAML files too; keep them in step.
@@ -18,7 +18,7 @@ SCHEMA_NAME = "r1pipe_schema"
 @dataclass(frozen=True)
 class Range:
     """The values a number may take, declared on its schema field: `Annotated[float, Range(gt=0)]`.
-    config/validate.py reports a value outside it with the key, the value and the fix (`fix`, or a
+    pipeline/validate.py reports a value outside it with the key, the value and the fix (`fix`, or a
     default naming the range); None passes (an optional setting left off)."""
 
     gt: float | None = None
@@ -189,9 +189,9 @@ class DataConfig:
     )  # stage 3: prompts sampled from the stage-2 model
     non_reasoning: ChatDataConfig = field(default_factory=ChatDataConfig)  # stage 3: SFT chats mixed in
     # A prompt that does not fit the model's positions with the tokens generated after it, in
-    # stages 2-4 and evaluation: error | drop | truncate (keep its end). r1pipe/data/prompt_length.py
+    # stages 2-4 and evaluation: error | drop | truncate (keep its end). r1pipe/models/prompt_length.py
     long_prompts: Annotated[
-        str, OneOf(LONG_PROMPTS, "use error | drop | truncate (r1pipe/data/prompt_length.py)")
+        str, OneOf(LONG_PROMPTS, "use error | drop | truncate (r1pipe/models/prompt_length.py)")
     ] = "error"
 
 
@@ -627,7 +627,7 @@ class R1PipeConfig:
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
-    # then one section per stage (cold_start, reasoning_rl, rejection, ...): config/root_schema.py
+    # then one section per stage (cold_start, reasoning_rl, rejection, ...): pipeline/root_schema.py
     eval: EvalConfig = field(default_factory=EvalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)

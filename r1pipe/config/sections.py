@@ -1,6 +1,6 @@
 """The checks of one config section that a stage calls from its SPEC's `check` (stages/): an SFT
 section, an RL section, reward names. They sit with the schema, below the stages; the
-whole-config validation that calls every stage (config/validate.py) sits above them."""
+whole-config validation that calls every stage (pipeline/validate.py) sits above them."""
 
 from __future__ import annotations
 

@@ -31,10 +31,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigProblem
 from r1pipe.config.schema import BENCHMARK_KINDS, BenchmarkConfig
-from r1pipe.data.loading import load_heldout, load_table, require_columns
-from r1pipe.rewards import extract_answer, extract_choice
+from r1pipe.data.loading import check_local_dataset, load_heldout, load_table, require_columns
+from r1pipe.rewards import REWARDS, extract_answer, extract_choice
 from r1pipe.rewards.answers import WithoutThinkEnd, final_region
 from r1pipe.rewards.general import plain_answer, string_list
+from r1pipe.toy.preferences import general_benchmark_rows
 
 if TYPE_CHECKING:
     from datasets import Dataset  # imported where rows are loaded: validation imports this module
@@ -237,8 +238,6 @@ def _general_row(row: dict, index: int, spec: BenchmarkConfig) -> dict:
 def _toy_general_rows(cfg: DictConfig, spec: BenchmarkConfig) -> list[dict]:
     """The toy's held-out general requests (toy.preferences.general_benchmark_rows), as many as
     the benchmark evaluates (its num_problems, else eval.num_problems, else 200)."""
-    from r1pipe.toy.preferences import general_benchmark_rows
-
     toy = cfg.data.toy
     n = (cfg.eval.num_problems if spec.num_problems is None else spec.num_problems) or 200
     rows = general_benchmark_rows(n, seed=toy.seed, languages=tuple(toy.languages))
@@ -332,8 +331,6 @@ def code_tests(raw: Any, fn_name: str | None) -> list[dict] | Any:
 def suite_problems(cfg: DictConfig) -> list[ConfigProblem]:
     """The problems of eval.benchmarks and the suite entries they name, checked
     without loading anything (local files: existence and columns; hub ids: nothing)."""
-    from r1pipe.data.loading import check_local_dataset
-
     problems = []
     for name in cfg.eval.benchmarks:
         if name not in cfg.eval.suite:
@@ -354,7 +351,7 @@ def suite_problems(cfg: DictConfig) -> list[ConfigProblem]:
             continue
         key = f"eval.suite.{name}"
         if spec.kind not in KINDS:
-            continue  # declared on BenchmarkConfig.kind: reported by config/validate.py
+            continue  # declared on BenchmarkConfig.kind: reported by pipeline/validate.py
         if spec.kind != "heldout" and not spec.path:
             problems.append(
                 ConfigProblem(
@@ -378,15 +375,12 @@ def suite_problems(cfg: DictConfig) -> list[ConfigProblem]:
                 subset=spec.subset,
                 split=spec.split,
             )
-        if spec.reward is not None:
-            from r1pipe.rewards import REWARDS
-
-            if spec.reward not in REWARDS:
-                problems.append(
-                    ConfigProblem(
-                        f"{key}.reward",
-                        f"no reward named {spec.reward!r}",
-                        f"registered: {', '.join(sorted(REWARDS))}",
-                    )
+        if spec.reward is not None and spec.reward not in REWARDS:
+            problems.append(
+                ConfigProblem(
+                    f"{key}.reward",
+                    f"no reward named {spec.reward!r}",
+                    f"registered: {', '.join(sorted(REWARDS))}",
                 )
+            )
     return problems

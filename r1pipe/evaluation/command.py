@@ -25,8 +25,8 @@ from r1pipe.evaluation.benchmarks import load_benchmark
 from r1pipe.evaluation.loop import evaluate_benchmark
 from r1pipe.evaluation.stage_eval import write_problem_rows
 from r1pipe.generation import open_engine
-from r1pipe.pipeline.rundir import atomic_write_json, read_manifest
-from r1pipe.training.models import model_dir_problem
+from r1pipe.models.loading import model_dir_problem
+from r1pipe.run.rundir import atomic_write_json, read_manifest
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,16 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from r1pipe.data.prompt_length import fit_prompts
 from r1pipe.evaluation.benchmarks import Benchmark
 from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize, vote_is_correct
 from r1pipe.generation import Engine, Sample, Sampling
-from r1pipe.pipeline.fingerprint import settings_key
+from r1pipe.models.prompt_length import fit_prompts
 from r1pipe.rewards import extract_answer, get_reward
 from r1pipe.rewards.answers import WithoutThinkEnd
 from r1pipe.rewards.build import guard_policy, reward_settings
 from r1pipe.rewards.guard import GuardedReward, GuardPolicy
 from r1pipe.rewards.language import language_consistency
+from r1pipe.run.fingerprint import settings_key
 
 log = logging.getLogger(__name__)
 

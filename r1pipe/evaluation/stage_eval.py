@@ -25,9 +25,9 @@ from omegaconf import DictConfig
 from r1pipe.evaluation.benchmarks import Benchmark, load_benchmark
 from r1pipe.evaluation.loop import evaluate_benchmark, protocol
 from r1pipe.generation import open_engine
-from r1pipe.pipeline.context import StageContext
-from r1pipe.pipeline.fingerprint import still_valid
-from r1pipe.pipeline.rundir import atomic_write_json, atomic_write_text
+from r1pipe.run.context import StageContext
+from r1pipe.run.fingerprint import still_valid
+from r1pipe.run.rundir import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 

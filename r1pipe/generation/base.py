@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from r1pipe.data.prompt_length import check_fits, prompt_token_ids
+from r1pipe.models.prompt_length import check_fits, prompt_token_ids
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -15,9 +15,10 @@ import torch
 from omegaconf import DictConfig
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from r1pipe.data.prompt_length import model_positions
 from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts, stop_token_ids
 from r1pipe.generation.cpu_threads import decode_threads
+from r1pipe.models.loading import load_model, load_tokenizer
+from r1pipe.models.prompt_length import model_positions
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,6 @@ class TransformersEngine:
         cls, path: str, model_cfg: DictConfig, batch_size: int = 64, cpu_decode_threads: int = 0
     ) -> TransformersEngine:
         """Load a model dir (r1pipe's chat template installed, see models.load_tokenizer)."""
-        from r1pipe.training.models import load_model, load_tokenizer
-
         model = load_model(path, model_cfg)
         if torch.cuda.is_available():
             model.to("cuda")  # type: ignore[arg-type]  # (in place for a module)

@@ -18,6 +18,7 @@ import torch
 from omegaconf import DictConfig
 
 from r1pipe.generation.base import FinishReason, Sample, Sampling, encoded_prompts, stop_token_ids
+from r1pipe.models.loading import load_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ class VLLMEngine:
 
     def __init__(self, path: str, model_cfg: DictConfig, gen: DictConfig):
         from vllm import LLM  # only here: importing vLLM takes seconds and it may not be installed
-
-        from r1pipe.training.models import load_tokenizer
 
         self.tokenizer = load_tokenizer(path, model_cfg)
         self.stop_ids = stop_token_ids(self.tokenizer, _generation_eos(path))

@@ -1,1 +1,2 @@
-"""The pipeline: orchestrator, plan, stage specs and the stage process, launchers, the run directory."""
+"""The pipeline: orchestrator, plan, stage specs and the stage process, launchers, status, composing
+the config and validating it whole."""

@@ -15,7 +15,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from r1pipe.pipeline.logs import process_rank
+from r1pipe.generation import Sampling, open_engine, vllm_installed
+from r1pipe.run.logs import process_rank
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +47,6 @@ def check_loads_and_generates(model_dir: Path, prompt: str = "1 + 1 = ?") -> str
 
 def wants_vllm_check(setting: str) -> bool:
     """generation.handoff_check_vllm: true | false | auto (vLLM installed and a GPU present)."""
-    from r1pipe.generation import vllm_installed
-
     if setting == "auto":
         return vllm_installed() and torch.cuda.is_available()
     return setting == "true"
@@ -57,8 +56,6 @@ def check_loads_with_vllm(
     model_dir: Path, model_cfg: DictConfig, gen: DictConfig, prompt: str = "1 + 1 = ?"
 ) -> str:
     """Start vLLM on `model_dir`, greedily generate 8 tokens, shut it down."""
-    from r1pipe.generation import Sampling, open_engine
-
     settings = OmegaConf.merge(gen, {"backend": "vllm"})
     assert isinstance(settings, DictConfig)
     try:

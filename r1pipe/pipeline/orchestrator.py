@@ -21,7 +21,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
-from r1pipe.config.validate import validate_config
 from r1pipe.evaluation.gate import gate_verdict
 from r1pipe.generation.vllm_server import (
     SERVER_ENV,
@@ -39,9 +38,12 @@ from r1pipe.pipeline.launcher import (
     build_launcher,
     one_process_launcher,
 )
-from r1pipe.pipeline.logs import RUN_LOG, setup_logging
 from r1pipe.pipeline.plan import LAUNCH, Plan, StagePlan, make_plan, run_dir_problems
-from r1pipe.pipeline.rundir import (
+from r1pipe.pipeline.runlock import RunDirLock
+from r1pipe.pipeline.stage_specs import stage_spec
+from r1pipe.pipeline.validate import validate_config
+from r1pipe.run.logs import RUN_LOG, setup_logging
+from r1pipe.run.rundir import (
     ERRORS,
     MANIFEST,
     PREPARED,
@@ -56,8 +58,6 @@ from r1pipe.pipeline.rundir import (
     trained_model_kept,
     write_manifest,
 )
-from r1pipe.pipeline.runlock import RunDirLock
-from r1pipe.pipeline.stage_specs import stage_spec
 
 log = logging.getLogger("r1pipe")
 
@@ -108,7 +108,7 @@ def restarted_slurm_job_dir(runs_root: Path) -> Path | None:
 
 def prepare(cfg: DictConfig, hub: bool = True) -> Plan:
     """Validate the config and plan against the run dir. Changes nothing on disk. `hub`: also
-    ask the Hugging Face Hub for the repos the run names (config/validate.py hub_problems)."""
+    ask the Hugging Face Hub for the repos the run names (pipeline/validate.py hub_problems)."""
     validate_config(cfg, hub=hub)
     run_dir = resolve_run_dir(cfg)
     return make_plan(cfg, run_dir)
@@ -363,7 +363,7 @@ def _failed(stage: StagePlan, phase: str, why: str, started: float, status: str 
 
 def _run_child(command: list[str], env: dict[str, str], stage: StagePlan, started: float) -> int:
     """Run a stage step and wait for it. On SIGTERM or Ctrl-C the stage finishes its current
-    step and saves a checkpoint (r1pipe/pipeline/interrupt.py), and the orchestrator waits for that; a
+    step and saves a checkpoint (r1pipe/run/interrupt.py), and the orchestrator waits for that; a
     second signal stops the stage at once. Either way the stage is recorded as interrupted and
     KeyboardInterrupt goes up (the CLI prints the resume command)."""
     child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)

@@ -21,8 +21,10 @@ from typing import Any, Literal
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
-from r1pipe.pipeline.fingerprint import changed_keys, fingerprint, select_keys
-from r1pipe.pipeline.rundir import (
+from r1pipe.models.loading import model_dir_problem, model_fingerprint, resolve_model_path
+from r1pipe.pipeline.stage_specs import stage_spec
+from r1pipe.run.fingerprint import changed_keys, fingerprint, select_keys
+from r1pipe.run.rundir import (
     MANIFEST,
     Manifest,
     latest_usable_checkpoint,
@@ -31,8 +33,6 @@ from r1pipe.pipeline.rundir import (
     trained_completion_id,
     trained_model_kept,
 )
-from r1pipe.pipeline.stage_specs import stage_spec
-from r1pipe.training.models import model_dir_problem, model_fingerprint, resolve_model_path
 
 Action = Literal["run", "resume", "skip"]
 LAUNCH = "launch.json"

@@ -28,10 +28,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError
 from r1pipe.data.loading import DataError
-from r1pipe.data.prompt_length import PromptTooLong
-from r1pipe.pipeline.context import StageContext, StageResult, StageStopped
-from r1pipe.pipeline.logs import process_rank, setup_logging
-from r1pipe.pipeline.rundir import (
+from r1pipe.models.loading import TokenizerError
+from r1pipe.models.prompt_length import PromptTooLong
+from r1pipe.rewards.guard import shutdown_pools
+from r1pipe.run.context import StageContext, StageResult, StageStopped
+from r1pipe.run.logs import process_rank, setup_logging
+from r1pipe.run.rundir import (
     ERRORS,
     PREPARED,
     TRAINED,
@@ -42,9 +44,11 @@ from r1pipe.pipeline.rundir import (
     write_manifest,
     write_phase_result,
 )
-from r1pipe.pipeline.topology import check_world, recorded_topology
-from r1pipe.rewards.guard import shutdown_pools
-from r1pipe.training.models import TokenizerError
+from r1pipe.run.topology import check_world, recorded_topology
+
+# Each reward worker imports this module as its __main__, so what only a phase needs is imported
+# inside that phase, for import cost: run.interrupt (transformers' TrainerCallback), the hand-off
+# check (torch), the evaluation, and stage_specs (every stage module).
 
 log = logging.getLogger("r1pipe.pipeline.stage_process")
 
@@ -76,7 +80,7 @@ def _result(recorded: dict[str, Any] | None) -> StageResult | None:
 
 
 def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
-    from r1pipe.pipeline.interrupt import install_stop_handlers
+    from r1pipe.run.interrupt import install_stop_handlers
 
     install_stop_handlers()  # SIGTERM / Ctrl-C: finish the current shard, end "interrupted"
     started = time.time()
@@ -94,7 +98,7 @@ def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
 
 
 def train(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
-    from r1pipe.pipeline.interrupt import install_stop_handlers
+    from r1pipe.run.interrupt import install_stop_handlers
 
     check_world(ctx.world, ctx.name)  # before any work: no silent fallback to one process
     install_stop_handlers()  # SIGTERM / Ctrl-C: finish the step, save, end "interrupted"
@@ -254,8 +258,6 @@ def run_phase(phase: str, cfg: DictConfig, ctx: StageContext) -> None:
         release_training_memory()
         finish(cfg, ctx)
         return
-    # Imported here, not at the top: stage_specs imports every stage module (and `datasets` with
-    # them), and each reward worker imports this module as its __main__.
     from r1pipe.pipeline.stage_specs import stage_spec
 
     module = importlib.import_module(stage_spec(ctx.name).module)

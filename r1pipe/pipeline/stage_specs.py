@@ -1,5 +1,5 @@
 """The stages r1pipe knows: every module of the `r1pipe.stages` package (stages/ in the repo) that
-declares a `SPEC` (a StageSpec, r1pipe/pipeline/context.py).
+declares a `SPEC` (a StageSpec, r1pipe/run/context.py).
 
 Adding a stage is its module in stages/ (SPEC, optional `check`, `run`) and its config group
 conf/<section>/ with a line in conf/config.yaml's defaults list; `stage=<name>` and the section's
@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from r1pipe.pipeline.context import StageSpec
+from r1pipe.run.context import StageSpec
 
 STAGES_PACKAGE = "r1pipe.stages"
 

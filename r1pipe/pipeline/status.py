@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from r1pipe.pipeline.plan import read_launch, recorded_result_damage
-from r1pipe.pipeline.rundir import TRAINED, latest_usable_checkpoint, read_manifest
-from r1pipe.pipeline.topology import describe
+from r1pipe.run.rundir import TRAINED, latest_usable_checkpoint, read_manifest
+from r1pipe.run.topology import describe
 
 TRAIN_METRICS = ("train/final_step", "train/loss")
 EVAL_METRICS = ("pass@1", "language_consistency")  # of each benchmark, before -> after

@@ -14,10 +14,10 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from r1pipe.data.loading import id_column, load_table, require_columns, row_id
-from r1pipe.pipeline.rundir import atomic_write_json, fsync_dir
 from r1pipe.rejection.steps import survivors
 from r1pipe.rejection.store import Records
 from r1pipe.rewards.language import detect_language
+from r1pipe.run.rundir import atomic_write_json, fsync_dir
 from r1pipe.toy.preferences import non_reasoning_examples
 
 log = logging.getLogger(__name__)

@@ -96,7 +96,7 @@ def stop_after_shard(written: int, total: int) -> None:
     """A stop signal (SIGTERM, Ctrl-C) during generation ends it here, with the shard it arrived
     in finished and written: StopRequested marks the stage interrupted, and the rerun generates
     only the shards still missing."""
-    from r1pipe.pipeline.interrupt import StopRequested, stop_requested
+    from r1pipe.run.interrupt import StopRequested, stop_requested  # imports transformers: only when sampling
 
     signal_name = stop_requested()
     if signal_name and written < total:

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from r1pipe.pipeline.fingerprint import settings_key
-from r1pipe.pipeline.rundir import atomic_write_text
+from r1pipe.run.fingerprint import settings_key
+from r1pipe.run.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
 

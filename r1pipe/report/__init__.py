@@ -17,10 +17,10 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from r1pipe.pipeline.rundir import atomic_write_bytes, atomic_write_text
 from r1pipe.report.collect import ReportError, RunData, collect_run
 from r1pipe.report.page import render_page
 from r1pipe.report.plots import FIGURES
+from r1pipe.run.rundir import atomic_write_bytes, atomic_write_text
 
 __all__ = ["ReportError", "write_report"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r1pipe.pipeline.rundir import read_jsonl, read_manifest
 from r1pipe.pipeline.status import stage_rows
+from r1pipe.run.rundir import read_jsonl, read_manifest
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ the manifests and funnel.json, read through the report's own collection (`collec
     trend_table(run, "reasoning_rl")      # RL curves: first and last logged steps, mean ± sd
     reflection_table(run)                 # per evaluated model: how often it reflects, and how
                                           # often it is right when it does and when it does not
+    headline(run)                         # one line: pass@1 of the base, then after each stage
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from r1pipe.pipeline.rundir import read_jsonl
 from r1pipe.report.collect import RunData, StageData, collect_run
 from r1pipe.report.plots import FIGURES
+from r1pipe.run.rundir import read_jsonl
+from r1pipe.training.watchers import ReflectionCounter
 
 # The RL curves the paper draws (its figures 2 and 3 and the aha table), in logged-key form.
 TRENDS = (
@@ -60,6 +62,26 @@ def stage_table(run: RunData, benchmark: str = "heldout") -> str:
     return "\n".join(rows)
 
 
+def headline(run: RunData, benchmark: str = "heldout") -> str:
+    """The run's figures in one line, as the README quotes them: `benchmark` pass@1 of the first
+    evaluated model, then after each stage that evaluated it (SE of the last)."""
+    chain: list[str] = []
+    last: dict | None = None
+    for stage in run.stages:
+        before, after = (stage.evals.get(side, {}).get(benchmark) for side in ("before", "after"))
+        if after is None:
+            continue
+        if not chain:
+            chain.append(f"{_number(before, 'pass@1')} (base)")
+        chain.append(f"{_number(after, 'pass@1')} ({stage.name})")
+        last = after
+    if last is None:
+        raise ValueError(f"{run.path}: no stage evaluated {benchmark!r}")
+    se = last.get("pass@1_se")
+    spread = f", SE {se:.3f}" if isinstance(se, int | float) else ""
+    return f"{benchmark} pass@1 {' -> '.join(chain)}{spread}"
+
+
 def trend_table(run: RunData, stage_name: str, window: int = 3) -> str:
     """The RL curves of one stage as numbers: the mean and the spread (sd across logged steps) of
     the first and of the last `window` logged steps, for each curve the stage logged."""
@@ -85,8 +107,6 @@ def reflection_table(run: RunData, benchmark: str = "heldout") -> str:
     """For each model a stage evaluated (its input, then its output): the share of the benchmark's
     sampled completions with a reflective word (the default list, as the RL curves count them),
     and pass@1 among those completions and among the rest: whether reflecting is what pays."""
-    from r1pipe.training.watchers import ReflectionCounter
-
     counter = ReflectionCounter()
     rows = [
         "| model | completions | with a reflective word | correct with one | correct without |",
@@ -176,6 +196,7 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
     <!-- results:trend RUN STAGE -->        the RL curves of one stage, first and last steps
     <!-- results:reflection RUN -->         reflecting completions of each evaluated model, and their pass@1
     <!-- results:figure RUN[,RUN_B] FILE --> one of the report's figures, saved in figures_dir
+    <!-- results:headline RUN [BENCHMARK] -->  pass@1 of the base, then after each stage, one line
     """
     written: list[str] = []
     missing: list[str] = []
@@ -206,7 +227,11 @@ def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Pa
         return _figure(runs, args, figures_dir, doc_dir)
     if kind == "reflection":
         return reflection_table(runs[0], *args[:1])
-    raise ValueError(f"unknown results block kind {kind!r}; use stages, trend, reflection or figure")
+    if kind == "headline":
+        return headline(runs[0], *args[:1])
+    raise ValueError(
+        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline or figure"
+    )
 
 
 def _figure(runs: list[RunData], args: list[str], figures_dir: Path, doc_dir: Path) -> str:

@@ -37,7 +37,8 @@ from typing import Any, Literal
 from pebble import ProcessPool
 
 from r1pipe.rewards.deadline import VerificationTimeout
-from r1pipe.rewards.registry import REWARDS, RewardFn, columns_for
+from r1pipe.rewards.registry import REWARDS, RewardFn, columns_for, get_reward
+from r1pipe.rewards.sandbox import reap_orphans
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,7 @@ def _score_chunk(
     """Runs in a worker: the reward sample by sample over a chunk (so one bad sample only costs its
     own score when the chunk is retried one by one). `fn` is the function, or the registered name
     of one that cannot be pickled (a closure made by a factory)."""
-    if isinstance(fn, str):
-        from r1pipe.rewards import get_reward  # importing the package registers the built-ins
-
+    if isinstance(fn, str):  # the package (imported before this module) registered the built-ins
         fn = get_reward(fn)
     return [fn([c], **_call_columns(row))[0] for c, row in zip(completions, rows, strict=True)]
 
@@ -324,8 +323,6 @@ def _after_a_killed_worker() -> None:
     """The worker that ran past the timeout was killed mid-sample; if it was running a program in
     the code sandbox, that program's processes (setsid children included) are ended here, so none
     outlives the reward call (sandbox.reap_orphans; cheap when there are none)."""
-    from r1pipe.rewards.sandbox import reap_orphans
-
     reap_orphans()
 
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from r1pipe.training.models import toy_base_dir
+from r1pipe.models.loading import toy_base_dir
 
 __all__ = ["toy_base_dir"]

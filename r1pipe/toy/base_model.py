@@ -16,11 +16,11 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
 
+from r1pipe.models.chat_template import END_OF_TURN, R1_CHATML, R1_ZERO_PREFIX
 from r1pipe.toy import toy_base_dir  # noqa: F401  (where the shipped toy base lives; imported from here too)
 from r1pipe.toy.corpus import pretraining_documents
 from r1pipe.toy.preferences import non_reasoning_examples
 from r1pipe.toy.task import r1_response, sample_problems
-from r1pipe.training.chat_template import END_OF_TURN, R1_CHATML, R1_ZERO_PREFIX
 
 log = logging.getLogger(__name__)
 

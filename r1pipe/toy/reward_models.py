@@ -44,8 +44,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.pipeline.fingerprint import settings_key, still_valid
-from r1pipe.pipeline.rundir import atomic_publish_dir
+from r1pipe.models.loading import model_fingerprint
+from r1pipe.rewards.reward_model import encode_inputs, format_input
+from r1pipe.run.fingerprint import settings_key, still_valid
+from r1pipe.run.rundir import atomic_publish_dir, atomic_write_json
 from r1pipe.toy.preferences import JUDGES, PAIRS, Judge
 
 log = logging.getLogger(__name__)
@@ -108,8 +110,6 @@ def toy_judge(model_dir: str) -> Judge | None:
 
 def judge_settings(judge: Judge, training: JudgeTraining | None = None) -> dict:
     """What decides the judge: its preference pairs, the training settings, the base model."""
-    from r1pipe.training.models import model_fingerprint
-
     training = training or TRAINING[judge]
     return {
         "judge": judge,
@@ -181,7 +181,7 @@ def save_base_tokenizer(judge_dir: Path):
     built judge has it; returned for the trainer."""
     from transformers import AutoTokenizer
 
-    from r1pipe.toy.base_model import toy_base_dir
+    from r1pipe.toy.base_model import toy_base_dir  # imports torch, as this function does
 
     tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
     tokenizer.padding_side = "right"
@@ -294,8 +294,6 @@ def encode_pairs(tokenizer, pairs: list[dict], max_length: int):
     inputs (chat template, prompt then response), so the judge trains on what it will score."""
     from datasets import Dataset
 
-    from r1pipe.rewards.reward_model import encode_inputs, format_input
-
     def ids(side: str) -> list[list[int]]:
         return encode_inputs(
             tokenizer, [format_input(tokenizer, p["prompt"], p[side]) for p in pairs], max_length
@@ -344,8 +342,7 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) 
     from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
     from trl import RewardTrainer
 
-    from r1pipe.pipeline.rundir import atomic_write_json
-    from r1pipe.toy.base_model import toy_base_dir
+    from r1pipe.toy.base_model import toy_base_dir  # imports torch, as this function does
 
     training = training or TRAINING[judge]
     started = time.time()

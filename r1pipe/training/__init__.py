@@ -1,1 +1,1 @@
-"""Training: models and chat templates, SFT and GRPO on TRL's trainers, the RL lifecycle, watchers."""
+"""Training: SFT and GRPO on TRL's trainers, the RL lifecycle, watchers, the learning-signal check."""

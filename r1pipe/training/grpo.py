@@ -25,9 +25,9 @@ from trl import GRPOConfig, GRPOTrainer
 
 from r1pipe.config.schema import RL_GENERATION
 from r1pipe.generation.vllm_rollouts import SYNC_DIR, EngineSettings, SyncProbe, probe_prompts, rollout_engine
-from r1pipe.pipeline.context import StageContext
-from r1pipe.pipeline.topology import check_setup
 from r1pipe.rewards.registry import RewardFn
+from r1pipe.run.context import StageContext
+from r1pipe.run.topology import check_setup
 from r1pipe.training.dynamic_sampling import DynamicSamplingGRPOTrainer
 from r1pipe.training.sft import (
     MetricsLog,

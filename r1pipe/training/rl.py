@@ -10,11 +10,11 @@ import os
 from datasets import Dataset
 from omegaconf import DictConfig
 
-from r1pipe.data.prompt_length import fit_prompts, model_positions
-from r1pipe.pipeline.context import StageContext, StageResult
+from r1pipe.models.loading import load_model, load_tokenizer, torch_dtype
+from r1pipe.models.prompt_length import fit_prompts, model_positions
 from r1pipe.rewards.registry import RewardFn
+from r1pipe.run.context import StageContext, StageResult
 from r1pipe.training.grpo import train_grpo
-from r1pipe.training.models import load_model, load_tokenizer, torch_dtype
 from r1pipe.training.sft import ranks_in_sync, save_final_model
 
 

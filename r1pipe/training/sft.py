@@ -28,10 +28,11 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, Trainer, Trai
 from transformers.trainer_callback import ProgressCallback
 from trl import SFTConfig, SFTTrainer
 
-from r1pipe.pipeline.context import StageContext
-from r1pipe.pipeline.interrupt import SaveAndStopOnSignal, StopRequested, stop_requested
-from r1pipe.pipeline.logs import process_rank
-from r1pipe.pipeline.rundir import (
+from r1pipe.models.loading import torch_dtype
+from r1pipe.run.context import StageContext
+from r1pipe.run.interrupt import SaveAndStopOnSignal, StopRequested, stop_requested
+from r1pipe.run.logs import process_rank
+from r1pipe.run.rundir import (
     append_jsonl,
     atomic_publish_dir,
     checkpoint_step,
@@ -39,8 +40,7 @@ from r1pipe.pipeline.rundir import (
     list_checkpoints,
     step_dir_name,
 )
-from r1pipe.pipeline.topology import check_setup
-from r1pipe.training.models import torch_dtype
+from r1pipe.run.topology import check_setup
 
 log = logging.getLogger(__name__)
 

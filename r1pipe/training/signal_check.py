@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 from transformers import TrainerCallback
 
-from r1pipe.pipeline.context import StageStopped
+from r1pipe.run.context import StageStopped
 
 log = logging.getLogger(__name__)
 

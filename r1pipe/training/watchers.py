@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from r1pipe.config.schema import REFLECTIVE_WORDS
-from r1pipe.pipeline.logs import process_rank
-from r1pipe.pipeline.rundir import append_jsonl
 from r1pipe.rewards.answers import completion_text
 from r1pipe.rewards.routing import RoutedReward
+from r1pipe.run.logs import process_rank
+from r1pipe.run.rundir import append_jsonl
 
 
 class ReflectionCounter:

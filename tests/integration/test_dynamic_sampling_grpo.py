@@ -20,10 +20,10 @@ def _train(tmp_path, kinds: list[str], max_rounds: int):
     from transformers import AutoModelForCausalLM
     from trl import GRPOConfig
 
-    from r1pipe.config.compose import compose_config
+    from r1pipe.models.loading import load_tokenizer
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.toy.base_model import toy_base_dir
     from r1pipe.training.dynamic_sampling import DynamicSamplingGRPOTrainer
-    from r1pipe.training.models import load_tokenizer
 
     rows = [
         {"prompt": [{"role": "user", "content": f"What is {i} + {i}?"}], "kind": k}

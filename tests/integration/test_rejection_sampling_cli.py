@@ -26,7 +26,7 @@ from cli_helpers import (
     tree_snapshot,
 )
 
-from r1pipe.pipeline.rundir import read_manifest
+from r1pipe.run.rundir import read_manifest
 
 pytestmark = pytest.mark.integration
 

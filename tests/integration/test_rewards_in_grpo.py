@@ -14,12 +14,12 @@ def test_grpo_trains_two_steps_with_config_built_rewards(tmp_path):
     from transformers import AutoModelForCausalLM
     from trl import GRPOConfig, GRPOTrainer
 
-    from r1pipe.config.compose import compose_config
+    from r1pipe.models.loading import load_tokenizer
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.rewards.build import build_rewards
     from r1pipe.rewards.guard import shutdown_pools
     from r1pipe.toy.base_model import toy_base_dir
     from r1pipe.toy.task import sample_problems
-    from r1pipe.training.models import load_tokenizer
 
     cfg = compose_config(
         [
@@ -89,11 +89,11 @@ def test_general_prompts_before_the_preference_window_get_zero_advantage(tmp_pat
     from transformers import AutoModelForCausalLM
     from trl import GRPOConfig, GRPOTrainer
 
-    from r1pipe.config.compose import compose_config
+    from r1pipe.models.loading import load_tokenizer
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.rewards.gate import LastSteps
     from r1pipe.rewards.routing import RoutedReward
     from r1pipe.toy.base_model import toy_base_dir
-    from r1pipe.training.models import load_tokenizer
     from r1pipe.training.watchers import ReflectionCounter, SampleLogger, Watched
 
     routed = RoutedReward({"toy": [(varied, 1.0)], "general": [(LastSteps(judge, 0), 1.0)]})  # 0: never

@@ -41,8 +41,8 @@ from transformers import (
     Qwen3ForSequenceClassification,
 )
 
+from r1pipe.models.loading import load_tokenizer
 from r1pipe.rejection.judge import JUDGE_PROMPT
-from r1pipe.training.models import load_tokenizer
 
 SEED = 1234
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import CONFIG_MODULE, ConfigError, closest_keys, compose_config, group_options
-from r1pipe.config.root_schema import schema_keys
-from r1pipe.config.validate import config_problems, validate_config
+from r1pipe.pipeline.compose import CONFIG_MODULE, ConfigError, closest_keys, compose_config, group_options
+from r1pipe.pipeline.root_schema import schema_keys
+from r1pipe.pipeline.validate import config_problems, validate_config
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -403,7 +403,7 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
     ],
 )
 def test_a_group_option_that_does_not_exist_is_refused_with_the_options(override, hint):
-    from r1pipe.config.compose import ConfigError, compose_config
+    from r1pipe.pipeline.compose import ConfigError, compose_config
 
     with pytest.raises(ConfigError) as raised:
         compose_config([override])
@@ -420,7 +420,7 @@ def test_a_group_option_that_does_not_exist_is_refused_with_the_options(override
     ],
 )
 def test_plus_adds_keys_only_below_free_form_fields(override, accepted):
-    from r1pipe.config.compose import ConfigError, compose_config
+    from r1pipe.pipeline.compose import ConfigError, compose_config
 
     if accepted:
         compose_config([override])
@@ -439,7 +439,7 @@ def test_plus_adds_keys_only_below_free_form_fields(override, accepted):
 )
 def test_a_bad_line_deep_in_a_data_file_is_found_before_any_work(tmp_path, third_line, problem):
     """Validation used to read the first line only: the stage then failed after its work began."""
-    from r1pipe.config.validate import config_problems
+    from r1pipe.pipeline.validate import config_problems
 
     good = json.dumps(
         {"messages": [{"role": "user", "content": "1+1"}, {"role": "assistant", "content": "2"}]}

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from r1pipe.training.models import TokenizerError, load_tokenizer
+from r1pipe.models.loading import TokenizerError, load_tokenizer
 
 TEXT = ["What is 1 + 1? <think> We add. </think> The answer is 2.", "Say hello. Hello!"] * 20
 
@@ -66,8 +66,8 @@ def test_a_tokenizer_without_any_end_token_is_refused_naming_the_fix(tmp_path):
 
 
 def test_validate_refuses_such_a_model_before_any_work(tmp_path):
-    from r1pipe.config.compose import compose_config
-    from r1pipe.config.validate import config_problems
+    from r1pipe.pipeline.compose import compose_config
+    from r1pipe.pipeline.validate import config_problems
     from r1pipe.toy import toy_base_dir
 
     model = tmp_path / "model"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.benchmarks import (
     BenchmarkError,
     code_tests,
@@ -18,6 +17,7 @@ from r1pipe.evaluation.benchmarks import (
 )
 from r1pipe.evaluation.loop import evaluate_benchmark
 from r1pipe.generation import Sample
+from r1pipe.pipeline.compose import compose_config
 from r1pipe.rewards import REWARDS, choice_accuracy, code_accuracy, extract_choice, get_reward, math_accuracy
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "benchmarks"

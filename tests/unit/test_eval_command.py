@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.command import EvalTargetError, output_dir, resolve_target, with_run_settings
-from r1pipe.pipeline.rundir import write_manifest
+from r1pipe.pipeline.compose import compose_config
+from r1pipe.run.rundir import write_manifest
 
 
 def make_stage(run: Path, dir_name: str, status: str, model: bool = True) -> Path:

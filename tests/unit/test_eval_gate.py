@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import ConfigError, compose_config
-from r1pipe.config.validate import validate_config
 from r1pipe.evaluation.gate import gate_verdict
+from r1pipe.pipeline.compose import ConfigError, compose_config
 from r1pipe.pipeline.orchestrator import GateStopped, check_gate
 from r1pipe.pipeline.plan import StagePlan
-from r1pipe.pipeline.rundir import write_manifest
+from r1pipe.pipeline.validate import validate_config
+from r1pipe.run.rundir import write_manifest
 
 METRICS = {
     "eval/before/heldout/pass@1": 0.60,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from r1pipe.pipeline.orchestrator import failure_cause
-from r1pipe.pipeline.rundir import ERRORS, atomic_write_json
+from r1pipe.run.rundir import ERRORS, atomic_write_json
 
 GLOO_PEER = "[../gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:3504"
 
@@ -61,7 +61,7 @@ def test_a_stage_error_is_recorded_with_its_phase(tmp_path):
 
 
 def test_a_stop_signal_is_an_interruption_with_its_step(tmp_path):
-    """r1pipe/pipeline/interrupt.py: every process saved and stopped at the same step on SIGTERM/Ctrl-C."""
+    """r1pipe/run/interrupt.py: every process saved and stopped at the same step on SIGTERM/Ctrl-C."""
     message = "SIGTERM: stopped after step 12 with a checkpoint; the rerun resumes from it"
     for rank in (0, 1):
         atomic_write_json(

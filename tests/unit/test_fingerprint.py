@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.config.compose import compose_config
-from r1pipe.pipeline.fingerprint import changed_keys, fingerprint, select_keys
+from r1pipe.pipeline.compose import compose_config
 from r1pipe.pipeline.stage_specs import STAGES
+from r1pipe.run.fingerprint import changed_keys, fingerprint, select_keys
 
 SPEC = STAGES["cold_start"]
 COLD_START_KEYS = SPEC.config_keys
@@ -199,7 +199,7 @@ def test_rl_stage_fingerprints(override, reasoning_rl, all_scenario_rl):
 
 
 def test_settings_key_is_canonical_and_still_valid_compares_with_it():
-    from r1pipe.pipeline.fingerprint import settings_key, still_valid
+    from r1pipe.run.fingerprint import settings_key, still_valid
 
     assert settings_key({"a": 1, "b": [1, 2]}) == settings_key({"b": [1, 2], "a": 1})
     assert settings_key({"a": 1}) != settings_key({"a": 2})
@@ -214,8 +214,8 @@ def test_every_reuse_decision_uses_the_same_key():
     from r1pipe.evaluation.benchmarks import load_benchmark
     from r1pipe.evaluation.loop import protocol
     from r1pipe.evaluation.stage_eval import _same_protocol
-    from r1pipe.pipeline.fingerprint import fingerprint, settings_key
     from r1pipe.rejection.store import step_key
+    from r1pipe.run.fingerprint import fingerprint, settings_key
     from r1pipe.toy.reward_models import judge_fingerprint, judge_settings
 
     assert fingerprint({"x": 1}, {"model": "m"}) == settings_key(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.benchmarks import load_benchmark, normalized_summary, suite_problems
+from r1pipe.pipeline.compose import compose_config
 from r1pipe.rewards import REWARDS, general_match
 from r1pipe.toy.number_words import number_word_split
 from r1pipe.toy.preferences import (

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 from datasets import Dataset
 
-from r1pipe.config.compose import compose_config
 from r1pipe.data.loading import DataError, general_count, load_general_prompts, load_problems, mix_prompts
+from r1pipe.pipeline.compose import compose_config
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from r1pipe.config.compose import compose_config
-from r1pipe.pipeline.context import StageContext
+from r1pipe.pipeline.compose import compose_config
+from r1pipe.run.context import StageContext
 from r1pipe.training.grpo import build_grpo_config, vllm_arguments
 
 
@@ -64,7 +64,7 @@ def test_importance_sampling_settings_go_with_vllm_rollouts(mode):
     ],
 )
 def test_unknown_choices_name_the_key(override):
-    from r1pipe.config.validate import config_problems
+    from r1pipe.pipeline.validate import config_problems
 
     key = override.split("=")[0]
     assert key in [p.key for p in config_problems(compose_config([override]))]
@@ -129,7 +129,7 @@ def test_a_micro_batch_that_does_not_divide_the_step_is_refused(tmp_path):
 
 
 def test_validate_refuses_a_micro_batch_that_does_not_divide_the_step():
-    from r1pipe.config.validate import config_problems
+    from r1pipe.pipeline.validate import config_problems
 
     problems = config_problems(compose_config(["reasoning_rl.micro_batch_size=3"]))
     assert [p.key for p in problems] == ["reasoning_rl.micro_batch_size"]
@@ -148,7 +148,7 @@ def test_validate_refuses_a_micro_batch_that_does_not_divide_the_step():
     ],
 )
 def test_sequence_level_ratios_go_with_the_grpo_loss(tmp_path, overrides, problem):
-    from r1pipe.config.validate import config_problems
+    from r1pipe.pipeline.validate import config_problems
 
     problems = config_problems(compose_config(overrides))
     assert [p.key for p in problems] == ([problem] if problem else [])

@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
 
-from r1pipe.config.compose import compose_config
 from r1pipe.config.problems import ConfigError
-from r1pipe.config.validate import config_problems, hub_problems, hub_repos, validate_config
 from r1pipe.data import hub
 from r1pipe.data.loading import load_cold_start
+from r1pipe.pipeline.compose import compose_config
+from r1pipe.pipeline.validate import config_problems, hub_problems, hub_repos, validate_config
 
 
 def hub_layout_repo(root: Path) -> Path:

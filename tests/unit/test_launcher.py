@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import compose_config
+from r1pipe.pipeline.compose import compose_config
 from r1pipe.pipeline.launcher import (
     AccelerateLauncher,
     LocalLauncher,

@@ -1,12 +1,10 @@
-"""Layers point one way (STYLE.md; issue 32): every `r1pipe` import of the library and the stages,
-imports inside functions included and the stage discovery counted as pipeline -> stages, goes to
-a lower layer or stays on its own, and no file imports itself back through others.
+"""Layers point one way (STYLE.md): every `r1pipe` import of the library and the stages, imports
+inside functions included and the stage discovery counted as pipeline -> stages, goes to a lower
+layer or stays in its own folder, no two folders import each other, and no file imports itself
+back through others.
 
-The layers are the target layout (docs/DEVELOPERS.md, Layers). Files still in a folder of
-another layer are placed where they belong (the run-directory ground in pipeline/, model loading
-in training/, whole-config validation in config/), so each import that still runs up is named
-in KNOWN_UPWARD until the file moves or the import goes: the list may only shrink, and a new
-upward import fails the test with its file and line."""
+The layers are the folders (docs/DEVELOPERS.md, Layers). A new folder must be given its layer in
+LAYER below; an import that runs up fails the test with its file and line."""
 
 from __future__ import annotations
 
@@ -40,26 +38,9 @@ LAYER = {
     "evaluation": 5, "rejection": 5, "stages": 6, "pipeline": 7, "report": 8, "cli": 9,
 }  # fmt: skip
 
-# Files whose place is not their folder's (yet).
-PLACE_OF_FILE = {
-    **{
-        f"r1pipe.pipeline.{m}": "run"
-        for m in ("rundir", "fingerprint", "context", "logs", "interrupt", "topology")
-    },
-    "r1pipe.training.models": "models",
-    "r1pipe.training.chat_template": "models",
-    "r1pipe.data.prompt_length": "models",
-    "r1pipe.config.validate": "pipeline",
-    "r1pipe.config.compose": "pipeline",
-    "r1pipe.config.root_schema": "pipeline",
-}
-
 
 def place(module: str) -> str:
-    """The target place of a module (`r1pipe.x.y`, `r1pipe.stages.z`, `r1pipe.cli`)."""
-    for prefix, where in PLACE_OF_FILE.items():
-        if module == prefix or module.startswith(prefix + "."):
-            return where
+    """The layer folder of a module (`r1pipe.x.y` -> x, `r1pipe.stages.z` -> stages, `r1pipe.cli`)."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "r1pipe"
 
@@ -124,19 +105,11 @@ def upward(edges: dict[str, list[tuple[str, int]]]) -> set[tuple[str, str]]:
     return found
 
 
-# Imports that still run up, each until its file moves: none left (kept, so that one that has to
-# stay for a while is named here rather than hidden). Shrink it; never add to it.
-KNOWN_UPWARD: set[tuple[str, str]] = set()
-
-
-def test_no_import_runs_up_beyond_the_known_ones():
-    found = upward(graph())
-    new = sorted(found - KNOWN_UPWARD)
-    assert not new, "imports that run up a layer (move the helper down, or the file up):\n" + "\n".join(
-        f"  {a} -> {b} ({place(a)} -> {place(b)})" for a, b in new
+def test_no_import_runs_up():
+    found = sorted(upward(graph()))
+    assert not found, "imports that run up a layer (move the helper down, or the file up):\n" + "\n".join(
+        f"  {a} -> {b} ({place(a)} -> {place(b)})" for a, b in found
     )
-    gone = sorted(KNOWN_UPWARD - found)
-    assert not gone, f"these no longer run up: remove them from KNOWN_UPWARD: {gone}"
 
 
 def test_no_two_places_import_each_other():
@@ -179,8 +152,15 @@ def test_no_file_imports_itself_back():
     assert not circle, "files that import each other in a loop: " + " -> ".join(circle)
 
 
-@pytest.mark.parametrize(
-    "module", ["r1pipe.pipeline.rundir", "r1pipe.training.models", "r1pipe.stages.cold_start"]
-)
+@pytest.mark.parametrize("module", ["r1pipe.run.rundir", "r1pipe.models.loading", "r1pipe.stages.cold_start"])
 def test_places_are_read_from_the_table(module):
     assert place(module) in LAYER
+
+
+def test_every_folder_has_a_layer():
+    """A new folder under r1pipe/ is given its place in LAYER (and in docs/DEVELOPERS.md's table)."""
+    folders = {p.parent.name for p in (ROOT / "r1pipe").glob("*/__init__.py")} | {"stages"}
+    assert not folders - set(LAYER), f"folders without a layer in LAYER: {sorted(folders - set(LAYER))}"
+    assert not set(ORDER) - folders - {"cli"}, (
+        f"layers with no folder: {sorted(set(ORDER) - folders - {'cli'})}"
+    )

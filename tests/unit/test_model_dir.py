@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from r1pipe.models.loading import model_dir_problem
 from r1pipe.toy import toy_base_dir
-from r1pipe.training.models import model_dir_problem
 
 pytestmark = pytest.mark.faults
 
@@ -88,7 +88,7 @@ def test_a_damaged_model_dir_is_refused_naming_the_file(toy_copy: Path, damage, 
 def test_the_fingerprint_changes_with_the_weights_not_with_a_copy(toy_copy: Path, tmp_path: Path):
     """A retrained model of the same shapes at the same path is a new input (names and sizes
     alone called it unchanged); a copy of the same model is the same input."""
-    from r1pipe.training.models import model_fingerprint
+    from r1pipe.models.loading import model_fingerprint
 
     before = model_fingerprint(str(toy_copy))
     copy = tmp_path / "copy"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import ConfigError, compose_config
-from r1pipe.pipeline.context import StageSpec
+from r1pipe.pipeline.compose import ConfigError, compose_config
 from r1pipe.pipeline.plan import LAUNCH, make_plan
-from r1pipe.pipeline.rundir import TRAINED, atomic_write_json, write_manifest
 from r1pipe.pipeline.stage_specs import STAGES
+from r1pipe.run.context import StageSpec
+from r1pipe.run.rundir import TRAINED, atomic_write_json, write_manifest
 
 STAGE_DIR = "01_cold_start"
 
@@ -510,7 +510,7 @@ def test_a_later_stage_whose_complete_input_lost_its_model_is_refused_before_wor
 def test_a_refinished_stage_with_the_same_model_does_not_rerun_later_stages(env, two_stages):
     # Issue 31, point 4: a truncated manifest of a complete stage made the plan re-evaluate it,
     # then re-run every later stage as "input changes", though its model was the same.
-    from r1pipe.pipeline.rundir import write_phase_result
+    from r1pipe.run.rundir import write_phase_result
 
     first = env.plan(two_stages).stages[0]
     record_manifest(first)

@@ -9,11 +9,11 @@ import pytest
 from datasets import Dataset
 from omegaconf import OmegaConf
 
-from r1pipe.data.prompt_length import PromptTooLong, fit_prompts, model_positions, rendered_lengths
 from r1pipe.generation import Sampling
 from r1pipe.generation.transformers_engine import TransformersEngine
+from r1pipe.models.loading import load_model, load_tokenizer
+from r1pipe.models.prompt_length import PromptTooLong, fit_prompts, model_positions, rendered_lengths
 from r1pipe.toy import toy_base_dir
-from r1pipe.training.models import load_model, load_tokenizer
 
 MODEL_CFG = OmegaConf.create(
     {

@@ -234,8 +234,8 @@ def test_generation_resumes_at_the_first_missing_shard(tmp_path, toy_engine):
 
 @pytest.fixture(scope="module")
 def toy_engine():
+    from r1pipe.models.loading import load_model, load_tokenizer
     from r1pipe.toy.base_model import toy_base_dir
-    from r1pipe.training.models import load_model, load_tokenizer
 
     model_cfg = OmegaConf.create(
         {

@@ -14,10 +14,10 @@ import pytest
 from matplotlib.container import BarContainer
 from PIL import Image
 
-from r1pipe.pipeline.rundir import write_manifest
 from r1pipe.report import ReportError, plots, write_report
 from r1pipe.report.collect import collect_run, read_evals, reward_components, series
-from r1pipe.report.markdown import reflection_table, refresh_blocks, stage_table, trend_table
+from r1pipe.report.markdown import headline, reflection_table, refresh_blocks, stage_table, trend_table
+from r1pipe.run.rundir import write_manifest
 
 STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
 PNGS = (
@@ -433,6 +433,18 @@ def test_the_reflection_table_says_how_often_each_model_reflects_and_is_right(tm
         reflection_table(collect_run(make_run(tmp_path / "bare", done=1)))
 
 
+def test_the_headline_gives_the_base_then_every_stage(finished: Path):
+    # _result(0.3 + 0.1 * i) after stage i; before the first stage 0.2 (make_run)
+    line = headline(collect_run(finished))
+    assert line.startswith("heldout pass@1 ")
+    chain = line.removeprefix("heldout pass@1 ").split(" -> ")
+    assert chain[1:] == [f"{0.3 + 0.1 * i:.3f} ({s})" for i, s in enumerate(STAGES)][:-1] + [
+        f"{0.3 + 0.1 * (len(STAGES) - 1):.3f} ({STAGES[-1]}), SE 0.020"
+    ]
+    with pytest.raises(ValueError, match="no stage evaluated 'general'"):
+        headline(collect_run(finished), "general")
+
+
 def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(finished: Path, tmp_path: Path):
     doc = tmp_path / "docs" / "RESULTS.md"
     doc.parent.mkdir()
@@ -457,7 +469,7 @@ def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(fi
 
 def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
     for block, fix in (
-        ("<!-- results:table finished -->", "use stages, trend, reflection or figure"),
+        ("<!-- results:table finished -->", "use stages, trend, reflection, headline or figure"),
         ("<!-- results:figure finished nope.png -->", "loss.png"),
         ("<!-- results:trend finished -->", "names its stage"),
     ):
@@ -483,3 +495,8 @@ def test_the_results_script_writes_the_doc_and_check_says_whether_it_is_current(
     assert results() == 0 and "| 01_cold_start |" in doc.read_text()
     assert (tmp_path / "figures" / "finished_eval_pass1.png").is_file()
     assert results("--check") == 0, "current: the figure's link is the same from a scratch copy"
+    readme = tmp_path / "README.md"
+    readme.write_text("Figures: <!-- results:headline finished -->\nold\n<!-- /results -->\n")
+    assert results(str(readme), "--check") == 1, "each doc named is checked"
+    assert results(str(readme)) == 0 and "heldout pass@1 0.200 (base) -> 0.300" in readme.read_text()
+    assert results(str(readme), "--check") == 0

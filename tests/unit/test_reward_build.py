@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from test_reward_model import train_reward_model  # the tiny trained reward model of that module
 
-from r1pipe.config.compose import compose_config
-from r1pipe.config.validate import config_problems
+from r1pipe.pipeline.compose import compose_config
+from r1pipe.pipeline.validate import config_problems
 from r1pipe.rewards.build import build_accuracy, build_rewards, build_routed_reward
 from r1pipe.rewards.guard import GuardedReward, shutdown_pools
 from r1pipe.rewards.routing import RoutedReward

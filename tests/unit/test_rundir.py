@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.pipeline import rundir
-from r1pipe.pipeline.rundir import (
+from r1pipe.run import rundir
+from r1pipe.run.rundir import (
     MANIFEST,
     atomic_write_json,
     atomic_write_text,
@@ -247,7 +247,7 @@ def test_set_aside_twice_in_the_same_second_keeps_both(tmp_path, monkeypatch):
 
 @pytest.mark.faults
 def test_a_resume_keeps_each_step_once_in_the_metrics(tmp_path):
-    from r1pipe.pipeline.rundir import keep_steps_up_to
+    from r1pipe.run.rundir import keep_steps_up_to
 
     path = tmp_path / "metrics.jsonl"
     rows = [{"stage": "s", "step": s, "loss": s / 10} for s in (1, 2, 3, 4)] + [{"note": "no step"}]
@@ -259,7 +259,7 @@ def test_a_resume_keeps_each_step_once_in_the_metrics(tmp_path):
 
 
 def test_checkpoint_step_from_the_name_or_the_trainer_state(tmp_path):
-    from r1pipe.pipeline.rundir import checkpoint_step
+    from r1pipe.run.rundir import checkpoint_step
 
     assert checkpoint_step(None) == 0
     assert checkpoint_step(tmp_path / "step_000012") == 12

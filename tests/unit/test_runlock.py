@@ -83,7 +83,7 @@ def test_r1pipe_run_on_a_held_run_dir_stops_before_planning_and_changes_nothing(
 def test_a_run_refused_for_its_run_dir_leaves_no_lock_there(tmp_path: Path):
     # Issue 31, point 5: run_dir=<a stage dir> was refused after the lock was taken, leaving an
     # empty .lock inside a complete stage.
-    from r1pipe.config.compose import ConfigError, compose_config
+    from r1pipe.pipeline.compose import ConfigError, compose_config
     from r1pipe.pipeline.orchestrator import run_pipeline
 
     stage = tmp_path / "run" / "01_cold_start"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.config.compose import compose_config
 from r1pipe.pipeline import orchestrator
+from r1pipe.pipeline.compose import compose_config
 from r1pipe.pipeline.plan import make_plan
-from r1pipe.pipeline.rundir import read_manifest, step_dir_name, write_manifest
+from r1pipe.run.rundir import read_manifest, step_dir_name, write_manifest
 
 pytestmark = pytest.mark.faults
 

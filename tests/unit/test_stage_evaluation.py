@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import r1pipe.evaluation.stage_eval as stage_eval
-from r1pipe.config.compose import compose_config
 from r1pipe.evaluation.benchmarks import load_benchmark
 from r1pipe.evaluation.loop import protocol
-from r1pipe.pipeline.context import StageContext
-from r1pipe.pipeline.fingerprint import settings_key
-from r1pipe.pipeline.rundir import atomic_write_json
+from r1pipe.pipeline.compose import compose_config
+from r1pipe.run.context import StageContext
+from r1pipe.run.fingerprint import settings_key
+from r1pipe.run.rundir import atomic_write_json
 
 QUICK = ["eval.num_problems=4"]
 

@@ -8,10 +8,10 @@ from importlib import resources
 
 import pytest
 
-from r1pipe.config.compose import CONFIG_MODULE, compose_config, config_groups, group_options
-from r1pipe.config.root_schema import schema_sections
-from r1pipe.config.validate import config_problems
+from r1pipe.pipeline.compose import CONFIG_MODULE, compose_config, config_groups, group_options
+from r1pipe.pipeline.root_schema import schema_sections
 from r1pipe.pipeline.stage_specs import STAGES
+from r1pipe.pipeline.validate import config_problems
 
 
 def test_every_stage_module_declares_its_spec():

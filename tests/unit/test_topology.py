@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from r1pipe.pipeline.topology import (
+from r1pipe.run.topology import (
     TopologyMismatch,
     check_setup,
     check_world,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from r1pipe.config.compose import compose_config
+from r1pipe.pipeline.compose import compose_config
 from r1pipe.toy import reward_models
 from r1pipe.toy.reward_models import (
     META,

@@ -225,8 +225,8 @@ def test_a_chinese_check_has_no_english_words(kind):
 
 
 def test_cold_start_set_carries_the_configured_share_of_checks():
-    from r1pipe.config.compose import compose_config
     from r1pipe.data.loading import toy_cold_start
+    from r1pipe.pipeline.compose import compose_config
 
     cfg = compose_config(["data.toy.cold_start_examples=400", "data.toy.self_check_fraction=0.25"])
     rows = toy_cold_start(cfg.data.toy)
@@ -525,8 +525,8 @@ def test_a_slipped_sum_is_wrong_by_a_forgotten_carry_or_one():
 
 
 def test_the_aha_preset_opens_every_chain_with_a_direct_answer_and_checks_a_minority():
-    from r1pipe.config.compose import compose_config
     from r1pipe.data.loading import toy_cold_start
+    from r1pipe.pipeline.compose import compose_config
 
     cfg = compose_config(["experiment=toy_aha", "data.toy.cold_start_examples=400"])
     assert list(cfg.pipeline.stages) == ["cold_start", "reasoning_rl"]
@@ -537,8 +537,8 @@ def test_the_aha_preset_opens_every_chain_with_a_direct_answer_and_checks_a_mino
 
 
 def test_the_language_mix_preset_switches_a_fifth_of_the_chains_and_keeps_the_language_reward():
-    from r1pipe.config.compose import compose_config
     from r1pipe.data.loading import toy_cold_start
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.rewards.language import language_consistency
 
     cfg = compose_config(["experiment=toy_language_mix", "data.toy.cold_start_examples=400"])

@@ -161,7 +161,7 @@ def test_server_that_never_answers_times_out_and_is_killed(tmp_path):
 
 
 def test_orchestrator_gives_the_server_and_the_stage_different_gpus(tmp_path, monkeypatch):
-    from r1pipe.config.compose import compose_config
+    from r1pipe.pipeline.compose import compose_config
     from r1pipe.pipeline.orchestrator import generation_server
     from r1pipe.pipeline.plan import StagePlan
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig
 
-from r1pipe.training.chat_template import END_OF_TURN, TEMPLATES, r1_chatml_ending_with
+from r1pipe.models.chat_template import END_OF_TURN, TEMPLATES, r1_chatml_ending_with
+from r1pipe.run.rundir import safetensors_header_reads
 
 if TYPE_CHECKING:  # torch and transformers load in seconds: only the functions that use them import them
     import torch
@@ -87,8 +88,6 @@ def end_of_turn_problem(path: str) -> str | None:
 
 def weights_problem(model_dir: Path) -> str | None:
     """Why the weights in `model_dir` cannot be read, or None."""
-    from r1pipe.pipeline.rundir import safetensors_header_reads
-
     shards: list[Path] = []
     for index in sorted(model_dir.glob("*.index.json")):
         try:

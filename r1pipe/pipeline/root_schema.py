@@ -15,18 +15,13 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 
 from r1pipe.config.schema import SCHEMA_NAME, R1PipeConfig
-
-# pipeline/stage_specs (STAGES) is imported inside the functions: discovering the stages imports
-# every stage module, and a user's stage that imports config.compose (as r1pipe's docs once
-# showed) would otherwise meet this module half-initialised.
+from r1pipe.pipeline.stage_specs import STAGES
 
 
 @functools.cache
 def root_schema() -> type:
     """R1PipeConfig with one section per stage, from each stage's SPEC (section, schema), placed
     after `data`: a new stage brings its own section (r1pipe/pipeline/stage_specs.py)."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
     hints = typing.get_type_hints(R1PipeConfig, include_extras=True)  # keep Range, OneOf
     stage_fields = []
     for spec in STAGES.values():
@@ -50,8 +45,6 @@ def root_schema() -> type:
 def register_schema() -> None:
     """Make the schema available to config.yaml's defaults list as `r1pipe_schema`, and each stage's
     selector as the option `stage=<name>` (conf/stage/ holds only `all`)."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
     store = ConfigStore.instance()
     store.store(name=SCHEMA_NAME, node=root_schema())
     for name in STAGES:

@@ -33,7 +33,7 @@ class StageSpec:
     summary: str
     # The stage's config section (`cold_start`, `rejection`) and its schema: a dataclass, or a
     # function returning its default instance (when the defaults differ from the class's own).
-    # The root schema gets one field per stage from these (config/root_schema.py: root_schema).
+    # The root schema gets one field per stage from these (pipeline/root_schema.py: root_schema).
     section: str = ""
     schema: Callable[[], Any] | None = None
     # Keys inside config_keys that only change how the stage runs, not what it produces
@@ -46,7 +46,7 @@ class StageSpec:
     # the GPUs itself). Training then finds its result as ctx.prepared.
     prepare: bool = False
     # The stage's own config checks, run by `r1pipe validate` and before every run when the stage
-    # is in the pipeline: problems with the key and the fix (config/validate.py runs the rest).
+    # is in the pipeline: problems with the key and the fix (pipeline/validate.py runs the rest).
     check: Callable[[DictConfig], list[ConfigProblem]] | None = None
     # Whether a stage dir without a checkpoint still holds finished work a rerun reuses (stage 3's
     # persisted steps): the plan then resumes it, and a failed fresh start does not discard it.

@@ -18,7 +18,6 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
-from r1pipe.config.root_schema import root_schema
 from r1pipe.config.schema import BenchmarkConfig, OneOf, Range, RewardModelConfig
 from r1pipe.config.sections import unknown_rewards
 from r1pipe.data.hub import RepoType, hub_fix, hub_repo_problem
@@ -26,21 +25,21 @@ from r1pipe.data.loading import check_local_dataset, is_local_path
 from r1pipe.evaluation.benchmarks import benchmark_config, benchmark_k, suite_problems
 from r1pipe.evaluation.gate import PLAIN_METRICS, SAMPLED_METRIC, gate_benchmark, gate_enabled
 from r1pipe.generation import vllm_installed
+from r1pipe.models.chat_template import TEMPLATES
+from r1pipe.models.loading import end_of_turn_problem, looks_local, model_dir_problem
 from r1pipe.pipeline.launcher import ACCELERATE_CONFIGS, accelerate_config_path, read_accelerate_config
+from r1pipe.pipeline.root_schema import root_schema
+from r1pipe.pipeline.stage_specs import STAGES
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.sandbox import SandboxUnavailable, check_contained
 from r1pipe.toy.preferences import JUDGES
 from r1pipe.toy.reward_models import TOY_PREFIX
 from r1pipe.toy.task import PRETRAIN_HELDOUT_FRACTION
-from r1pipe.training.chat_template import TEMPLATES
-from r1pipe.training.models import end_of_turn_problem, looks_local, model_dir_problem
 
 Check = Callable[[DictConfig], list[ConfigProblem]]
 
 
 def _check_stages(cfg: DictConfig) -> list[ConfigProblem]:
-    from r1pipe.pipeline.stage_specs import STAGES
-
     problems = []
     known = ", ".join(STAGES)
     for name in cfg.pipeline.stages:
@@ -145,8 +144,6 @@ def dataset_problems(cfg: DictConfig, name: str) -> list[ConfigProblem]:
 def datasets_read(cfg: DictConfig) -> list[str]:
     """The datasets the run reads: the held-out set (evaluation) and every `data.<name>` among the
     config keys of the pipeline's stages (their SPECs)."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
     names = ["heldout"]
     for stage in cfg.pipeline.stages:
         for key in STAGES[stage].config_keys if stage in STAGES else ():
@@ -403,8 +400,6 @@ def _check_generation(cfg: DictConfig) -> list[ConfigProblem]:
 
 def _check_pipeline_stages(cfg: DictConfig) -> list[ConfigProblem]:
     """Each stage of the pipeline checks its own section (its SPEC's `check`, in stages/)."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
     return [p for name in cfg.pipeline.stages if name in STAGES for p in STAGES[name].problems(cfg)]
 
 
@@ -412,8 +407,6 @@ def declared_problems(cfg: DictConfig) -> list[ConfigProblem]:
     """Every value outside the range or choices its schema field declares (config/schema.py:
     Range, OneOf). A stage's section counts only when the pipeline has the stage; each entry of
     reward.models and eval.suite is held to its entry schema."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
     unused = {spec.section for name, spec in STAGES.items() if name not in cfg.pipeline.stages}
     problems = _declared(cfg, root_schema(), "", skip=unused)
     for section, schema in (("reward.models", RewardModelConfig), ("eval.suite", BenchmarkConfig)):
@@ -477,8 +470,6 @@ def _check_loggers(cfg: DictConfig) -> list[ConfigProblem]:
     """Every logger in a used stage's `report_to` is known and installed: the trainer would
     otherwise stop when it is built, after the model has loaded ("TensorBoardCallback requires
     tensorboard to be installed")."""
-    from r1pipe.pipeline.stage_specs import STAGES
-
     sections = {STAGES[name].section for name in cfg.pipeline.stages if name in STAGES}
     problems = []
     for section in sorted(sections):
@@ -544,7 +535,6 @@ def config_problems(cfg: DictConfig) -> list[ConfigProblem]:
 def hub_repos(cfg: DictConfig) -> list[tuple[str, str, RepoType]]:
     """(config key, hub id, repo type) of every dataset, benchmark and model the run would fetch
     from the hub: names that are neither toy, nor a local path, nor a toy judge."""
-    from r1pipe.pipeline.stage_specs import STAGES
 
     def remote(value: object) -> bool:
         return isinstance(value, str) and bool(value) and value != "toy" and not is_local_path(value)

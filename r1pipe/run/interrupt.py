@@ -19,7 +19,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from r1pipe.pipeline.context import StageStopped
+from r1pipe.run.context import StageStopped
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
-from r1pipe.config.root_schema import register_schema, schema_keys, schema_sections
+from r1pipe.pipeline.root_schema import register_schema, schema_keys, schema_sections
 
 CONFIG_MODULE = "r1pipe.conf"
 __all__ = ["CONFIG_MODULE", "ConfigError", "ConfigProblem", "compose_config", "group_options"]
