@@ -7,6 +7,9 @@ the manifests and funnel.json, read through the report's own collection (`collec
     reflection_table(run)                 # per evaluated model: how often it reflects, and how
                                           # often it is right when it does and when it does not
     headline(run)                         # one line: pass@1 of the base, then after each stage
+    seeds_table(runs)                     # the same command on several seeds: each stage's pass@1
+                                          # per seed, mean ± sd, and the last stage's change in SE
+    kinds_table(runs)                     # per kind of request and language: stage 3 -> stage 4
 """
 
 from __future__ import annotations
@@ -80,6 +83,103 @@ def headline(run: RunData, benchmark: str = "heldout") -> str:
     se = last.get("pass@1_se")
     spread = f", SE {se:.3f}" if isinstance(se, int | float) else ""
     return f"{benchmark} pass@1 {' -> '.join(chain)}{spread}"
+
+
+def seeds_table(runs: list[RunData], benchmark: str = "heldout") -> str:
+    """The same command run on several seeds (one run directory each): per evaluated model (the
+    first stage's input, then each stage's output) pass@1 (SE) on every seed and the mean ± sd
+    over seeds; a last row gives each stage's change on each seed in standard errors of the
+    change (sqrt(SE_before^2 + SE_after^2)), so a finding that holds on every seed reads across."""
+    names = [stage.name for stage in runs[0].stages if benchmark in stage.evals.get("after", {})]
+    if not names:
+        raise ValueError(f"{runs[0].path}: no stage evaluated {benchmark!r}")
+    head = "| model | " + " | ".join(run.name for run in runs) + " | mean ± sd |"
+    rows = [head, "|" + "---|" * (len(runs) + 2)]
+    models = [("base", names[0], "before"), *((name, name, "after") for name in names)]
+    for label, stage_name, side in models:
+        results = [_stage(run, stage_name).evals.get(side, {}).get(benchmark) or {} for run in runs]
+        values = [r.get("pass@1") for r in results]
+        cells = [f"{_number(r, 'pass@1')} ({_number(r, 'pass@1_se')})" for r in results]
+        spread = _mean_sd([v for v in values if isinstance(v, int | float)]) if None not in values else "-"
+        rows.append(f"| {label} | " + " | ".join(cells) + f" | {spread} |")
+    for name in names:
+        changes = [_change_in_se(_stage(run, name), benchmark) for run in runs]
+        rows.append(f"| change over {name} (in SE) | " + " | ".join(changes) + " | |")
+    return "\n".join(rows)
+
+
+def _change_in_se(stage: StageData, benchmark: str) -> str:
+    before, after = (stage.evals.get(side, {}).get(benchmark) or {} for side in ("before", "after"))
+    a, b = before.get("pass@1"), after.get("pass@1")
+    se = (before.get("pass@1_se") or 0.0) ** 2 + (after.get("pass@1_se") or 0.0) ** 2
+    if not isinstance(a, int | float) or not isinstance(b, int | float):
+        return "-"
+    if se == 0:
+        return f"{b - a:+.3f} (no spread)"
+    return f"{b - a:+.3f} ({(b - a) / se**0.5:+.1f})"
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def kinds_table(
+    runs: list[RunData],
+    benchmark: str = "general",
+    before: str = "rejection_sampling",
+    after: str = "all_scenario_rl",
+) -> str:
+    """Per kind of request (the id's last part, `toy-general-heldout-3-colour`) and language (the
+    prompt's script), pass@1 after stage `before` -> after stage `after` on each run, and the
+    change in standard errors of the change (SE over the kind's requests): whether RL against a
+    judge raised the benchmark by gaming some kinds at the cost of others. Its last row is the
+    language consistency of the answers."""
+    head = "| kind | language | " + " | ".join(run.name for run in runs) + " |"
+    rows = [head, "|" + "---|" * (len(runs) + 2)]
+    tables = [(_by_kind(run, before, benchmark), _by_kind(run, after, benchmark)) for run in runs]
+    keys = sorted({key for first, second in tables for key in (*first, *second)} - {("all", "consistency")})
+    for kind, language in keys:
+        cells = [
+            _kind_change(first.get((kind, language), []), second.get((kind, language), []))
+            for first, second in tables
+        ]
+        rows.append(f"| {kind} | {language} | " + " | ".join(cells) + " |")
+    cells = [
+        f"{_mean(first.get(('all', 'consistency'), []))} -> {_mean(second.get(('all', 'consistency'), []))}"
+        for first, second in tables
+    ]
+    rows.append("| language consistency | all | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _by_kind(run: RunData, stage_name: str, benchmark: str) -> dict[tuple[str, str], list[float]]:
+    """(kind, language) -> per-request pass@1 of the stage's output; ("all", "consistency") -> the
+    per-request mean language consistency."""
+    path = run.path / _stage(run, stage_name).dir_name / "eval" / "after" / f"{benchmark}.jsonl"
+    if not path.is_file():
+        raise ValueError(f"{path}: no evaluation records; rerun the stage's evaluation")
+    found: dict[tuple[str, str], list[float]] = {}
+    for record in read_jsonl(path):
+        kind = str(record["id"]).rsplit("-", 1)[-1]
+        language = "zh" if CJK.search(str(record.get("prompt", ""))) else "en"
+        if isinstance(record.get("pass@1"), int | float):
+            found.setdefault((kind, language), []).append(record["pass@1"])
+        consistency = [v for v in record.get("language_consistency") or [] if isinstance(v, int | float)]
+        if consistency:
+            found.setdefault(("all", "consistency"), []).append(statistics.fmean(consistency))
+    return found
+
+
+def _mean(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.2f}" if values else "-"
+
+
+def _kind_change(first: list[float], second: list[float]) -> str:
+    if not first or not second:
+        return "-"
+    a, b = statistics.fmean(first), statistics.fmean(second)
+    se = sum(statistics.variance(v) / len(v) for v in (first, second) if len(v) > 1) ** 0.5
+    shift = f"{(b - a) / se:+.1f}" if se > 0 else "no spread"
+    return f"{a:.2f} -> {b:.2f} ({shift})"
 
 
 def trend_table(run: RunData, stage_name: str, window: int = 3) -> str:
@@ -197,6 +297,8 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
     <!-- results:reflection RUN -->         reflecting completions of each evaluated model, and their pass@1
     <!-- results:figure RUN[,RUN_B] FILE --> one of the report's figures, saved in figures_dir
     <!-- results:headline RUN [BENCHMARK] -->  pass@1 of the base, then after each stage, one line
+    <!-- results:seeds RUN,RUN,RUN [BENCHMARK] --> each model's pass@1 per seed, mean ± sd
+    <!-- results:kinds RUN,RUN,RUN [BENCHMARK] --> per kind of request: stage 3 -> stage 4
     """
     written: list[str] = []
     missing: list[str] = []
@@ -229,8 +331,12 @@ def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Pa
         return reflection_table(runs[0], *args[:1])
     if kind == "headline":
         return headline(runs[0], *args[:1])
+    if kind == "seeds":
+        return seeds_table(runs, *args[:1])
+    if kind == "kinds":
+        return kinds_table(runs, *args[:1])
     raise ValueError(
-        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline or figure"
+        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline, seeds, kinds or figure"
     )
 
 

@@ -16,7 +16,15 @@ from PIL import Image
 
 from r1pipe.report import ReportError, plots, write_report
 from r1pipe.report.collect import collect_run, read_evals, reward_components, series
-from r1pipe.report.markdown import headline, reflection_table, refresh_blocks, stage_table, trend_table
+from r1pipe.report.markdown import (
+    headline,
+    kinds_table,
+    reflection_table,
+    refresh_blocks,
+    seeds_table,
+    stage_table,
+    trend_table,
+)
 from r1pipe.run.rundir import write_manifest
 
 STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
@@ -445,6 +453,54 @@ def test_the_headline_gives_the_base_then_every_stage(finished: Path):
         headline(collect_run(finished), "general")
 
 
+def test_the_seeds_table_gives_each_model_per_seed_with_mean_sd_and_each_change_in_se(tmp_path: Path):
+    runs = [collect_run(make_run(tmp_path / f"s{seed}")) for seed in (1, 2)]
+    # a second seed whose last stage did worse: 0.5 after stage 4 instead of 0.6 (SE 0.02 both)
+    eval_json = runs[1].path / "04_all_scenario_rl" / "eval.json"
+    evals = json.loads(eval_json.read_text())
+    evals["after"]["heldout"]["metrics"] |= {"pass@1": 0.5}
+    eval_json.write_text(json.dumps(evals))
+    runs[1] = collect_run(runs[1].path)
+    table = seeds_table(runs).splitlines()
+    assert table[0] == "| model | s1 | s2 | mean ± sd |"
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in table[2:]}
+    assert rows["base"] == "| base | 0.200 (0.020) | 0.200 (0.020) | 0.200 ± 0.000 |"
+    assert rows["all_scenario_rl"] == "| all_scenario_rl | 0.600 (0.020) | 0.500 (0.020) | 0.550 ± 0.071 |"
+    # stage 4's input is 0.5 (SE 0.02): +0.1 is +3.5 SE of the change, 0.0 is +0.0
+    assert rows["change over all_scenario_rl (in SE)"].startswith(
+        "| change over all_scenario_rl (in SE) | +0.100 (+3.5) | +0.000 (+0.0) |"
+    )
+
+
+def test_the_kinds_table_shows_each_kind_and_language_from_stage_three_to_four(tmp_path: Path):
+    """A judge that is gamed shows here: a kind that falls while the benchmark rises."""
+    run = make_run(tmp_path / "run")
+
+    def records(stage_dir: str, passes: dict[tuple[str, str], list[float]], consistency: float) -> None:
+        rows = []
+        for (kind, language), values in passes.items():
+            prompt = "说你好。" if language == "zh" else "Say hello."
+            for i, value in enumerate(values):
+                rows.append(
+                    {"id": f"toy-general-heldout-{i}-{kind}", "prompt": prompt, "pass@1": value}
+                    | {"language_consistency": [consistency] * 4}
+                )
+        path = run / stage_dir / "eval" / "after"
+        path.mkdir(parents=True, exist_ok=True)
+        _write_jsonl(path / "general.jsonl", rows)
+
+    records("03_rejection_sampling", {("greeting", "en"): [0.0, 0.5], ("colour", "zh"): [1.0, 1.0]}, 1.0)
+    records("04_all_scenario_rl", {("greeting", "en"): [1.0, 1.0], ("colour", "zh"): [0.0, 0.5]}, 0.5)
+    table = kinds_table([collect_run(run)]).splitlines()
+    assert table[2:] == [
+        "| colour | zh | 1.00 -> 0.25 (-3.0) |",
+        "| greeting | en | 0.25 -> 1.00 (+3.0) |",
+        "| language consistency | all | 1.00 -> 0.50 |",
+    ]
+    with pytest.raises(ValueError, match="no evaluation records"):
+        kinds_table([collect_run(make_run(tmp_path / "bare"))])
+
+
 def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(finished: Path, tmp_path: Path):
     doc = tmp_path / "docs" / "RESULTS.md"
     doc.parent.mkdir()
@@ -469,7 +525,10 @@ def test_results_blocks_are_regenerated_and_blocks_of_missing_runs_left_alone(fi
 
 def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
     for block, fix in (
-        ("<!-- results:table finished -->", "use stages, trend, reflection, headline or figure"),
+        (
+            "<!-- results:table finished -->",
+            "use stages, trend, reflection, headline, seeds, kinds or figure",
+        ),
         ("<!-- results:figure finished nope.png -->", "loss.png"),
         ("<!-- results:trend finished -->", "names its stage"),
     ):
