@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 WORKERS ?= 3
 XDIST   := -n $(WORKERS) --dist loadfile
 
-.PHONY: help install browser slurm run ablation-language test test-all test-unit test-integration lint format toy-base clean
+.PHONY: help install browser slurm run ablation-language results test test-all test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## list the targets
@@ -59,6 +59,11 @@ ablation-language: install  ## stages 1-2 with and without the language reward o
 	$(BIN)/r1pipe run experiment=toy_language_mix run_dir=runs/no-language-reward \
 		'reward.funcs=[toy_accuracy,r1_format]' 'reward.weights=[1.0,1.0]'
 	$(BIN)/r1pipe report runs/language-reward runs/no-language-reward
+
+# Every finding of docs/RESULTS.md on three seeds (the default pipeline, experiment=toy_aha, the
+# language ablation), then docs/RESULTS.md and the README regenerated from the runs (scripts/seeds.py).
+results: install  ## the toy's findings on seeds 42, 43, 44, then the docs regenerated from the runs (~70 min)
+	$(BIN)/python scripts/seeds.py $(ARGS)
 
 test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration), but `slow`
 	$(BIN)/python -m pytest -m "not gpu and not slow" $(XDIST) $(PYTEST_ARGS)

@@ -1,0 +1,99 @@
+"""Run the toy's findings on several seeds, then regenerate docs/RESULTS.md and the README from them:
+the default pipeline, `experiment=toy_aha`, and the language-reward ablation (with and without
+the reward), each with `seed=S` for every seed, one run directory per command and seed.
+
+    python scripts/seeds.py                               # seeds 42 43 44, everything (~70 min on 2 cores)
+    python scripts/seeds.py --seeds 42 --only default     # one seed of one finding
+    python scripts/seeds.py --runs /data/r1-runs -- generation.cpu_decode_threads=0
+
+A run directory that is already complete is skipped stage by stage (r1pipe's own resume), so the
+script picks up where a killed one stopped. The run directories are named
+
+    toy-default-s42    aha-s42    language-reward-s42    no-language-reward-s42
+
+and docs/RESULTS.md's `results:seeds` and `results:kinds` blocks name them. Each command's wall
+time is printed and appended to RUNS/seeds.log with the machine's CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = (42, 43, 44)
+NO_LANGUAGE_REWARD = ["reward.funcs=[toy_accuracy,r1_format]", "reward.weights=[1.0,1.0]"]
+
+# finding -> [(run directory prefix, overrides)]
+FINDINGS: dict[str, list[tuple[str, list[str]]]] = {
+    "default": [("toy-default", [])],
+    "aha": [("aha", ["experiment=toy_aha"])],
+    "language": [
+        ("language-reward", ["experiment=toy_language_mix"]),
+        ("no-language-reward", ["experiment=toy_language_mix", *NO_LANGUAGE_REWARD]),
+    ],
+}
+
+
+def commands(seeds: list[int], only: list[str], runs: Path, extra: list[str]) -> list[tuple[Path, list[str]]]:
+    """(run directory, r1pipe overrides) of every command, seed by seed."""
+    found = []
+    for seed in seeds:
+        for finding in only:
+            for prefix, overrides in FINDINGS[finding]:
+                run_dir = runs / f"{prefix}-s{seed}"
+                found.append((run_dir, [*overrides, f"seed={seed}", f"run_dir={run_dir}", *extra]))
+    return found
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument("--only", nargs="+", choices=list(FINDINGS), default=list(FINDINGS))
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="where the run directories go")
+    parser.add_argument("--no-docs", action="store_true", help="run only; leave the docs as they are")
+    parser.add_argument("overrides", nargs="*", help="more r1pipe overrides for every command (after --)")
+    args = parser.parse_args(argv)
+
+    r1pipe = Path(sys.executable).parent / "r1pipe"
+    log = args.runs / "seeds.log"
+    args.runs.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for run_dir, overrides in commands(args.seeds, args.only, args.runs, args.overrides):
+        print(f"r1pipe run {' '.join(overrides)}", flush=True)
+        t0 = time.monotonic()
+        code = subprocess.call([str(r1pipe), "run", *overrides])
+        line = f"{run_dir.name}: exit {code}, {time.monotonic() - t0:.0f} s on {cpu_name()} ({time.strftime('%Y-%m-%d')})"
+        print(line, flush=True)
+        with log.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+        if code != 0:
+            print(
+                f"stopped: {run_dir} failed; its r1pipe.log says why, and rerunning resumes it",
+                file=sys.stderr,
+            )
+            return code
+    print(f"all runs done in {(time.monotonic() - started) / 60:.1f} min", flush=True)
+    if args.no_docs:
+        return 0
+    return subprocess.call([sys.executable, str(ROOT / "scripts" / "results.py"), "--runs", str(args.runs)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
