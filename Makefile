@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 WORKERS ?= 3
 XDIST   := -n $(WORKERS) --dist loadfile
 
-.PHONY: help install browser slurm run ablation-language results test test-all test-unit test-integration lint format toy-base clean
+.PHONY: help install browser slurm run ablation-language results distill-vs-rl test test-all test-unit test-integration lint format toy-base clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help:  ## list the targets
@@ -64,6 +64,11 @@ ablation-language: install  ## stages 1-2 with and without the language reward o
 # language ablation), then docs/RESULTS.md and the README regenerated from the runs (scripts/seeds.py).
 results: install  ## the toy's findings on seeds 42, 43, 44, then the docs regenerated from the runs (~70 min)
 	$(BIN)/python scripts/seeds.py $(ARGS)
+
+# The paper's distillation finding on a student smaller than the toy base: SFT on the default run's
+# stage-3 set against R1-Zero RL from the student's base, seeds 42-44 (scripts/seeds.py).
+distill-vs-rl: install  ## distillation versus RL on a smaller toy student, three seeds, then the docs regenerated
+	$(BIN)/python scripts/seeds.py --only default distill $(ARGS)
 
 test: install  ## every test that runs on a 2-core CPU without a GPU (unit + integration), but `slow`
 	$(BIN)/python -m pytest -m "not gpu and not slow" $(XDIST) $(PYTEST_ARGS)

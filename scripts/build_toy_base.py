@@ -2,6 +2,8 @@
 
     python scripts/build_toy_base.py                      # rebuild r1pipe/assets/toy_base (minutes, CPU)
     python scripts/build_toy_base.py --out /tmp/base --steps 200   # a quick throw-away build
+    python scripts/build_toy_base.py --size student --out runs/toy-student   # the smaller student
+                                                          # (distillation versus RL, scripts/seeds.py)
 
 A tiny Qwen2 (head_dim 32) and a byte-level BPE tokenizer (digits one per token) are trained
 from the toy corpus (r1pipe/toy/corpus.py) with a fixed seed; the result is a plain Hugging Face
@@ -17,8 +19,9 @@ import logging
 import time
 
 import torch
+from transformers import AutoTokenizer
 
-from r1pipe.toy.base_model import build_model, build_tokenizer, pretrain, tokenizer_texts, toy_base_dir
+from r1pipe.toy.base_model import SIZES, build_model, build_tokenizer, pretrain, tokenizer_texts, toy_base_dir
 
 
 def main() -> None:
@@ -30,13 +33,22 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=2, help="operand digits of the toy task")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--vocab-size", type=int, default=1024)
+    parser.add_argument(
+        "--size",
+        choices=sorted(SIZES),
+        default="base",
+        help="student: the shipped base's tokenizer, a smaller model",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     t0 = time.time()
-    tokenizer = build_tokenizer(tokenizer_texts(args.digits, args.seed), args.vocab_size)
-    model = build_model(tokenizer, args.seed)
+    if args.size == "base":
+        tokenizer = build_tokenizer(tokenizer_texts(args.digits, args.seed), args.vocab_size)
+    else:  # the teacher's tokenizer: the same tokens for the same text
+        tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
+    model = build_model(tokenizer, args.seed, args.size)
     losses = pretrain(model, tokenizer, digits=args.digits, steps=args.steps, seed=args.seed)
     model.save_pretrained(args.out)
     tokenizer.save_pretrained(args.out)

@@ -5,11 +5,16 @@ the reward), each with `seed=S` for every seed, one run directory per command an
     python scripts/seeds.py                               # seeds 42 43 44, everything (~70 min on 2 cores)
     python scripts/seeds.py --seeds 42 --only default     # one seed of one finding
     python scripts/seeds.py --runs /data/r1-runs -- generation.cpu_decode_threads=0
+    python scripts/seeds.py --only default distill        # distillation versus RL on a smaller student
+
+"distill" builds the student once (scripts/build_toy_base.py --size student, RUNS/toy-student), then
+per seed fine-tunes it on that seed's default run's stage-3 set (pipeline=distill) and trains it
+from its own base with R1-Zero RL (pipeline=r1_zero), so it needs "default" first.
 
 A run directory that is already complete is skipped stage by stage (r1pipe's own resume), so the
 script picks up where a killed one stopped. The run directories are named
 
-    toy-default-s42    aha-s42    language-reward-s42    no-language-reward-s42
+    toy-default-s42    aha-s42    language-reward-s42    no-language-reward-s42    distill-s42    student-zero-s42
 
 and docs/RESULTS.md's `results:seeds` and `results:kinds` blocks name them. Each command's wall
 time is printed and appended to RUNS/seeds.log with the machine's CPU.
@@ -26,15 +31,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (42, 43, 44)
+STUDENT = "toy-student"  # built by scripts/build_toy_base.py --size student into the runs folder
 NO_LANGUAGE_REWARD = ["reward.funcs=[toy_accuracy,r1_format]", "reward.weights=[1.0,1.0]"]
 
-# finding -> [(run directory prefix, overrides)]
+# finding -> [(run directory prefix, overrides)]; {runs}, {seed} and {student} are filled in.
 FINDINGS: dict[str, list[tuple[str, list[str]]]] = {
     "default": [("toy-default", [])],
     "aha": [("aha", ["experiment=toy_aha"])],
     "language": [
         ("language-reward", ["experiment=toy_language_mix"]),
         ("no-language-reward", ["experiment=toy_language_mix", *NO_LANGUAGE_REWARD]),
+    ],
+    # The paper's section 4 on a student smaller than the toy base: SFT on the same seed's default
+    # run's stage-3 set, against R1-Zero RL from the student's own base (more optimizer time).
+    "distill": [
+        ("distill", ["pipeline=distill", "student={student}", "distill.data={runs}/toy-default-s{seed}"]),
+        ("student-zero", ["pipeline=r1_zero", "model.name_or_path={student}"]),
     ],
 }
 
@@ -46,7 +58,8 @@ def commands(seeds: list[int], only: list[str], runs: Path, extra: list[str]) ->
         for finding in only:
             for prefix, overrides in FINDINGS[finding]:
                 run_dir = runs / f"{prefix}-s{seed}"
-                found.append((run_dir, [*overrides, f"seed={seed}", f"run_dir={run_dir}", *extra]))
+                filled = [o.format(runs=runs, seed=seed, student=runs / STUDENT) for o in overrides]
+                found.append((run_dir, [*filled, f"seed={seed}", f"run_dir={run_dir}", *extra]))
     return found
 
 
@@ -75,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     log = args.runs / "seeds.log"
     args.runs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    if "distill" in args.only and not (args.runs / STUDENT / "config.json").is_file():
+        build = [sys.executable, str(ROOT / "scripts" / "build_toy_base.py"), "--size", "student"]
+        if code := subprocess.call([*build, "--out", str(args.runs / STUDENT)]):
+            return code
     for run_dir, overrides in commands(args.seeds, args.only, args.runs, args.overrides):
         print(f"r1pipe run {' '.join(overrides)}", flush=True)
         t0 = time.monotonic()

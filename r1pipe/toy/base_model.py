@@ -60,16 +60,20 @@ def build_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFas
     return fast
 
 
-def build_model(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen2ForCausalLM:
-    """About 0.9M parameters; head_dim 32 because vLLM's CPU attention rejects 16."""
+# The shipped base (~0.9M parameters), and a smaller student built the same way for the
+# distillation-versus-RL comparison (~0.2M; head_dim stays 32: vLLM's CPU attention rejects 16).
+SIZES = {
+    "base": {"hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2},
+    "student": {"hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1},
+}  # fmt: skip
+
+
+def build_model(tokenizer: PreTrainedTokenizerFast, seed: int, size: str = "base") -> Qwen2ForCausalLM:
+    """A tiny Qwen2 of one of SIZES, tied embeddings, the R1 end of turn as EOS."""
     torch.manual_seed(seed)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=384,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        **SIZES[size],
         max_position_embeddings=512,
         tie_word_embeddings=True,
         bos_token_id=None,

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from r1pipe.models.loading import model_fingerprint
+from r1pipe.models.loading import model_fingerprint, toy_base_dir
 from r1pipe.rewards.reward_model import encode_inputs, format_input
 from r1pipe.run.fingerprint import settings_key, still_valid
 from r1pipe.run.rundir import atomic_publish_dir, atomic_write_json
@@ -180,8 +180,6 @@ def save_base_tokenizer(judge_dir: Path):
     """The toy base's tokenizer (a judge reads text as the base does), saved into judge_dir as a
     built judge has it; returned for the trainer."""
     from transformers import AutoTokenizer
-
-    from r1pipe.toy.base_model import toy_base_dir  # imports torch, as this function does
 
     tokenizer = AutoTokenizer.from_pretrained(toy_base_dir())
     tokenizer.padding_side = "right"
@@ -341,8 +339,6 @@ def train_judge(judge: Judge, out: Path, training: JudgeTraining | None = None) 
     """Train one judge from the toy base and publish it to `out` (model, tokenizer, META) atomically."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, set_seed
     from trl import RewardTrainer
-
-    from r1pipe.toy.base_model import toy_base_dir  # imports torch, as this function does
 
     training = training or TRAINING[judge]
     started = time.time()
