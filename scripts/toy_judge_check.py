@@ -4,6 +4,8 @@ a toy policy writes (r1pipe/toy/preferences.py, `wrong_answers`).
     python scripts/toy_judge_check.py                       # build the default judge (~60 s), check it
     python scripts/toy_judge_check.py runs/X/04_all_scenario_rl/reward_models/helpful
     python scripts/toy_judge_check.py --pairs 960 --epochs 3    # another training setting, built here
+    python scripts/toy_judge_check.py JUDGE --written runs/X    # also every wrong answer run X's
+                                                                  # evaluations recorded (stage 4's policy)
 
 A judge can win most preference pairs and still be useless for RL: GRPO samples 8 answers to a
 request and moves towards the best-scored one, so what counts is whether a good answer scores above
@@ -25,18 +27,34 @@ from collections import defaultdict
 from pathlib import Path
 
 from r1pipe.rewards.reward_model import RewardModelScorer
+from r1pipe.run.rundir import read_jsonl
 from r1pipe.toy import reward_models
 from r1pipe.toy.preferences import every_request, r1_text, wrong_answers
 
 
-def ranking(model_dir: Path) -> dict[str, dict[str, float]]:
-    """{kind: {requests, best_is_good, pairwise, worst: an example failure}}."""
+def written_wrong_answers(run_dir: Path, benchmark: str = "general") -> dict[str, set[str]]:
+    """request -> the wrong answers a run's models wrote to it: the summaries its evaluations
+    scored below 1 on the general benchmark (every stage's `eval/*/general.jsonl`), so the check
+    covers what the policy RL trained actually wrote, not only what it was seen to write before."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in sorted(run_dir.glob(f"*/eval/*/{benchmark}.jsonl")):
+        for record in read_jsonl(path):
+            for answer, score in zip(record["answers"], record["scores"], strict=True):
+                if isinstance(answer, str) and score is not None and score < 1.0:
+                    found[record["prompt"]].add(answer)
+    return found
+
+
+def ranking(model_dir: Path, written: dict[str, set[str]] | None = None) -> dict[str, dict[str, float]]:
+    """{kind: {requests, best_is_good, pairwise, worst: an example failure}}; `written` adds the
+    wrong answers a run recorded to each request's."""
     scorer = RewardModelScorer(str(model_dir), target="summary", normalize="none", batch_size=64)
     by_kind: dict[str, dict] = defaultdict(
         lambda: {"requests": 0, "best": 0, "won": 0, "pairs": 0, "worst": ""}
     )
     for request in every_request():
-        good, wrong = list(request.answers), wrong_answers(request)
+        good = list(request.answers)
+        wrong = sorted(set(wrong_answers(request)) | (written or {}).get(request.prompt, set()) - set(good))
         answers = good + wrong
         scores = scorer.score(
             [r1_text("x", a) for a in answers], [[{"role": "user", "content": request.prompt}]] * len(answers)
@@ -70,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, help="training pairs, when building")
     parser.add_argument("--epochs", type=int, help="epochs, when building")
     parser.add_argument("--layers", type=int, help="layers of the toy base, when building")
+    parser.add_argument(
+        "--written", type=Path, help="a run dir: add the wrong answers its evaluations recorded"
+    )
     args = parser.parse_args(argv)
     judge_dir = args.judge_dir
     if judge_dir is None:
@@ -86,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             f"built {judge_dir}: {training}, held-out pair accuracy {meta['heldout_accuracy']}, {meta['seconds']} s"
         )
     print(f"{'kind':12s} {'requests':>8s} {'best is good':>12s} {'pairwise':>8s}  a failure")
-    for kind, row in sorted(ranking(judge_dir).items()):
+    written = written_wrong_answers(args.written) if args.written else None
+    if written is not None:
+        print(
+            f"{sum(map(len, written.values()))} wrong answers written in {args.written} to {len(written)} requests"
+        )
+    for kind, row in sorted(ranking(judge_dir, written).items()):
         print(
             f"{kind:12s} {row['requests']:8d} {row['best_is_good']:12.2f} {row['pairwise']:8.3f}  {row['worst']}"
         )

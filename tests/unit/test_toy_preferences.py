@@ -185,3 +185,21 @@ def test_spliced_answers_join_a_good_and_a_wrong_answer_and_are_never_good():
             )
     greeting = next(p for p in every_request() if p.prompt == "请打个招呼。")
     assert "黄色！有什么可以帮你的吗？" in {spliced(greeting, rng) for _ in range(300)}
+
+
+def test_the_judge_check_adds_the_wrong_answers_a_run_recorded(tmp_path):
+    """scripts/toy_judge_check.py --written RUN: what the policy wrote joins the wrong answers."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "toy_judge_check.py"
+    spec = importlib.util.spec_from_file_location("toy_judge_check", script)
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    records = tmp_path / "04_all_scenario_rl" / "eval" / "after"
+    records.mkdir(parents=True)
+    row = {"prompt": "Say hello.", "answers": ["Hello! How can I help you today?", "Blue! Hello!", None]}
+    row["scores"] = [1.0, 0.0, 0.0]
+    (records / "general.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert check.written_wrong_answers(tmp_path) == {"Say hello.": {"Blue! Hello!"}}
