@@ -272,11 +272,16 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
         # Without them the judge pays any fluent answer, and stage 4 has nothing to teach.
         lambda: rng.choice(off_topic_answers(p)),
         lambda: misspelt(rng.choice(p.answers), p.answers, rng),
+        lambda: mangled(rng.choice(p.answers), p.answers, rng),
         lambda: spliced(p, rng),
+        # An answer to another request in the other language: what stage 4's policy wrote to every
+        # request on a second CPU type ("你好！有什么可以帮你的吗？" to "Name a colour.", to
+        # "Thanks for your help."), where the judge, never shown it, ranked it above "Blue.".
+        lambda: rng.choice(off_topic_answers(p, language=other)),
     ]
     # Twice as often as the rest: they are most of what the policy writes, and the hardest to tell
-    # (a judge must know which answers fit which request, and read every character).
-    choices += choices[-3:]
+    # (a judge must know which answers fit which request, in which language, and read every character).
+    choices += choices[-5:]
     in_other_language: dict[str, Mapping[str, tuple[str, ...]]] = {
         "greeting": _GREETINGS,
         "thanks": _WELCOME,
@@ -291,12 +296,13 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
     return rng.choice(choices)()
 
 
-def off_topic_answers(p: GeneralPrompt) -> list[str]:
-    """Good answers to the other kinds of request, in `p`'s language, and number words in either
-    (the stage-3 model answers "三" to "Name a colour." and "two" to "谢谢你！"; a judge never shown
-    them ranks "three" above "Blue."): none of them answers `p`. A number-word request's wrong
-    number words are `_unhelpful`'s own case."""
-    pool: tuple[str, ...] = _GREETINGS[p.language] + _WELCOME[p.language] + _COLOURS[p.language]
+def off_topic_answers(p: GeneralPrompt, language: Language | None = None) -> list[str]:
+    """Good answers to the other kinds of request, in `p`'s language (or `language`), and number
+    words in either (the stage-3 model answers "三" to "Name a colour." and "two" to "谢谢你！"; a
+    judge never shown them ranks "three" above "Blue."): none of them answers `p`. A number-word
+    request's wrong number words are `_unhelpful`'s own case."""
+    language = language or p.language
+    pool: tuple[str, ...] = _GREETINGS[language] + _WELCOME[language] + _COLOURS[language]
     if p.kind != "number_word":
         pool += EN_NUMBER_WORDS + ZH_NUMBER_WORDS
     return [a for a in pool if a not in p.answers]
@@ -314,13 +320,14 @@ def every_request() -> list[GeneralPrompt]:
 def wrong_answers(p: GeneralPrompt) -> list[str]:
     """Every wrong answer to `p` that a toy policy has been seen to write, for checking a judge's
     ranking (scripts/toy_judge_check.py): good answers to other requests in either language, number
-    words, evasions, an empty summary, the other sky colours, each good answer misspelt, and
-    splices of a good answer with a wrong one."""
+    words, evasions, an empty summary, the other sky colours, each good answer misspelt or with a
+    word mangled, and splices of a good answer with a wrong one."""
     other: Language = "zh" if p.language == "en" else "en"
     rng = random.Random(p.prompt)
     pool = set(off_topic_answers(p) + list(EN_NUMBER_WORDS + ZH_NUMBER_WORDS) + list(_EVASIONS[p.language]))
     pool |= set(_GREETINGS[other] + _WELCOME[other] + _COLOURS[other] + _COLOURS[p.language]) | {""}
     pool |= {misspelt(a, p.answers, rng) for a in p.answers for _ in range(3)}
+    pool |= {mangled(a, p.answers, rng) for a in p.answers for _ in range(3)}
     pool |= {spliced(p, rng) for _ in range(6)}
     return sorted(pool - set(p.answers))
 
@@ -362,6 +369,20 @@ def misspelt(answer: str, good: tuple[str, ...], rng: random.Random) -> str:
     replaced = answer[:at] + stray + answer[at + 1 :]
     choice = doubled if len(answer) == 1 else rng.choice((dropped, doubled, replaced))
     return choice if choice not in good else doubled
+
+
+def mangled(answer: str, good: tuple[str, ...], rng: random.Random) -> str:
+    """`answer` with one word replaced by a stray letter or two, or dropped: "h are welcome" for
+    "You are welcome!", what stage 4's policy wrote to every English request once a judge read
+    only an answer's tail (2026-12-07). One-word and Chinese answers are misspelt instead."""
+    words = answer.split(" ")
+    if len(words) < 2:
+        return misspelt(answer, good, rng)
+    at = rng.randrange(len(words))
+    stray = "".join(rng.choice("aehouyt") for _ in range(rng.randint(1, 2)))
+    words[at : at + 1] = [] if rng.random() < 0.3 else [stray]
+    text = " ".join(words)
+    return text if text.strip() and text not in good else misspelt(answer, good, rng)
 
 
 def r1_text(think: str, answer: str) -> str:
