@@ -11,6 +11,7 @@ import logging
 import math
 import random
 import time
+from typing import Any
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -62,7 +63,7 @@ def build_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFas
 
 # The shipped base (~0.9M parameters), and a smaller student built the same way for the
 # distillation-versus-RL comparison (~0.2M; head_dim stays 32: vLLM's CPU attention rejects 16).
-SIZES = {
+SIZES: dict[str, dict[str, Any]] = {
     "base": {"hidden_size": 128, "intermediate_size": 384, "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2},
     "student": {"hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1},
 }  # fmt: skip

@@ -100,10 +100,11 @@ def test_each_sample_gets_the_rewards_of_its_task_and_judges_only_in_the_window(
     before = [r for r in general if r["step"] < MAX_STEPS - WINDOW]
     inside = [r for r in general if r["step"] >= MAX_STEPS - WINDOW]
     assert before and inside
-    for row in general:  # reward models only
-        assert set(row["rewards"]) == JUDGES
-    for row in before:  # not applied: unscored, so no advantage
-        assert row["rewards"] == {"helpful": None, "harmless": None} and row["reward"] is None
+    for row in general:  # reward models, and the language rule (conf/reward/toy.yaml)
+        assert set(row["rewards"]) == JUDGES | {"language_consistency"}
+        assert isinstance(row["rewards"]["language_consistency"], float), "a rule applies at every step"
+    for row in before:  # the judges not applied yet: the route is unscored (no advantage), rule or not
+        assert {row["rewards"][j] for j in JUDGES} == {None} and row["reward"] is None
     for row in inside:
         assert all(isinstance(v, float) for v in row["rewards"].values())
         assert row["reward"] == pytest.approx(sum(row["rewards"].values()))
