@@ -4,7 +4,7 @@ a toy policy writes (r1pipe/toy/preferences.py, `wrong_answers`).
     python scripts/toy_judge_check.py                       # build the default judge (~60 s), check it
     python scripts/toy_judge_check.py runs/X/04_all_scenario_rl/reward_models/helpful
     python scripts/toy_judge_check.py --pairs 960 --epochs 3    # another training setting, built here
-    python scripts/toy_judge_check.py JUDGE --written runs/X    # also every wrong answer run X's
+    python scripts/toy_judge_check.py JUDGE --written runs/X runs/Y    # also every wrong answer the runs'
                                                                   # evaluations recorded (stage 4's policy)
 
 A judge can win most preference pairs and still be useless for RL: GRPO samples 8 answers to a
@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, help="epochs, when building")
     parser.add_argument("--layers", type=int, help="layers of the toy base, when building")
     parser.add_argument(
-        "--written", type=Path, help="a run dir: add the wrong answers its evaluations recorded"
+        "--written",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="run dirs: add the wrong answers their evaluations recorded",
     )
     args = parser.parse_args(argv)
     judge_dir = args.judge_dir
@@ -107,11 +111,14 @@ def main(argv: list[str] | None = None) -> int:
             f"built {judge_dir}: {training}, held-out pair accuracy {meta['heldout_accuracy']}, {meta['seconds']} s"
         )
     print(f"{'kind':12s} {'requests':>8s} {'best is good':>12s} {'pairwise':>8s}  a failure")
-    written = written_wrong_answers(args.written) if args.written else None
-    if written is not None:
-        print(
-            f"{sum(map(len, written.values()))} wrong answers written in {args.written} to {len(written)} requests"
-        )
+    written: dict[str, set[str]] | None = None
+    if args.written:
+        written = defaultdict(set)
+        for run_dir in args.written:
+            for prompt, answers in written_wrong_answers(run_dir).items():
+                written[prompt] |= answers
+        runs = ", ".join(map(str, args.written))
+        print(f"{sum(map(len, written.values()))} wrong answers written in {runs} to {len(written)} requests")
     for kind, row in sorted(ranking(judge_dir, written).items()):
         print(
             f"{kind:12s} {row['requests']:8d} {row['best_is_good']:12.2f} {row['pairwise']:8.3f}  {row['worst']}"

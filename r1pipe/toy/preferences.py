@@ -270,14 +270,14 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
         # the toy default: a third of its general answers): a good answer to another request
         # ("Blue." to "Say hello."), and a good answer misspelt ("Hllo! How can I help you today?").
         # Without them the judge pays any fluent answer, and stage 4 has nothing to teach.
-        lambda: rng.choice(off_topic_answers(p)),
+        lambda: off_topic_answer(p, rng),
         lambda: misspelt(rng.choice(p.answers), p.answers, rng),
         lambda: mangled(rng.choice(p.answers), p.answers, rng),
         lambda: spliced(p, rng),
         # An answer to another request in the other language: what stage 4's policy wrote to every
         # request on a second CPU type ("你好！有什么可以帮你的吗？" to "Name a colour.", to
         # "Thanks for your help."), where the judge, never shown it, ranked it above "Blue.".
-        lambda: rng.choice(off_topic_answers(p, language=other)),
+        lambda: off_topic_answer(p, rng, language=other),
     ]
     # Twice as often as the rest: they are most of what the policy writes, and the hardest to tell
     # (a judge must know which answers fit which request, in which language, and read every character).
@@ -296,16 +296,30 @@ def _unhelpful(p: GeneralPrompt, rng: random.Random) -> str:
     return rng.choice(choices)()
 
 
-def off_topic_answers(p: GeneralPrompt, language: Language | None = None) -> list[str]:
-    """Good answers to the other kinds of request, in `p`'s language (or `language`), and number
-    words in either (the stage-3 model answers "三" to "Name a colour." and "two" to "谢谢你！"; a
-    judge never shown them ranks "three" above "Blue."): none of them answers `p`. A number-word
-    request's wrong number words are `_unhelpful`'s own case."""
+def off_topic_groups(p: GeneralPrompt, language: Language | None = None) -> list[tuple[str, ...]]:
+    """Good answers to the other kinds of request, in `p`'s language (or `language`), one group per
+    kind (greetings, thanks, colours), and number words in either language (the stage-3 model
+    answers "三" to "Name a colour." and "two" to "谢谢你！"; a judge never shown them ranks "three"
+    above "Blue."): none of them answers `p`. A number-word request's wrong number words are
+    `_unhelpful`'s own case."""
     language = language or p.language
-    pool: tuple[str, ...] = _GREETINGS[language] + _WELCOME[language] + _COLOURS[language]
+    groups = [_GREETINGS[language], _WELCOME[language], _COLOURS[language]]
     if p.kind != "number_word":
-        pool += EN_NUMBER_WORDS + ZH_NUMBER_WORDS
-    return [a for a in pool if a not in p.answers]
+        groups.append(EN_NUMBER_WORDS + ZH_NUMBER_WORDS)
+    return [kept for group in groups if (kept := tuple(a for a in group if a not in p.answers))]
+
+
+def off_topic_answers(p: GeneralPrompt, language: Language | None = None) -> list[str]:
+    """Every answer of `off_topic_groups`."""
+    return [a for group in off_topic_groups(p, language) for a in group]
+
+
+def off_topic_answer(p: GeneralPrompt, rng: random.Random, language: Language | None = None) -> str:
+    """One off-topic answer, its kind drawn first: drawn from all of them alike, 20 number words
+    crowd out the 4 colours, and a judge shown "蓝色。" against a greeting twice in 3,000 pairs paid
+    it above "你好！有什么可以帮你的吗？" to "请向我问好。", which stage 4's policy then wrote to
+    every Chinese greeting (2026-12-07, seed 44: greeting zh 0.41 -> 0.02)."""
+    return rng.choice(rng.choice(off_topic_groups(p, language)))
 
 
 def every_request() -> list[GeneralPrompt]:

@@ -131,6 +131,23 @@ def test_helpfulness_pairs_reject_off_topic_and_misspelt_answers():
     assert len(off_topic) > 20 and len(misspelt_) > 20
 
 
+def test_every_kind_of_off_topic_answer_is_rejected_often():
+    """Each kind of wrong answer a request gets (greetings, thanks, colours, number words) is drawn
+    alike, not in proportion to how many answers it has: drawn from all 26 alike, "蓝色。" was
+    rejected against a Chinese greeting twice in 3,000 pairs, the judge paid it above the greeting,
+    and stage 4's policy answered every Chinese greeting with it (seed 44)."""
+    pairs = helpfulness_pairs(3000, seed=0)
+    requests = {p.prompt: p for p in every_request()}
+    colours_to_zh_greetings = [
+        p
+        for p in pairs
+        if requests[p["prompt"]].kind == "greeting"
+        and requests[p["prompt"]].language == "zh"
+        and p["rejected"] in ("蓝色。", "红色。", "绿色。", "黄色。")
+    ]
+    assert len(colours_to_zh_greetings) >= 10
+
+
 def _one_letter_off(text: str, answer: str) -> bool:
     """`text` is `answer` with one character dropped, doubled or replaced."""
     return any(

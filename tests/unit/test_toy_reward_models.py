@@ -6,7 +6,9 @@ shipped judges)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import shutil
 import subprocess
 import threading
 from pathlib import Path
@@ -55,6 +57,7 @@ def own_cache(tmp_path, monkeypatch) -> Path:
 
 
 PACKAGED = reward_models.SHIPPED
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -227,3 +230,28 @@ def test_a_judge_build_is_deterministic(tmp_path):
         reward_models.train_judge("helpful", tmp_path / out / "helpful", training)
     weights = [(tmp_path / out / "helpful" / "model.safetensors").read_bytes() for out in ("a", "b")]
     assert weights[0] == weights[1]
+
+
+def _judge_check():
+    spec = importlib.util.spec_from_file_location("toy_judge_check", ROOT / "scripts" / "toy_judge_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_shipped_helpful_judge_ranks_a_good_answer_first_for_every_request(tmp_path):
+    """GRPO moves towards a group's best-scored answer, so for every greeting, colour, sky and
+    thanks request a good answer must outscore every wrong one the toy policies were seen to write
+    (scripts/toy_judge_check.py). A shipped judge that put "蓝色。" above the greeting for
+    "请向我问好。" (best is good 0.67 for greetings) let stage 4 answer every Chinese greeting with
+    it. Number words are left out: no judge setting tried learns which word a digit is."""
+    judge = tmp_path / "helpful"
+    shutil.copytree(PACKAGED / "helpful", judge)
+    reward_models.save_base_tokenizer(judge)
+    ranked = _judge_check().ranking(judge)
+    assert {kind: row["best_is_good"] for kind, row in ranked.items() if kind != "number_word"} == {
+        "colour": 1.0,
+        "greeting": 1.0,
+        "sky": 1.0,
+        "thanks": 1.0,
+    }, {kind: row["worst"] for kind, row in ranked.items()}
