@@ -178,7 +178,10 @@ def describe_launches(cfg, plan) -> str:
 
     lines = ["launch:"]
     for stage in plan.to_execute:
-        lines.append(f"  {stage.name:<20} {describe_launch(cfg, stage_spec(stage.name).prepare)}")
+        spec = stage_spec(stage.name)
+        lines.append(
+            f"  {stage.name:<20} {describe_launch(cfg, spec.prepare_processes if spec.prepare else None)}"
+        )
     return "\n".join(lines) if plan.to_execute else "launch: nothing to run"
 
 

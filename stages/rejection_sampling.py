@@ -4,10 +4,13 @@
     r1pipe run stage=rejection_sampling run_dir=runs/x           # after stage 2 of run x
     r1pipe run stage=rejection_sampling init_model=PATH rejection.sft=false   # only build the set
 
-Two steps, each a function below. `prepare` runs in one process (vLLM spreads the model over the
-GPUs itself), one persisted step after another (data/steps/*.jsonl; a rerun after a crash reuses
-every finished step and every finished generation shard):
-  a. sample n completions per prompt (vLLM or transformers, `generation.backend`), in shards;
+Two steps, each a function below. `prepare` runs one persisted step after another
+(data/steps/*.jsonl; a rerun after a crash reuses every finished step and every finished
+generation shard):
+  a. sample n completions per prompt (vLLM or transformers, `generation.backend`), in shards: on
+     every process of the launcher (each its own engine, GPU group and shards, seeded by the
+     shard: the same files from 1 or N processes; r1pipe/generation/shards.py), then the main
+     process alone goes on;
   b. keep the correct ones: the reward library's rules, and the generative judge where rules
      cannot decide (`rejection.judge.model`);
   c. readability filters: mixed languages, long paragraphs, code blocks in the CoT, repetition;
@@ -34,6 +37,7 @@ from r1pipe.config.schema import RejectionConfig
 from r1pipe.config.sections import sft_section_problems, unknown_rewards
 from r1pipe.data.loading import load_problems, load_table
 from r1pipe.generation import open_engine
+from r1pipe.generation.shards import restrict_visible_devices, this_process_share
 from r1pipe.models.loading import (
     load_model,
     load_tokenizer,
@@ -63,7 +67,13 @@ from r1pipe.rejection.steps import (
     survivors,
     verify,
 )
-from r1pipe.rejection.store import StepStore, has_persisted_steps, step_key, superseded_attempts
+from r1pipe.rejection.store import (
+    StepStore,
+    has_persisted_steps,
+    step_key,
+    superseded_attempts,
+    wait_for_adopted_shards,
+)
 from r1pipe.rewards import REWARDS
 from r1pipe.rewards.build import build_accuracy
 from r1pipe.run.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, StageSpec
@@ -118,18 +128,26 @@ SPEC = StageSpec(
     schema=RejectionConfig,
     operational_keys=tuple(f"rejection.train.{k}" for k in SFT_OPERATIONAL_KEYS)
     + ("reward.workers", "reward.timeout_s", "reward.routing", "reward.models")
-    + ("generation.handoff_check_vllm", "generation.cpu_decode_threads"),
+    + ("generation.handoff_check_vllm", "generation.cpu_decode_threads", "rejection.shard_stall_timeout_s"),
     resume_key="rejection.train.resume",
     prepare=True,
+    prepare_processes="all",
     check=check,
     has_partial_work=has_persisted_steps,
     summary="stage 3: rejection sampling from the stage-2 model (vLLM or transformers), filters, SFT set, SFT",
 )
 
 
-def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
-    """Steps a-g: the SFT set and its funnel report."""
+def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult | None:
+    """Steps a-g: the SFT set and its funnel report. Under several processes (launcher=accelerate
+    or slurm) each samples its own shards (step a); the main process goes on with the rest, the
+    others return None once their share is written."""
     r, sampled_model = cfg.rejection, ctx.inputs["model"]
+    share = this_process_share()
+    if share.world > 1:
+        restrict_visible_devices(cfg.generation.tensor_parallel_size)  # its own GPU(s), before CUDA starts
+        # every sampling process shows its shards in the log (processes but the main one log warnings only)
+        logging.getLogger("r1pipe.rejection.steps").setLevel(logging.INFO)
     store = StepStore(ctx.data_dir, superseded_attempts(ctx.run_dir, ctx.stage_dir.name))
     keys = step_keys(cfg, ctx.inputs["model_fingerprint"])
     problems = load_problems(cfg.data, "rejection_prompts")
@@ -142,13 +160,19 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult:
         sampled_model,
     )
 
-    store.adopt_shards(ctx.data_dir / "generations", keys["generated"])
+    if share.is_main:
+        store.adopt_shards(ctx.data_dir / "generations", keys["generated"])
+    else:  # the main process may be bringing over an earlier attempt's shards
+        wait_for_adopted_shards(ctx.data_dir / "generations", keys["generated"], r.shard_stall_timeout_s)
     generated = generate_in_shards(
         prompts,
         r,
         ctx.data_dir / "generations",
         lambda: open_engine(sampled_model, cfg.model, cfg.generation),
+        share,
     )
+    if generated is None:
+        return None  # this process's shards are written; the main process goes on
     accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl", r.accuracy)
     judge = (
         (lambda records: judge_samples(records, r.judge, cfg.generation, cfg.reward.without_think_end))

@@ -500,6 +500,9 @@ class RejectionConfig:
     shard_size: Annotated[int, POSITIVE] = (
         256  # prompts per generation shard (an interrupted run resumes at the next shard)
     )
+    # Under several processes each samples its own shards; the main one waits for the others' and
+    # gives up when none appeared for this long (a hung process): more than one shard takes.
+    shard_stall_timeout_s: Annotated[float, Range(gt=0, fix="longer than one shard takes to sample")] = 3600.0
     seed: int = 0  # sampling seed (shard i uses seed + i)
     accuracy: str | None = None  # the reward that marks samples correct (null: reward.accuracy)
     judge: JudgeConfig = field(default_factory=JudgeConfig)  # generative judge where rules cannot decide

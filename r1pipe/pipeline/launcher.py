@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
@@ -227,18 +227,40 @@ def slurm_head_node(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def one_process_launcher(cfg: DictConfig) -> Launcher:
-    """For a stage's one-process steps (stage 3's sampling, the hand-off check and evaluation),
-    whatever launcher trains: they generate, and vLLM spreads a model over the GPUs itself."""
+    """For a stage's one-process steps (the hand-off check and evaluation), whatever launcher
+    trains: they generate, and vLLM spreads a model over the GPUs itself."""
     return LocalLauncher(launcher_env(cfg))
+
+
+def generation_launcher(cfg: DictConfig) -> Launcher:
+    """For a step that samples data-parallel (stage 3's prepare): the training launcher's machines,
+    GPUs / generation.tensor_parallel_size processes on each (each its own engine on its own GPU
+    group, generation/shards.py), plain processes without the DeepSpeed or FSDP config (no
+    process shards a model there)."""
+    launcher = build_launcher(cfg)
+    if isinstance(launcher, LocalLauncher):
+        return launcher
+    training = launcher.accelerate if isinstance(launcher, SlurmLauncher) else launcher
+    assert isinstance(training, AccelerateLauncher)
+    tp, lc = cfg.generation.tensor_parallel_size, cfg.launcher
+    if (lc.num_processes // lc.num_machines) % tp:
+        raise LauncherError(
+            f"generation.tensor_parallel_size={tp} does not divide the {lc.num_processes // lc.num_machines} "
+            "processes per machine (launcher.num_processes / launcher.num_machines): data-parallel sampling "
+            "gives each process a group of tensor_parallel_size GPUs"
+        )
+    sampling = replace(training, num_processes=training.num_processes // tp, config_file=None)
+    return replace(launcher, accelerate=sampling) if isinstance(launcher, SlurmLauncher) else sampling
 
 
 def launcher_env(cfg: DictConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in cfg.launcher.env.items()}
 
 
-def describe_launch(cfg: DictConfig, prepare: bool) -> str:
-    """How a stage's steps would start, for `r1pipe run --dry-run`: its one-process steps and the
-    training processes (launcher, processes, machines, parallelism, precision)."""
+def describe_launch(cfg: DictConfig, prepare: str | None) -> str:
+    """How a stage's steps would start, for `r1pipe run --dry-run`: its prepare step (`prepare`:
+    None, "one" process or "all" of the launcher's, StageSpec.prepare_processes), the training
+    processes (launcher, processes, machines, parallelism, precision) and the finish step."""
     lc = cfg.launcher
     if lc.kind == "local":
         train = "1 process"
@@ -250,6 +272,12 @@ def describe_launch(cfg: DictConfig, prepare: bool) -> str:
             else "srun, 1 task per node, each accelerate launch"
         )
         train = f"{how}: {lc.num_processes} processes on {lc.num_machines} machine(s), {parallelism}, {lc.mixed_precision}"
-    steps = ["prepare: 1 process"] if prepare else []
+    steps = []
+    if prepare == "all" and lc.kind != "local":
+        tp = cfg.generation.tensor_parallel_size
+        processes = lc.num_processes // tp
+        steps.append(f"prepare: {processes} processes sampling data-parallel (tensor parallel {tp} each)")
+    elif prepare:
+        steps.append("prepare: 1 process")
     steps += [f"train: {train}", "finish (hand-off check, evaluation): 1 process"]
     return "; ".join(steps)

@@ -36,6 +36,7 @@ from r1pipe.pipeline.launcher import (
     LauncherError,
     LocalLauncher,
     build_launcher,
+    generation_launcher,
     one_process_launcher,
 )
 from r1pipe.pipeline.plan import LAUNCH, Plan, StagePlan, make_plan, run_dir_problems
@@ -286,7 +287,7 @@ def _execute_steps(cfg: DictConfig, stage: StagePlan, launcher: Launcher) -> Non
     if isinstance(launcher, LocalLauncher):
         runs: list[tuple[str, Launcher]] = [(",".join(steps), launcher)]
     else:
-        runs = [(step, launcher if step == "train" else one_process_launcher(cfg)) for step in steps]
+        runs = [(step, _step_launcher(cfg, stage.name, step, launcher)) for step in steps]
     for phase, runner in runs:
         _run_phase(cfg, stage, phase, runner, started)
     manifest = read_manifest(stage.dir)
@@ -296,6 +297,16 @@ def _execute_steps(cfg: DictConfig, stage: StagePlan, launcher: Launcher) -> Non
     log.info(
         "stage %s complete in %.0fs: %s", stage.name, manifest.wall_time_s, _key_metrics(manifest.metrics)
     )
+
+
+def _step_launcher(cfg: DictConfig, stage: str, step: str, training: Launcher) -> Launcher:
+    """Training gets the launcher's processes; a prepare step that samples data-parallel (stage 3)
+    gets them too, as plain processes (generation_launcher); every other step one process."""
+    if step == "train":
+        return training
+    if step == "prepare" and stage_spec(stage).prepare_processes == "all":
+        return generation_launcher(cfg)
+    return one_process_launcher(cfg)
 
 
 def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher, started: float) -> None:

@@ -2,7 +2,8 @@
 
 The orchestrator runs a stage's steps, one after another (each its own process under a
 multi-process launcher; all in one child under the local launcher, `--phase prepare,train,finish`):
-  prepare  one process, stages that have it (stage 3: sampling and its SFT set), -> prepared.json
+  prepare  stages that have it (stage 3: sampling and its SFT set), -> prepared.json; on the
+           launcher's processes where the stage samples data-parallel (its SPEC says), else one
   train    the launcher's N processes (accelerate, Slurm): the stage's `run(cfg, ctx)`, which
            only loads, trains and saves -> trained.json (main process)
   finish   one process, on the saved model with every GPU free: the hand-off check and the
@@ -44,7 +45,7 @@ from r1pipe.run.rundir import (
     write_manifest,
     write_phase_result,
 )
-from r1pipe.run.topology import check_world, recorded_topology
+from r1pipe.run.topology import check_world, joined_world, recorded_topology
 
 # Each reward worker imports this module as its __main__, so what only a phase needs is imported
 # inside that phase, for import cost: run.interrupt (transformers' TrainerCallback), the hand-off
@@ -84,7 +85,9 @@ def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
 
     install_stop_handlers()  # SIGTERM / Ctrl-C: finish the current shard, end "interrupted"
     started = time.time()
-    result: StageResult = module.prepare(cfg, ctx)
+    result: StageResult | None = module.prepare(cfg, ctx)
+    if result is None:  # a process other than the main one, its share of the work done
+        return
     write_phase_result(
         ctx.stage_dir,
         PREPARED,
@@ -93,6 +96,7 @@ def prepare(cfg: DictConfig, ctx: StageContext, module: Any) -> None:
             "outputs": result.outputs,
             "metrics": result.metrics,
             "wall_time_s": round(time.time() - started, 1),
+            "processes": joined_world()["processes"],
         },
     )
 
@@ -166,7 +170,9 @@ def finish(cfg: DictConfig, ctx: StageContext) -> None:
         metrics=metrics,
         versions=trained["versions"],
         wall_time_s=round(prepared.get("wall_time_s", 0) + trained["wall_time_s"] + time.time() - started, 1),
-        topology=trained["topology"],
+        # where a prepare step ran, on how many processes (stage 3 samples on all of them)
+        topology=trained["topology"]
+        | ({"prepare_processes": prepared["processes"]} if "processes" in prepared else {}),
         completion_id=trained.get("completion_id") or new_completion_id(),
     )
     log.info("stage %s complete: %s", ctx.name, json.dumps(metrics, default=str))

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from r1pipe.data.loading import id_column, row_id
 from r1pipe.generation import Engine, Sampling
+from r1pipe.generation.shards import Share, wait_for_shards
 from r1pipe.rejection.dedup import Contamination, exact_duplicates, near_duplicates
 from r1pipe.rejection.filters import failed_filters
 from r1pipe.rejection.store import Records, read_records, write_records
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_FIELDS = ("prompt", "answer", "language", "task")
+ALONE = Share()  # one process samples every shard
 
 
 def survivors(records: Records) -> Records:
@@ -73,26 +75,38 @@ def generate_in_shards(
     r: DictConfig,
     shards_dir: Path,
     open_engine: Callable[[], AbstractContextManager[Engine]],
-) -> Records:
-    """n samples per prompt, `r.shard_size` prompts per shard file. Finished shards are kept, so an
-    interrupted generation resumes at the first missing shard; the engine starts only if one is."""
+    share: Share = ALONE,
+) -> Records | None:
+    """n samples per prompt, `r.shard_size` prompts per shard file, shard `i` seeded `r.seed + i`.
+    Finished shards are kept, so an interrupted generation resumes at the missing shards; the
+    engine starts only if one is. Under several processes (generation/shards.py) each samples the
+    missing shards it owns; the main process then waits for the rest and returns every record,
+    the others return None."""
     bounds = [(s, min(s + r.shard_size, len(rows))) for s in range(0, len(rows), r.shard_size)]
-    path = lambda i: shards_dir / f"shard_{i:05d}.jsonl"  # noqa: E731
-    todo = [i for i in range(len(bounds)) if not path(i).is_file()]
-    if len(todo) < len(bounds):
-        log.info("generation: %d of %d shards already written", len(bounds) - len(todo), len(bounds))
+    paths = [shards_dir / f"shard_{i:05d}.jsonl" for i in range(len(bounds))]
+    todo = [i for i in range(len(bounds)) if not paths[i].is_file() and share.owns(i)]
+    owned = sum(share.owns(i) for i in range(len(bounds)))
+    if len(todo) < owned:
+        log.info("generation: %d of %d shards already written", owned - len(todo), owned)
     if todo:
         with open_engine() as engine:
-            log.info("generation engine: %s", engine.backend)
+            log.info("generation engine: %s%s", engine.backend, _of_processes(share, owned))
             for done, i in enumerate(todo, start=1):
                 start, end = bounds[i]
-                write_records(path(i), generate_shard(engine, rows[start:end], r, seed=r.seed + i))
+                write_records(paths[i], generate_shard(engine, rows[start:end], r, seed=r.seed + i))
                 log.info("generation: shard %d/%d written (%d done this attempt)", i + 1, len(bounds), done)
-                stop_after_shard(i + 1, len(bounds))
-    return [record for i in range(len(bounds)) for record in read_records(path(i))]
+                stop_after_shard(i + 1, done, len(todo))
+    if not share.is_main:
+        return None
+    wait_for_shards(paths, share, r.shard_stall_timeout_s)
+    return [record for path in paths for record in read_records(path)]
 
 
-def stop_after_shard(written: int, total: int) -> None:
+def _of_processes(share: Share, owned: int) -> str:
+    return f", process {share.rank} of {share.world}, {owned} shards its own" if share.world > 1 else ""
+
+
+def stop_after_shard(shard: int, written: int, total: int) -> None:
     """A stop signal (SIGTERM, Ctrl-C) during generation ends it here, with the shard it arrived
     in finished and written: StopRequested marks the stage interrupted, and the rerun generates
     only the shards still missing."""
@@ -101,7 +115,8 @@ def stop_after_shard(written: int, total: int) -> None:
     signal_name = stop_requested()
     if signal_name and written < total:
         raise StopRequested(
-            f"{signal_name}: generation stopped after shard {written}/{total}; the rerun generates the rest"
+            f"{signal_name}: generation stopped after shard {shard} ({written} of the {total} this process "
+            "had to sample); the rerun generates the rest"
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,21 @@ class StepStore:
                 break
         if not key_file.is_file():
             atomic_write_text(key_file, key)
+
+
+def wait_for_adopted_shards(shards_dir: Path, key: str, timeout_s: float, poll_s: float = 0.5) -> None:
+    """What a process other than the main one does before sampling: wait until the main process
+    has marked `shards_dir` with the generation key (`StepStore.adopt_shards`), so that it never
+    samples into a folder the main process is about to clear or fill from an earlier attempt."""
+    key_file = shards_dir / "generation.key"
+    deadline = time.monotonic() + timeout_s
+    while not (key_file.is_file() and key_file.read_text(encoding="utf-8").strip() == key):
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{key_file}: the main process did not set up the generation folder within {timeout_s:.0f}s "
+                "(rejection.shard_stall_timeout_s); look at its log"
+            )
+        time.sleep(poll_s)
 
 
 def superseded_attempts(run_dir: Path, stage_dir_name: str) -> list[Path]:

@@ -41,10 +41,13 @@ class StageSpec:
     operational_keys: tuple[str, ...] = ()
     # The config key of the stage's `resume` setting (auto | false | PATH); default `<section>.resume`.
     resume_key: str = ""
-    # The module also has `prepare(cfg, ctx) -> StageResult`, run in one process before the
-    # training processes start (stage 3: sampling and its SFT set; vLLM spreads the model over
-    # the GPUs itself). Training then finds its result as ctx.prepared.
+    # The module also has `prepare(cfg, ctx) -> StageResult | None`, run before the training
+    # processes start (stage 3: sampling and its SFT set); None from any process but the main one.
+    # Training then finds its result as ctx.prepared.
     prepare: bool = False
+    # Where `prepare` runs: "one" process, or "all" the training launcher's processes (data-parallel
+    # sampling, generation/shards.py: stage 3), after which the main process alone goes on.
+    prepare_processes: Literal["one", "all"] = "one"
     # The stage's own config checks, run by `r1pipe validate` and before every run when the stage
     # is in the pipeline: problems with the key and the fix (pipeline/validate.py runs the rest).
     check: Callable[[DictConfig], list[ConfigProblem]] | None = None

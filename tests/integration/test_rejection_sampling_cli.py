@@ -32,6 +32,7 @@ pytestmark = pytest.mark.integration
 
 PROMPTS, N, SHARD = 24, 4, 8
 STEPS = ["generated", "correct", "readable", "unique", "decontaminated", "kept"]
+ONE_DECODE_THREAD = ["generation.cpu_decode_threads=1"]
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +71,12 @@ def stage3_args(run_dir: Path, model: Path, *extra: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def stage_dir(sampled_model: Path, tmp_path_factory) -> Path:
-    """The module's main run: sampling in one process, the SFT on 2 (launcher=accelerate)."""
+    """The module's main run: sampling and the SFT on 2 processes (launcher=accelerate). One
+    decoding thread per process, as in the one-process run it is compared with: on a CPU the
+    thread count changes the last bits of the logits, and so which tokens are sampled."""
     work = tmp_path_factory.mktemp("work")
-    r1pipe("run", *stage3_args(work / "run", sampled_model), *TWO_PROCESSES, cwd=work)
+    args = stage3_args(work / "run", sampled_model, *ONE_DECODE_THREAD)
+    r1pipe("run", *args, *TWO_PROCESSES, cwd=work)
     return work / "run" / "03_rejection_sampling"
 
 
@@ -90,8 +94,11 @@ def test_stage_three_completes_with_its_set_model_and_funnel(stage_dir: Path):
     assert metrics["rejection/samples"] == PROMPTS * N
     assert metrics["train/final_step"] == 4
     assert {"eval/before/heldout/pass@1", "eval/after/heldout/pass@1"} <= set(metrics)
-    # sampled once (the prepare step, one process), fine-tuned on 2 processes in step
+    # sampled on 2 processes (the prepare step, data-parallel), fine-tuned on 2 processes in step
     assert (manifest["topology"]["processes"], metrics["train/ranks_in_sync"]) == (2, 2)
+    assert manifest["topology"]["prepare_processes"] == 2
+    log = (stage_dir.parent / "r1pipe.log").read_text(encoding="utf-8")
+    assert "process 0 of 2, 2 shards its own" in log and "process 1 of 2, 1 shards its own" in log
     assert json.loads((stage_dir / "prepared.json").read_text())["outputs"]["data"] == outputs["data"]
     shards = sorted(p.name for p in (stage_dir / "data" / "generations").glob("shard_*.jsonl"))
     assert len(shards) == math.ceil(PROMPTS / SHARD)
@@ -252,12 +259,24 @@ def test_tuning_a_later_step_reuses_generation_and_earlier_steps(
     assert len(per_prompt) == len(set(per_prompt)), "keep_per_prompt=1"
 
 
-def test_dataset_only_mode_writes_the_set_and_no_model(sampled_model: Path, tmp_path: Path):
-    r1pipe("run", *stage3_args(tmp_path / "run", sampled_model, "rejection.sft=false"), cwd=tmp_path)
+def test_dataset_only_mode_on_one_process_writes_the_set_two_processes_wrote(
+    sampled_model: Path, stage_dir: Path, tmp_path: Path
+):
+    """`rejection.sft=false`: the set and no model. Sampled by one process, the same shards,
+    funnel and SFT set, row for row, as the module's run sampled on two: each shard is seeded by
+    its index, not by the process that samples it."""
+    args = stage3_args(tmp_path / "run", sampled_model, "rejection.sft=false", *ONE_DECODE_THREAD)
+    r1pipe("run", *args, cwd=tmp_path)
     stage = tmp_path / "run" / "03_rejection_sampling"
     manifest = json.loads((stage / "manifest.json").read_text())
     assert set(manifest["outputs"]) == {"data", "funnel"}
     assert not (stage / "model").exists() and not (stage / "checkpoints").exists()
+    assert manifest["topology"].get("prepare_processes", 1) == 1
+    for shard in sorted((stage_dir / "data" / "generations").glob("shard_*.jsonl")):
+        assert read_jsonl(stage / "data" / "generations" / shard.name) == read_jsonl(shard), shard.name
+    assert read_jsonl(stage / "data" / "sft.jsonl") == read_jsonl(stage_dir / "data" / "sft.jsonl")
+    funnel = lambda d: json.loads((d / "funnel.json").read_text())["funnel"]  # noqa: E731
+    assert funnel(stage) == funnel(stage_dir)
 
 
 @pytest.mark.vllm

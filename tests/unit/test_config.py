@@ -390,7 +390,10 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
     assert [s.action for s in plan.stages] == ["run"] * 4
     launches = describe_launches(cfg, plan)
     assert f"train: accelerate launch: 8 processes on 1 machine(s), {parallelism}, bf16" in launches
-    assert "rejection_sampling   prepare: 1 process; train:" in launches
+    assert (
+        "rejection_sampling   prepare: 8 processes sampling data-parallel (tensor parallel 1 each); train:"
+        in launches
+    )
     assert launches.count("finish (hand-off check, evaluation): 1 process") == 4
 
 

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from r1pipe.config.schema import DedupConfig, ReadabilityConfig, RejectionConfig
 from r1pipe.generation import TransformersEngine
+from r1pipe.generation.shards import Share
 from r1pipe.rejection.judge import final_answer, parse_verdict
 from r1pipe.rejection.sft_set import funnel_report, non_reasoning_count, reasoning_rows, write_sft_set
 from r1pipe.rejection.steps import (
@@ -230,6 +231,38 @@ def test_generation_resumes_at_the_first_missing_shard(tmp_path, toy_engine):
 
     generate_in_shards(rows, r, tmp_path, open_engine)
     assert len(opened) == 2, "with every shard written the engine is not even started"
+
+
+def test_two_processes_sample_the_shards_one_process_samples(tmp_path, toy_engine):
+    """Process 1 of 2 writes its shards (1, 3) and returns None; process 0 writes its own (0, 2, 4),
+    finds the others' and returns every record: the same as one process, each shard seeded by its
+    index whoever samples it."""
+    r = OmegaConf.structured(
+        RejectionConfig(samples_per_prompt=2, max_tokens=8, shard_size=1, temperature=1.0)
+    )
+    rows = [
+        {
+            "prompt_id": f"p{i}",
+            "prompt": f"What is {i} + 2?",
+            "answer": str(i + 2),
+            "language": "en",
+            "task": "toy",
+        }
+        for i in range(5)
+    ]
+
+    @contextmanager
+    def open_engine():
+        yield toy_engine
+
+    alone = generate_in_shards(rows, r, tmp_path / "one", open_engine)
+    assert generate_in_shards(rows, r, tmp_path / "two", open_engine, Share(1, 2)) is None
+    assert sorted(p.name for p in (tmp_path / "two").glob("shard_*")) == [
+        "shard_00001.jsonl",
+        "shard_00003.jsonl",
+    ]
+    together = generate_in_shards(rows, r, tmp_path / "two", open_engine, Share(0, 2))
+    assert together == alone and len(alone) == 10
 
 
 @pytest.fixture(scope="module")
