@@ -126,3 +126,23 @@ def kill_once_checkpointed(args: list[str], cwd: Path, checkpoint: Path) -> None
         time.sleep(0.2)
     os.killpg(orchestrator.pid, signal.SIGKILL)
     orchestrator.wait()
+
+
+def stage_process(rank: int, run_dir: Path) -> int | None:
+    """The pid of the stage process of `rank` (under accelerate launch) of the run in `run_dir`,
+    or None. Other xdist workers run 2-process stages of their own at the same time: only the
+    run directory on the command line tells this run's processes from theirs."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environment = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if (
+            b"r1pipe.pipeline.stage_process" in command
+            and b"accelerate" not in command
+            and str(run_dir).encode() in command
+            and f"\0RANK={rank}\0".encode() in environment
+        ):
+            return int(pid)
+    return None

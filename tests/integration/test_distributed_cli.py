@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import QUICK_STEPS, TWO_PROCESSES, r1pipe
+from cli_helpers import QUICK_STEPS, TWO_PROCESSES, r1pipe, stage_process
 from transformers import AutoModelForCausalLM
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed]
@@ -106,26 +106,6 @@ def test_two_processes_write_one_loadable_model_and_every_rank_state(runs):
     AutoModelForCausalLM.from_pretrained(model_dir)  # loads with plain transformers
     checkpoint = runs["two"] / "checkpoints" / "step_000006"
     assert {p.name for p in checkpoint.glob("rng_state*.pth")} == {"rng_state_0.pth", "rng_state_1.pth"}
-
-
-def stage_process(rank: int, run_dir: Path) -> int | None:
-    """The pid of the stage process of `rank` (under accelerate launch) of the run in `run_dir`,
-    or None. Other xdist workers run 2-process stages of their own at the same time: only the
-    run directory on the command line tells this run's processes from theirs."""
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            environment = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            continue
-        if (
-            b"r1pipe.pipeline.stage_process" in command
-            and b"accelerate" not in command
-            and str(run_dir).encode() in command
-            and f"\0RANK={rank}\0".encode() in environment
-        ):
-            return int(pid)
-    return None
 
 
 @pytest.mark.faults

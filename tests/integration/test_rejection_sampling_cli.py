@@ -22,6 +22,7 @@ from cli_helpers import (
     kill_once_checkpointed,
     r1pipe,
     r1pipe_here,
+    stage_process,
     start_run,
     tree_snapshot,
 )
@@ -194,6 +195,37 @@ def test_crash_after_generation_reuses_the_shards_on_resume(sampled_model: Path,
 
 
 @pytest.mark.faults
+@pytest.mark.faults
+def test_a_killed_sampling_process_costs_only_its_unfinished_shards(sampled_model: Path, tmp_path: Path):
+    """Two processes sample; SIGKILL of process 1 once its first shard is written (a lost GPU or
+    node): the launcher stops process 0, the stage ends interrupted, and the rerun samples only
+    the shards that were not written: the written ones stay as they were."""
+    run_dir = tmp_path / "run"
+    shards = run_dir / "03_rejection_sampling" / "data" / "generations"
+    args = stage3_args(
+        run_dir, sampled_model, "rejection.shard_size=2", "rejection.sft=false", *ONE_DECODE_THREAD
+    )
+    orchestrator = start_run([*args, *TWO_PROCESSES], tmp_path, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while not (shards / "shard_00001.jsonl").exists() or stage_process(1, run_dir) is None:
+        assert orchestrator.poll() is None and time.time() < deadline, "process 1 wrote no shard"
+        time.sleep(0.05)
+    os.kill(stage_process(1, run_dir), signal.SIGKILL)
+    _, err = orchestrator.communicate(timeout=300)
+    assert orchestrator.returncode != 0 and f"r1pipe run run_dir={run_dir}" in err, err
+    assert stage_process(0, run_dir) is None, "process 0 was stopped, not left waiting"
+    written = {k: v for k, v in tree_snapshot(shards).items() if k.startswith("shard_")}
+    assert "shard_00001.jsonl" in written and len(written) < PROMPTS // 2
+
+    r1pipe("run", *args, *TWO_PROCESSES, cwd=tmp_path)
+    after = {k: v for k, v in tree_snapshot(shards).items() if k.startswith("shard_")}
+    assert {k: v for k, v in after.items() if k in written} == written, "no written shard was redone"
+    assert len(after) == PROMPTS // 2
+    log = (run_dir / "r1pipe.log").read_text(encoding="utf-8")
+    rerun = log[log.rindex("=== stage 1/1: rejection_sampling") :]
+    assert len(re.findall(r"generation: shard \d+/12 written", rerun)) == PROMPTS // 2 - len(written)
+
+
 @pytest.mark.parametrize("to", ["orchestrator", "group"])
 def test_sigterm_during_generation_finishes_the_shard_and_the_rerun_generates_the_rest(
     sampled_model: Path, tmp_path: Path, to: str

@@ -10,10 +10,13 @@ import pytest
 from r1pipe.pipeline.compose import compose_config
 from r1pipe.pipeline.launcher import (
     AccelerateLauncher,
+    LauncherError,
     LocalLauncher,
     SlurmLauncher,
     accelerate_config_path,
     build_launcher,
+    describe_launch,
+    generation_launcher,
     one_process_launcher,
     read_accelerate_config,
 )
@@ -282,8 +285,9 @@ def test_environment_without_env_is_the_parent_environment(monkeypatch):
 
 
 def test_one_process_steps_run_locally_under_accelerate():
-    """Stage 3's sampling and every stage's finish step (hand-off check, evaluation) run as one
-    local process whatever launcher trains; the training itself gets the launcher's N processes."""
+    """Every stage's finish step (hand-off check, evaluation) runs as one local process whatever
+    launcher trains; the training itself gets the launcher's N processes, and stage 3's sampling
+    too (its prepare step, data-parallel)."""
     from r1pipe.pipeline.stage_specs import STAGES
 
     cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8", "+launcher.env.X=1"])
@@ -291,4 +295,52 @@ def test_one_process_steps_run_locally_under_accelerate():
     one = one_process_launcher(cfg)
     assert type(one) is LocalLauncher and one.environment()["X"] == "1"
     assert one.command(RUN, STAGE, "finish")[-2:] == ["--phase", "finish"]
-    assert [s.name for s in STAGES.values() if s.prepare] == ["rejection_sampling"]
+    assert [(s.name, s.prepare_processes) for s in STAGES.values() if s.prepare] == [
+        ("rejection_sampling", "all")
+    ]
+
+
+def test_stage_three_samples_on_gpus_over_tensor_parallel_processes(monkeypatch):
+    """Stage 3's prepare step samples data-parallel: the training launcher's machines with GPUs /
+    generation.tensor_parallel_size plain processes (no ZeRO or FSDP config: each holds its own
+    engine), under accelerate and under Slurm; a local launch stays one process."""
+    cfg = compose_config(
+        ["launcher=accelerate", "launcher.num_processes=8", "launcher.accelerate_config=zero3"]
+        + ["generation=vllm", "generation.tensor_parallel_size=2"]
+    )
+    sampling = generation_launcher(cfg)
+    assert type(sampling) is AccelerateLauncher and sampling.config_file is None
+    cmd = sampling.command(RUN, STAGE, "prepare")
+    assert option(cmd, "--num_processes") == "4" and "--config_file" not in cmd
+    assert cmd[-2:] == ["--phase", "prepare"]
+    assert "prepare: 4 processes sampling data-parallel (tensor parallel 2 each)" in describe_launch(
+        cfg, "all"
+    )
+    assert describe_launch(cfg, "one").startswith("prepare: 1 process;")
+
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.setattr("r1pipe.pipeline.launcher.slurm_head_node", lambda: "gpu01")
+    slurm = compose_config(
+        [
+            "launcher=slurm",
+            "launcher.num_machines=2",
+            "launcher.num_processes=16",
+            "generation.tensor_parallel_size=4",
+        ]
+    )
+    built = generation_launcher(slurm)
+    assert type(built) is SlurmLauncher and built.head == "gpu01"
+    cmd = built.command(RUN, STAGE, "prepare")
+    assert (option(cmd, "--num_machines"), option(cmd, "--num_processes")) == ("2", "4")
+
+    assert type(generation_launcher(compose_config([]))) is LocalLauncher
+
+
+def test_a_tensor_parallel_size_that_does_not_divide_the_gpus_is_refused():
+    cfg = compose_config(
+        ["launcher=accelerate", "launcher.num_processes=6", "generation.tensor_parallel_size=4"]
+    )
+    with pytest.raises(
+        LauncherError, match="tensor_parallel_size=4 does not divide the 6 processes per machine"
+    ):
+        generation_launcher(cfg)
