@@ -13,6 +13,9 @@ The docs mark each generated block with the run directory it comes from (its nam
     <!-- results:reflection aha -->             how often each evaluated model reflects, and pays
     <!-- results:figure aha rl_reflection.png --> one of `r1pipe report`'s figures (docs/figures/)
     <!-- results:headline toy-default -->       pass@1 of the base, then after each stage, one line
+    <!-- results:headline-seeds toy-default-s42,toy-default-s43,toy-default-s44 -->  the same, mean ± sd
+    <!-- results:seeds RUN,RUN,RUN -->          each model's pass@1 per seed, mean ± sd, changes in SE
+    <!-- results:kinds RUN,RUN,RUN -->          general requests by kind and language, stage 3 -> 4
     ...
     <!-- /results -->
 

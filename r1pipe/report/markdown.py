@@ -104,8 +104,32 @@ def seeds_table(runs: list[RunData], benchmark: str = "heldout") -> str:
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {spread} |")
     for name in names:
         changes = [_change_in_se(_stage(run, name), benchmark) for run in runs]
-        rows.append(f"| change over {name} (in SE) | " + " | ".join(changes) + " | |")
+        rows.append(f"| change by {name} (in SE) | " + " | ".join(changes) + " | |")
     return "\n".join(rows)
+
+
+def seeds_headline(runs: list[RunData], benchmark: str = "heldout") -> str:
+    """`headline` over several seeds, as the README quotes it: pass@1 mean ± sd over the runs of
+    the first evaluated model, then after each stage, and the seeds' changes by the last stage in
+    standard errors (each run's, in order)."""
+    names = [stage.name for stage in runs[0].stages if benchmark in stage.evals.get("after", {})]
+    if not names:
+        raise ValueError(f"{runs[0].path}: no stage evaluated {benchmark!r}")
+    chain = []
+    for label, stage_name, side in [("base", names[0], "before"), *((n, n, "after") for n in names)]:
+        values = [
+            (_stage(run, stage_name).evals.get(side, {}).get(benchmark) or {}).get("pass@1") for run in runs
+        ]
+        if None in values:
+            raise ValueError(f"a run has no {side} {benchmark!r} figure for {stage_name}")
+        chain.append(f"{_mean_sd(values)} ({label})")
+    changes = ", ".join(
+        _change_in_se(_stage(run, names[-1]), benchmark).split(" ")[-1].strip("()") for run in runs
+    )
+    return (
+        f"{benchmark} pass@1 (mean ± sd over {len(runs)} seeds) {' -> '.join(chain)}; "
+        f"{names[-1]}'s change per seed, in SE: {changes}"
+    )
 
 
 def _change_in_se(stage: StageData, benchmark: str) -> str:
@@ -247,6 +271,9 @@ def _stage(run: RunData, name: str) -> StageData:
 
 
 def _mean_sd(values: list[float]) -> str:
+    """mean ± sd; one value alone (a single seed) has no spread to show."""
+    if len(values) < 2:
+        return f"{values[0]:.3f}" if values else "-"
     return f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
@@ -279,7 +306,7 @@ def _final_step(stage: StageData) -> str:
 
 # --- generated blocks in a Markdown file ------------------------------------------------------------
 
-BLOCK = re.compile(r"<!-- results:(\w+) ([^>]*?) -->\n.*?<!-- /results -->", re.DOTALL)
+BLOCK = re.compile(r"<!-- results:([\w-]+) ([^>]*?) -->\n.*?<!-- /results -->", re.DOTALL)
 
 
 @dataclass
@@ -298,6 +325,7 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
     <!-- results:figure RUN[,RUN_B] FILE --> one of the report's figures, saved in figures_dir
     <!-- results:headline RUN [BENCHMARK] -->  pass@1 of the base, then after each stage, one line
     <!-- results:seeds RUN,RUN,RUN [BENCHMARK] --> each model's pass@1 per seed, mean ± sd
+    <!-- results:headline-seeds RUN,RUN,RUN [BENCHMARK] --> the headline line, mean ± sd over seeds
     <!-- results:kinds RUN,RUN,RUN [BENCHMARK] --> per kind of request: stage 3 -> stage 4
     """
     written: list[str] = []
@@ -333,10 +361,12 @@ def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Pa
         return headline(runs[0], *args[:1])
     if kind == "seeds":
         return seeds_table(runs, *args[:1])
+    if kind == "headline-seeds":
+        return seeds_headline(runs, *args[:1])
     if kind == "kinds":
         return kinds_table(runs, *args[:1])
     raise ValueError(
-        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline, seeds, kinds or figure"
+        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline, headline-seeds, seeds, kinds or figure"
     )
 
 

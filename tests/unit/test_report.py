@@ -21,6 +21,7 @@ from r1pipe.report.markdown import (
     kinds_table,
     reflection_table,
     refresh_blocks,
+    seeds_headline,
     seeds_table,
     stage_table,
     trend_table,
@@ -467,8 +468,13 @@ def test_the_seeds_table_gives_each_model_per_seed_with_mean_sd_and_each_change_
     assert rows["base"] == "| base | 0.200 (0.020) | 0.200 (0.020) | 0.200 ± 0.000 |"
     assert rows["all_scenario_rl"] == "| all_scenario_rl | 0.600 (0.020) | 0.500 (0.020) | 0.550 ± 0.071 |"
     # stage 4's input is 0.5 (SE 0.02): +0.1 is +3.5 SE of the change, 0.0 is +0.0
-    assert rows["change over all_scenario_rl (in SE)"].startswith(
-        "| change over all_scenario_rl (in SE) | +0.100 (+3.5) | +0.000 (+0.0) |"
+    assert rows["change by all_scenario_rl (in SE)"].startswith(
+        "| change by all_scenario_rl (in SE) | +0.100 (+3.5) | +0.000 (+0.0) |"
+    )
+    line = seeds_headline(runs)
+    assert line.startswith("heldout pass@1 (mean ± sd over 2 seeds) 0.200 ± 0.000 (base) -> ")
+    assert line.endswith(
+        "-> 0.550 ± 0.071 (all_scenario_rl); all_scenario_rl's change per seed, in SE: +3.5, +0.0"
     )
 
 
@@ -527,7 +533,7 @@ def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
     for block, fix in (
         (
             "<!-- results:table finished -->",
-            "use stages, trend, reflection, headline, seeds, kinds or figure",
+            "use stages, trend, reflection, headline, headline-seeds, seeds, kinds or figure",
         ),
         ("<!-- results:figure finished nope.png -->", "loss.png"),
         ("<!-- results:trend finished -->", "names its stage"),
