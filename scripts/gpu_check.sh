@@ -11,7 +11,8 @@
 # stage 3; (2) stage 2 in vLLM server mode (2+ GPUs); (3) scripts/bench_generation.py,
 # transformers vs vLLM; (4) scripts/bench_grpo.py, GRPO step time with transformers vs vLLM
 # rollouts on a random-weight Qwen2.5-1.5B-shaped model (the toy model on CPU); (5) the toy
-# pipeline with transformers rollouts (the GPU code path without vLLM).
+# pipeline with transformers rollouts (the GPU code path without vLLM); (6) scripts/bench_sampling.py,
+# stage 3's sampling on 1 GPU vs all of them (2+ GPUs).
 # A machine without trl/datasets/hydra (the lent GPU image) needs them carried as wheels:
 #   pip download --no-deps -d wheels trl datasets hydra-core omegaconf antlr4-python3-runtime \
 #       math-verify latex2sympy2_extended multiprocess dill xxhash pyarrow  (and what pip reports)
@@ -105,6 +106,18 @@ if has omegaconf; then
   { echo; echo '```'; tail -n 8 "$OUT_DIR/bench_generation.log"; echo '```'; } >> "$REPORT"
 else
   record "generation benchmark" SKIP "omegaconf missing: pass --wheels DIR"
+fi
+# stage 3's sampling on 1 GPU vs all of them (data-parallel: one engine and its own shards per GPU),
+# from the transformers pipeline's stage-2 model above (the format reward stands in for accuracy)
+STAGE2="$OUT_DIR/runs/transformers/02_reasoning_rl/model"
+if [ "$DEPS" = yes ] && [ "$GPUS" -ge 2 ] && [ -f "$STAGE2/config.json" ]; then
+  SAMPLING_BACKEND=transformers; [ "$VLLM" = yes ] && SAMPLING_BACKEND=vllm
+  run_check "stage-3 sampling, 1 vs $GPUS GPUs" bench_sampling.log \
+    "$PY" scripts/bench_sampling.py --model "$STAGE2" --processes "$GPUS" --backend "$SAMPLING_BACKEND" \
+    --threads 0 --prompts 512 --shard-size 32 reward.accuracy=r1_format
+  { echo; echo '```'; tail -n 6 "$OUT_DIR/bench_sampling.log"; echo '```'; } >> "$REPORT"
+else
+  record "stage-3 sampling, 1 vs all GPUs" SKIP "needs 2+ GPUs and the transformers pipeline's stage-2 model ($GPUS GPUs)"
 fi
 
 {
