@@ -13,6 +13,7 @@ reward in the driver costs nothing until the first batch is scored.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Literal, get_args
 
 from r1pipe.rewards.answers import completion_text
@@ -76,11 +77,15 @@ def normalize_scores(raw: list[float], mode: Normalize) -> list[float]:
 
 
 def resolve_device(device: str) -> str:
+    """`auto`: the GPU of this process (LOCAL_RANK under accelerate launch / torchrun, so that each
+    training process scores its own samples on its own GPU, not all of them on GPU 0), else the CPU."""
     if device != "auto":
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
 
 
 class RewardModelScorer:

@@ -17,6 +17,7 @@ from r1pipe.rewards.reward_model import (
     format_input,
     make_reward_model_reward,
     normalize_scores,
+    resolve_device,
     summary_of,
 )
 from r1pipe.toy.base_model import toy_base_dir
@@ -236,3 +237,19 @@ def test_bad_arguments_and_untrained_head(tmp_path):
     tokenizer.save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="not a trained reward model"):
         RewardModelScorer(str(tmp_path), device="cpu").score(["hi"])
+
+
+def test_each_training_process_scores_on_its_own_gpu(monkeypatch):
+    """device: auto puts a reward model on the GPU of its process (LOCAL_RANK), not every
+    process's copy on GPU 0; without a GPU, the CPU; an explicit device is kept."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert resolve_device("auto") == "cuda:3"
+    monkeypatch.delenv("LOCAL_RANK")
+    assert resolve_device("auto") == "cuda:0"
+    assert resolve_device("cuda:5") == "cuda:5"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
