@@ -14,6 +14,7 @@ the manifests and funnel.json, read through the report's own collection (`collec
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -130,6 +131,54 @@ def seeds_headline(runs: list[RunData], benchmark: str = "heldout") -> str:
         f"{benchmark} pass@1 (mean ± sd over {len(runs)} seeds) {' -> '.join(chain)}; "
         f"{names[-1]}'s change per seed, in SE: {changes}"
     )
+
+
+def versus_table(first: list[RunData], second: list[RunData], benchmark: str = "heldout") -> str:
+    """Two ways to the same kind of model, seed by seed (`first[i]` against `second[i]`): each
+    run's final model's pass@1 (SE), its training (optimizer steps, seconds of the train step,
+    trained.json), and the difference in standard errors of the difference; a last row gives the
+    means ± sd. Distillation against RL on the same student is the case it was made for."""
+    if len(first) != len(second):
+        raise ValueError(
+            f"a results:versus block pairs runs seed by seed: {len(first)} against {len(second)}"
+        )
+    a_name, b_name = _series(first), _series(second)
+    head = f"| pair | {a_name} pass@1 (SE) | {a_name} training | {b_name} pass@1 (SE) | {b_name} training | difference (in SE) |"
+    rows = [head, "|---|---|---|---|---|---|"]
+    a_values, b_values = [], []
+    for a_run, b_run in zip(first, second, strict=True):
+        (a, a_train), (b, b_train) = _final(a_run, benchmark), _final(b_run, benchmark)
+        a_values.append(a["pass@1"])
+        b_values.append(b["pass@1"])
+        se = ((a.get("pass@1_se") or 0.0) ** 2 + (b.get("pass@1_se") or 0.0) ** 2) ** 0.5
+        diff = a["pass@1"] - b["pass@1"]
+        in_se = f"{diff:+.3f} ({diff / se:+.1f})" if se else f"{diff:+.3f} (no spread)"
+        rows.append(
+            f"| {a_run.name} / {b_run.name} | {_number(a, 'pass@1')} ({_number(a, 'pass@1_se')}) | {a_train} "
+            f"| {_number(b, 'pass@1')} ({_number(b, 'pass@1_se')}) | {b_train} | {in_se} |"
+        )
+    rows.append(f"| mean ± sd | {_mean_sd(a_values)} | | {_mean_sd(b_values)} | | |")
+    return "\n".join(rows)
+
+
+def _series(runs: list[RunData]) -> str:
+    """The runs' shared name without the seed suffix (`distill-s42` -> `distill`)."""
+    return re.sub(r"-s\d+$", "", runs[0].name)
+
+
+def _final(run: RunData, benchmark: str) -> tuple[dict, str]:
+    """The last evaluated stage's 'after' figures, and its training as "N steps, S s"."""
+    for stage in reversed(run.stages):
+        after = stage.evals.get("after", {}).get(benchmark)
+        if after is not None:
+            trained_path = run.path / stage.dir_name / "trained.json"
+            trained = json.loads(trained_path.read_text(encoding="utf-8")) if trained_path.is_file() else {}
+            steps = trained.get("metrics", {}).get("train/final_step", "-")
+            seconds = trained.get("wall_time_s")
+            return after, f"{steps} steps, {seconds:.0f} s" if isinstance(
+                seconds, int | float
+            ) else f"{steps} steps"
+    raise ValueError(f"{run.path}: no stage evaluated {benchmark!r}")
 
 
 def _change_in_se(stage: StageData, benchmark: str) -> str:
@@ -327,6 +376,7 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
     <!-- results:seeds RUN,RUN,RUN [BENCHMARK] --> each model's pass@1 per seed, mean ± sd
     <!-- results:headline-seeds RUN,RUN,RUN [BENCHMARK] --> the headline line, mean ± sd over seeds
     <!-- results:kinds RUN,RUN,RUN [BENCHMARK] --> per kind of request: stage 3 -> stage 4
+    <!-- results:versus RUN,RUN RUN,RUN [BENCHMARK] --> two ways to a model, seed by seed
     """
     written: list[str] = []
     missing: list[str] = []
@@ -334,7 +384,8 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
     def replace(match: re.Match) -> str:
         kind, args = match.group(1), match.group(2).split()
         names = args[0].split(",")
-        absent = [name for name in names if not (runs_root / name / "plan.json").is_file()]
+        needed = names + (args[1].split(",") if kind == "versus" and len(args) > 1 else [])
+        absent = [name for name in needed if not (runs_root / name / "plan.json").is_file()]
         if absent:
             missing.extend(str(runs_root / name) for name in absent)
             return match.group(0)
@@ -365,8 +416,14 @@ def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Pa
         return seeds_headline(runs, *args[:1])
     if kind == "kinds":
         return kinds_table(runs, *args[:1])
+    if kind == "versus":
+        if not args:
+            raise ValueError("a results:versus block names two run lists: <!-- results:versus A,A B,B -->")
+        return versus_table(
+            runs, [collect_run(runs[0].path.parent / name) for name in args[0].split(",")], *args[1:2]
+        )
     raise ValueError(
-        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline, headline-seeds, seeds, kinds or figure"
+        f"unknown results block kind {kind!r}; use stages, trend, reflection, headline, headline-seeds, seeds, kinds, versus or figure"
     )
 
 

@@ -25,6 +25,7 @@ from r1pipe.report.markdown import (
     seeds_table,
     stage_table,
     trend_table,
+    versus_table,
 )
 from r1pipe.run.rundir import write_manifest
 
@@ -533,7 +534,7 @@ def test_a_bad_results_block_names_the_fix(finished: Path, tmp_path: Path):
     for block, fix in (
         (
             "<!-- results:table finished -->",
-            "use stages, trend, reflection, headline, headline-seeds, seeds, kinds or figure",
+            "use stages, trend, reflection, headline, headline-seeds, seeds, kinds, versus or figure",
         ),
         ("<!-- results:figure finished nope.png -->", "loss.png"),
         ("<!-- results:trend finished -->", "names its stage"),
@@ -565,3 +566,33 @@ def test_the_results_script_writes_the_doc_and_check_says_whether_it_is_current(
     assert results(str(readme), "--check") == 1, "each doc named is checked"
     assert results(str(readme)) == 0 and "heldout pass@1 0.200 (base) -> 0.300" in readme.read_text()
     assert results(str(readme), "--check") == 0
+
+
+def test_the_versus_table_pairs_two_ways_to_a_model_seed_by_seed(tmp_path: Path):
+    """Distillation against RL on the same student: each pair's final pass@1 (SE), the training
+    (steps, seconds of the train step), the difference in SE; then means ± sd. A block whose
+    second list of runs is missing is left as it was."""
+    for name in ("distill-s1", "distill-s2", "zero-s1", "zero-s2"):
+        make_run(tmp_path / name)
+        (tmp_path / name / "04_all_scenario_rl" / "trained.json").write_text(
+            json.dumps({"metrics": {"train/final_step": 100 if "zero" in name else 40}, "wall_time_s": 61.4})
+        )
+    evals = tmp_path / "zero-s2" / "04_all_scenario_rl" / "eval.json"
+    data = json.loads(evals.read_text())
+    data["after"]["heldout"]["metrics"]["pass@1"] = 0.4
+    evals.write_text(json.dumps(data))
+    distill = [collect_run(tmp_path / n) for n in ("distill-s1", "distill-s2")]
+    zero = [collect_run(tmp_path / n) for n in ("zero-s1", "zero-s2")]
+    rows = versus_table(distill, zero).splitlines()
+    assert rows[0].startswith("| pair | distill pass@1 (SE) | distill training | zero pass@1 (SE) |")
+    assert rows[2] == (
+        "| distill-s1 / zero-s1 | 0.600 (0.020) | 40 steps, 61 s | 0.600 (0.020) | 100 steps, 61 s | +0.000 (+0.0) |"
+    )
+    assert rows[3].endswith("| 0.400 (0.020) | 100 steps, 61 s | +0.200 (+7.1) |")
+    assert rows[4] == "| mean ± sd | 0.600 ± 0.000 | | 0.500 ± 0.141 | | |"
+
+    block = "<!-- results:versus distill-s1,distill-s2 zero-s1,zero-s2 -->\nold\n<!-- /results -->\n"
+    refreshed = refresh_blocks(block, tmp_path, tmp_path / "figures", tmp_path)
+    assert "| distill-s1 / zero-s1 |" in refreshed.text and not refreshed.missing
+    absent = block.replace("zero-s2", "zero-s3")
+    assert refresh_blocks(absent, tmp_path, tmp_path / "figures", tmp_path).text == absent
