@@ -121,9 +121,10 @@ def seeds_headline(runs: list[RunData], benchmark: str = "heldout") -> str:
         values = [
             (_stage(run, stage_name).evals.get(side, {}).get(benchmark) or {}).get("pass@1") for run in runs
         ]
-        if None in values:
+        found = [v for v in values if isinstance(v, int | float)]
+        if len(found) < len(values):
             raise ValueError(f"a run has no {side} {benchmark!r} figure for {stage_name}")
-        chain.append(f"{_mean_sd(values)} ({label})")
+        chain.append(f"{_mean_sd(found)} ({label})")
     changes = ", ".join(
         _change_in_se(_stage(run, names[-1]), benchmark).split(" ")[-1].strip("()") for run in runs
     )
