@@ -86,11 +86,13 @@ def headline(run: RunData, benchmark: str = "heldout") -> str:
     return f"{benchmark} pass@1 {' -> '.join(chain)}{spread}"
 
 
-def seeds_table(runs: list[RunData], benchmark: str = "heldout") -> str:
+def seeds_table(runs: list[RunData], benchmark: str = "heldout", metric: str = "pass@1") -> str:
     """The same command run on several seeds (one run directory each): per evaluated model (the
-    first stage's input, then each stage's output) pass@1 (SE) on every seed and the mean ± sd
-    over seeds; a last row gives each stage's change on each seed in standard errors of the
-    change (sqrt(SE_before^2 + SE_after^2)), so a finding that holds on every seed reads across."""
+    first stage's input, then each stage's output) `metric` on every seed, with its SE where the
+    evaluation gives one, and the mean ± sd over seeds; last rows give each stage's change on each
+    seed, for pass@1 in standard errors of the change (sqrt(SE_before^2 + SE_after^2)), so a
+    finding that holds on every seed reads across. `metric`: pass@1, language_consistency,
+    mean_length, ... (any figure of the evaluation summary)."""
     names = [stage.name for stage in runs[0].stages if benchmark in stage.evals.get("after", {})]
     if not names:
         raise ValueError(f"{runs[0].path}: no stage evaluated {benchmark!r}")
@@ -99,14 +101,30 @@ def seeds_table(runs: list[RunData], benchmark: str = "heldout") -> str:
     models = [("base", names[0], "before"), *((name, name, "after") for name in names)]
     for label, stage_name, side in models:
         results = [_stage(run, stage_name).evals.get(side, {}).get(benchmark) or {} for run in runs]
-        values = [r.get("pass@1") for r in results]
-        cells = [f"{_number(r, 'pass@1')} ({_number(r, 'pass@1_se')})" for r in results]
+        values = [r.get(metric) for r in results]
+        cells = [_with_se(r, metric) for r in results]
         spread = _mean_sd([v for v in values if isinstance(v, int | float)]) if None not in values else "-"
         rows.append(f"| {label} | " + " | ".join(cells) + f" | {spread} |")
     for name in names:
-        changes = [_change_in_se(_stage(run, name), benchmark) for run in runs]
-        rows.append(f"| change by {name} (in SE) | " + " | ".join(changes) + " | |")
+        if metric == "pass@1":
+            changes = [_change_in_se(_stage(run, name), benchmark) for run in runs]
+            rows.append(f"| change by {name} (in SE) | " + " | ".join(changes) + " | |")
+        else:
+            changes = [_plain_change(_stage(run, name), benchmark, metric) for run in runs]
+            rows.append(f"| change by {name} | " + " | ".join(changes) + " | |")
     return "\n".join(rows)
+
+
+def _with_se(result: dict, metric: str) -> str:
+    if f"{metric}_se" in result:
+        return f"{_number(result, metric)} ({_number(result, f'{metric}_se')})"
+    return _number(result, metric)
+
+
+def _plain_change(stage: StageData, benchmark: str, metric: str) -> str:
+    before, after = (stage.evals.get(side, {}).get(benchmark) or {} for side in ("before", "after"))
+    a, b = before.get(metric), after.get(metric)
+    return f"{b - a:+.3f}" if isinstance(a, int | float) and isinstance(b, int | float) else "-"
 
 
 def seeds_headline(runs: list[RunData], benchmark: str = "heldout") -> str:
@@ -374,7 +392,7 @@ def refresh_blocks(text: str, runs_root: Path, figures_dir: Path, doc_dir: Path)
     <!-- results:reflection RUN -->         reflecting completions of each evaluated model, and their pass@1
     <!-- results:figure RUN[,RUN_B] FILE --> one of the report's figures, saved in figures_dir
     <!-- results:headline RUN [BENCHMARK] -->  pass@1 of the base, then after each stage, one line
-    <!-- results:seeds RUN,RUN,RUN [BENCHMARK] --> each model's pass@1 per seed, mean ± sd
+    <!-- results:seeds RUN,RUN,RUN [BENCHMARK [METRIC]] --> each model's pass@1 (or METRIC) per seed, mean ± sd
     <!-- results:headline-seeds RUN,RUN,RUN [BENCHMARK] --> the headline line, mean ± sd over seeds
     <!-- results:kinds RUN,RUN,RUN [BENCHMARK] --> per kind of request: stage 3 -> stage 4
     <!-- results:versus RUN,RUN RUN,RUN [BENCHMARK] --> two ways to a model, seed by seed
@@ -412,7 +430,7 @@ def _block_body(kind: str, runs: list[RunData], args: list[str], figures_dir: Pa
     if kind == "headline":
         return headline(runs[0], *args[:1])
     if kind == "seeds":
-        return seeds_table(runs, *args[:1])
+        return seeds_table(runs, *args[:2])
     if kind == "headline-seeds":
         return seeds_headline(runs, *args[:1])
     if kind == "kinds":

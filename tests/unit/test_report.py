@@ -472,6 +472,12 @@ def test_the_seeds_table_gives_each_model_per_seed_with_mean_sd_and_each_change_
     assert rows["change by all_scenario_rl (in SE)"].startswith(
         "| change by all_scenario_rl (in SE) | +0.100 (+3.5) | +0.000 (+0.0) |"
     )
+    consistency = {
+        line.split(" | ")[0].lstrip("| "): line
+        for line in seeds_table(runs, "heldout", "language_consistency").splitlines()[2:]
+    }
+    assert consistency["all_scenario_rl"] == "| all_scenario_rl | 0.960 | 0.960 | 0.960 ± 0.000 |"
+    assert consistency["change by all_scenario_rl"] == "| change by all_scenario_rl | +0.010 | +0.010 | |"
     line = seeds_headline(runs)
     assert line.startswith("heldout pass@1 (mean ± sd over 2 seeds) 0.200 ± 0.000 (base) -> ")
     assert line.endswith(
