@@ -1,7 +1,8 @@
 """Evaluation inside the pipeline: each stage's input model (before) and final model (after) on
-eval.benchmarks, loaded from disk in the stage's own single-process "finish" step, after the
-training processes have exited (so every GPU is free, and vLLM serves where
-`generation.backend` asks for it: the same engine path as `r1pipe eval`).
+eval.benchmarks, loaded from disk in the stage's own "finish" step, after the training processes
+have exited (so every GPU is free, and vLLM serves where `generation.backend` asks for it: the
+same engine path as `r1pipe eval`). Under a multi-process launcher every process of that step
+samples its chunks of each benchmark (evaluation/loop.py) and the main one scores them.
 
 A stage's "before" is the previous stage's "after" (the same model): it is copied, not evaluated
 again, when it was measured with the same protocol (problems, k, sampling settings). Only the
@@ -23,8 +24,9 @@ from typing import Any
 from omegaconf import DictConfig
 
 from r1pipe.evaluation.benchmarks import Benchmark, load_benchmark
-from r1pipe.evaluation.loop import evaluate_benchmark, protocol
+from r1pipe.evaluation.loop import ALONE, fitted, protocol, sample_benchmark, score_benchmark
 from r1pipe.generation import open_engine
+from r1pipe.generation.shards import Share, launch_id
 from r1pipe.run.context import StageContext
 from r1pipe.run.fingerprint import still_valid
 from r1pipe.run.rundir import atomic_write_json, atomic_write_text
@@ -59,18 +61,32 @@ def _same_protocol(summary: dict | None, bench: Benchmark, cfg: DictConfig) -> b
 
 
 def evaluate_model(
-    cfg: DictConfig, model: str, benchmarks: list[Benchmark], rows_dir: Path, failure_log: Path
+    cfg: DictConfig,
+    model: str,
+    benchmarks: list[Benchmark],
+    rows_dir: Path,
+    failure_log: Path,
+    share: Share = ALONE,
 ) -> dict[str, dict]:
     """Every benchmark on the model saved at `model`, with the engine `generation.backend` picks
-    (batch size eval.batch_size); per-problem rows to rows_dir/<benchmark>.jsonl."""
+    (batch size eval.batch_size); per-problem rows to rows_dir/<benchmark>.jsonl. Under several
+    processes each samples its chunks (rows_dir/chunks/<launch>/, removed once read) and the
+    main process scores; the others return {}."""
     generation = cfg.generation.copy()
     generation.batch_size = cfg.eval.batch_size
+    chunks_dir = rows_dir / "chunks" / launch_id() if share.world > 1 else None
     results = {}
     with open_engine(model, cfg.model, generation) as engine:
         for bench in benchmarks:
-            result = evaluate_benchmark(engine, bench, cfg, failure_log)
+            bench = fitted(bench, engine, cfg)
+            samples, seconds = sample_benchmark(engine, bench, cfg, share, chunks_dir)
+            if samples is None:
+                continue  # another process scores them
+            result = score_benchmark(bench, samples, cfg, engine.backend, seconds, failure_log)
             write_problem_rows(rows_dir / f"{bench.name}.jsonl", result.rows)
             results[bench.name] = result.summary
+    if chunks_dir is not None and share.is_main:
+        shutil.rmtree(chunks_dir.parent, ignore_errors=True)  # every row is written
     return results
 
 
@@ -95,16 +111,20 @@ def _adopt(source_dir: Path, stage_dir: Path, benchmarks: list[Benchmark]) -> No
             shutil.copyfile(rows, stage_dir / "eval" / "before" / rows.name)
 
 
-def evaluate_before(cfg: DictConfig, ctx: StageContext, benchmarks: list[Benchmark]) -> dict[str, dict]:
+def evaluate_before(
+    cfg: DictConfig, ctx: StageContext, benchmarks: list[Benchmark], share: Share = ALONE
+) -> dict[str, dict]:
     """The input model's figures: the previous stage's 'after', this stage's recorded 'before'
-    (a finish step that crashed after it), or a fresh evaluation of the input model."""
+    (a finish step that crashed after it), or a fresh evaluation of the input model. Every
+    process decides the same way (from files the main process writes only after evaluating)."""
     before_file = ctx.stage_dir / "eval_before.json"
     if ctx.inputs.get("from_stage"):
         previous_dir = Path(ctx.inputs["model"]).parent
         if (found := _recorded(previous_dir, "after", benchmarks, cfg)) is not None:
             log.info("'before' = the 'after' of %s (the same model)", previous_dir.name)
-            _adopt(previous_dir, ctx.stage_dir, benchmarks)
-            atomic_write_json(before_file, found)
+            if share.is_main:
+                _adopt(previous_dir, ctx.stage_dir, benchmarks)
+                atomic_write_json(before_file, found)
             return found
     if (found := _recorded(ctx.stage_dir, "before", benchmarks, cfg)) is not None:
         return found
@@ -115,17 +135,22 @@ def evaluate_before(cfg: DictConfig, ctx: StageContext, benchmarks: list[Benchma
         benchmarks,
         ctx.stage_dir / "eval" / "before",
         ctx.stage_dir / "reward_failures.jsonl",
+        share,
     )
-    atomic_write_json(before_file, results)
+    if share.is_main:
+        atomic_write_json(before_file, results)
     return results
 
 
-def evaluate_stage(cfg: DictConfig, ctx: StageContext, model_dir: Path) -> dict[str, Any]:
-    """The stage's before/after figures as manifest metrics (eval/before/heldout/pass@1, ...)."""
+def evaluate_stage(
+    cfg: DictConfig, ctx: StageContext, model_dir: Path, share: Share = ALONE
+) -> dict[str, Any]:
+    """The stage's before/after figures as manifest metrics (eval/before/heldout/pass@1, ...);
+    {} from any process but the main one, which only sample."""
     if not cfg.eval.after_stage:
         return {}
     benchmarks = [load_benchmark(cfg, name) for name in cfg.eval.benchmarks]
-    before = evaluate_before(cfg, ctx, benchmarks)
+    before = evaluate_before(cfg, ctx, benchmarks, share)
     log.info("evaluating the stage's final model %s", model_dir)
     after = evaluate_model(
         cfg,
@@ -133,7 +158,10 @@ def evaluate_stage(cfg: DictConfig, ctx: StageContext, model_dir: Path) -> dict[
         benchmarks,
         ctx.stage_dir / "eval" / "after",
         ctx.stage_dir / "reward_failures.jsonl",
+        share,
     )
+    if not share.is_main:
+        return {}
     atomic_write_json(ctx.stage_dir / "eval_after.json", after)
     atomic_write_json(ctx.stage_dir / "eval.json", {"before": before, "after": after})
     for name, summary in after.items():

@@ -31,6 +31,16 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# Set by the orchestrator for each launch of a step, the same in all its processes: the name of
+# the folder they share their chunks through, new at every attempt (no chunk of a crashed attempt,
+# sampled from another model or with other settings, is ever read).
+PHASE_ID = "R1PIPE_PHASE_ID"
+
+
+def launch_id(environ: dict[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return env.get(PHASE_ID, "local")
+
 
 @dataclass(frozen=True)
 class Share:

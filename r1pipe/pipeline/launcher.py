@@ -273,11 +273,15 @@ def describe_launch(cfg: DictConfig, prepare: str | None) -> str:
         )
         train = f"{how}: {lc.num_processes} processes on {lc.num_machines} machine(s), {parallelism}, {lc.mixed_precision}"
     steps = []
+    tp = cfg.generation.tensor_parallel_size
+    sampling = f"{lc.num_processes // tp} processes sampling data-parallel (tensor parallel {tp} each)"
     if prepare == "all" and lc.kind != "local":
-        tp = cfg.generation.tensor_parallel_size
-        processes = lc.num_processes // tp
-        steps.append(f"prepare: {processes} processes sampling data-parallel (tensor parallel {tp} each)")
+        steps.append(f"prepare: {sampling}")
     elif prepare:
         steps.append("prepare: 1 process")
-    steps += [f"train: {train}", "finish (hand-off check, evaluation): 1 process"]
+    steps.append(f"train: {train}")
+    if cfg.eval.after_stage and lc.kind != "local":
+        steps.append(f"finish (hand-off check and scoring on the main process, evaluation): {sampling}")
+    else:
+        steps.append("finish (hand-off check, evaluation): 1 process")
     return "; ".join(steps)

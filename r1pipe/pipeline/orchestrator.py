@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.config.problems import ConfigError, ConfigProblem
 from r1pipe.evaluation.gate import gate_verdict
+from r1pipe.generation.shards import PHASE_ID
 from r1pipe.generation.vllm_server import (
     SERVER_ENV,
     SERVER_LOG,
@@ -301,10 +303,13 @@ def _execute_steps(cfg: DictConfig, stage: StagePlan, launcher: Launcher) -> Non
 
 def _step_launcher(cfg: DictConfig, stage: str, step: str, training: Launcher) -> Launcher:
     """Training gets the launcher's processes; a prepare step that samples data-parallel (stage 3)
-    gets them too, as plain processes (generation_launcher); every other step one process."""
+    and a finish step that evaluates get them too, as plain processes (generation_launcher, GPUs /
+    tensor parallel); every other step one process."""
     if step == "train":
         return training
     if step == "prepare" and stage_spec(stage).prepare_processes == "all":
+        return generation_launcher(cfg)
+    if step == "finish" and cfg.eval.after_stage:  # the evaluations sample data-parallel
         return generation_launcher(cfg)
     return one_process_launcher(cfg)
 
@@ -317,6 +322,7 @@ def _run_phase(cfg: DictConfig, stage: StagePlan, phase: str, launcher: Launcher
     try:
         with server or contextlib.nullcontext():
             env = launcher.environment() | (server.training_env if server else {})
+            env[PHASE_ID] = uuid.uuid4().hex[:12]  # one per launch: the processes' shared chunk folder
             returncode = _run_child(command, env, stage, started)
     except ServerError as error:
         _record_failure(stage, f"generation server: {error}", time.time() - started)

@@ -6,8 +6,9 @@ multi-process launcher; all in one child under the local launcher, `--phase prep
            launcher's processes where the stage samples data-parallel (its SPEC says), else one
   train    the launcher's N processes (accelerate, Slurm): the stage's `run(cfg, ctx)`, which
            only loads, trains and saves -> trained.json (main process)
-  finish   one process, on the saved model with every GPU free: the hand-off check and the
-           before/after evaluation -> manifest.json, written last and atomically
+  finish   on the saved model with every GPU free: the hand-off check and the before/after
+           evaluation -> manifest.json, written last and atomically; the evaluations sample on
+           the launcher's processes (GPUs / tensor parallel), the main process does the rest
 so a crash in evaluation never costs the training, and N training processes never wait on one
 rank's generation.
 """
@@ -49,7 +50,8 @@ from r1pipe.run.topology import check_world, joined_world, recorded_topology
 
 # Each reward worker imports this module as its __main__, so what only a phase needs is imported
 # inside that phase, for import cost: run.interrupt (transformers' TrainerCallback), the hand-off
-# check (torch), the evaluation, and stage_specs (every stage module).
+# check (torch), the evaluation and its sharing (the generation package), and stage_specs (every
+# stage module).
 
 log = logging.getLogger("r1pipe.pipeline.stage_process")
 
@@ -146,10 +148,16 @@ def end_distributed() -> None:
 
 
 def finish(cfg: DictConfig, ctx: StageContext) -> None:
-    """Hand-off check and evaluation on the saved model, then the manifest (complete)."""
+    """Hand-off check and evaluation on the saved model, then the manifest (complete). Under
+    several processes (the evaluations sample data-parallel) the main process checks, scores and
+    writes; the others sample their chunks of each evaluation and end."""
     from r1pipe.evaluation.stage_eval import evaluate_stage
+    from r1pipe.generation.shards import restrict_visible_devices, this_process_share
     from r1pipe.pipeline.handoff import check_handoff
 
+    share = this_process_share()
+    if share.world > 1:
+        restrict_visible_devices(cfg.generation.tensor_parallel_size)  # its own GPU(s), before CUDA starts
     trained = read_phase_result(ctx.stage_dir, TRAINED, ctx.fingerprint)
     if trained is None:
         raise RuntimeError(f"{ctx.stage_dir / TRAINED} is missing: the stage's training did not finish")
@@ -157,8 +165,11 @@ def finish(cfg: DictConfig, ctx: StageContext) -> None:
     metrics = dict(trained["metrics"])
     if "model" in trained["outputs"]:
         model_dir = Path(trained["outputs"]["model"])
-        check_handoff(model_dir, cfg)
-        metrics |= evaluate_stage(cfg, ctx, model_dir)
+        if share.is_main:
+            check_handoff(model_dir, cfg)
+        metrics |= evaluate_stage(cfg, ctx, model_dir, share)
+    if not share.is_main:
+        return
     prepared = read_phase_result(ctx.stage_dir, PREPARED, ctx.fingerprint) or {}
     write_manifest(
         ctx.stage_dir,
@@ -170,9 +181,11 @@ def finish(cfg: DictConfig, ctx: StageContext) -> None:
         metrics=metrics,
         versions=trained["versions"],
         wall_time_s=round(prepared.get("wall_time_s", 0) + trained["wall_time_s"] + time.time() - started, 1),
-        # where a prepare step ran, on how many processes (stage 3 samples on all of them)
+        # where a prepare step ran, on how many processes (stage 3 samples on all of them), and
+        # how many sampled the evaluations
         topology=trained["topology"]
-        | ({"prepare_processes": prepared["processes"]} if "processes" in prepared else {}),
+        | ({"prepare_processes": prepared["processes"]} if "processes" in prepared else {})
+        | {"finish_processes": share.world},
         completion_id=trained.get("completion_id") or new_completion_id(),
     )
     log.info("stage %s complete: %s", ctx.name, json.dumps(metrics, default=str))

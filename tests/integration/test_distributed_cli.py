@@ -39,16 +39,33 @@ def losses(stage_dir: Path) -> dict[int, float]:
     return {r["step"]: r["loss"] for r in rows if "loss" in r}
 
 
+# The module's two runs evaluate the base and their model in chunks of 2 problems (3 chunks: the
+# second process samples one of them), one decoding thread per process as in the one-process run.
+EVALUATED = [
+    "eval.after_stage=true",
+    "eval.benchmarks=[heldout]",
+    "eval.num_problems=6",
+    "eval.shard_size=2",
+    "generation.cpu_decode_threads=1",
+]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("distributed")
     one, two = root / "one", root / "two"
     r1pipe(
-        "run", *COLD_START, f"cold_start.per_device_train_batch_size={2 * BATCH}", f"run_dir={one}", cwd=root
+        "run",
+        *COLD_START,
+        *EVALUATED,
+        f"cold_start.per_device_train_batch_size={2 * BATCH}",
+        f"run_dir={one}",
+        cwd=root,
     )
     r1pipe(
         "run",
         *COLD_START,
+        *EVALUATED,
         *TWO_PROCESSES,
         f"cold_start.per_device_train_batch_size={BATCH}",
         f"run_dir={two}",
@@ -65,6 +82,28 @@ def test_sft_on_two_processes_follows_the_one_process_loss(runs):
     a = AutoModelForCausalLM.from_pretrained(runs["one"] / "model").state_dict()
     b = AutoModelForCausalLM.from_pretrained(runs["two"] / "model").state_dict()
     assert max((a[k] - b[k]).abs().max().item() for k in a) < WEIGHT_TOLERANCE
+
+
+def test_two_processes_evaluate_what_one_process_evaluates(runs):
+    """The finish step's evaluation samples on both processes (chunks seeded by where they start)
+    and the main one scores: the base model's evaluation, the same model in both runs, gives the
+    same completions and figures on 2 processes as on 1."""
+
+    def before(stage_dir: Path) -> tuple[list[dict], dict]:
+        rows = [
+            json.loads(line)
+            for line in (stage_dir / "eval" / "before" / "heldout.jsonl").read_text().splitlines()
+        ]
+        metrics = json.loads((stage_dir / "eval_before.json").read_text())["heldout"]["metrics"]
+        return rows, {k: v for k, v in metrics.items() if k != "seconds"}
+
+    assert before(runs["two"]) == before(runs["one"])
+    assert len(before(runs["one"])[0]) == 6
+    manifest = json.loads((runs["two"] / "manifest.json").read_text())
+    assert manifest["topology"]["finish_processes"] == 2
+    assert not (runs["two"] / "eval" / "before" / "chunks").exists(), (
+        "the shared chunks are removed once read"
+    )
 
 
 @pytest.mark.slow  # make test-all; the stage-4 two-process test below covers GRPO ranks in sync

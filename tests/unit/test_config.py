@@ -394,7 +394,8 @@ def test_real_scale_presets_run_the_four_stages_with_hub_reward_models_and_a_jud
         "rejection_sampling   prepare: 8 processes sampling data-parallel (tensor parallel 1 each); train:"
         in launches
     )
-    assert launches.count("finish (hand-off check, evaluation): 1 process") == 4
+    finish = "finish (hand-off check and scoring on the main process, evaluation): 8 processes sampling data-parallel"
+    assert launches.count(finish) == 4
 
 
 @pytest.mark.parametrize(

@@ -285,9 +285,10 @@ def test_environment_without_env_is_the_parent_environment(monkeypatch):
 
 
 def test_one_process_steps_run_locally_under_accelerate():
-    """Every stage's finish step (hand-off check, evaluation) runs as one local process whatever
-    launcher trains; the training itself gets the launcher's N processes, and stage 3's sampling
-    too (its prepare step, data-parallel)."""
+    """A finish step without evaluation (the hand-off check) runs as one local process whatever
+    launcher trains; the training gets the launcher's N processes, and so do stage 3's sampling
+    (its prepare step) and the evaluations (a finish step that evaluates), data-parallel."""
+    from r1pipe.pipeline.orchestrator import _step_launcher
     from r1pipe.pipeline.stage_specs import STAGES
 
     cfg = compose_config(["launcher=accelerate", "launcher.num_processes=8", "+launcher.env.X=1"])
@@ -298,6 +299,12 @@ def test_one_process_steps_run_locally_under_accelerate():
     assert [(s.name, s.prepare_processes) for s in STAGES.values() if s.prepare] == [
         ("rejection_sampling", "all")
     ]
+    training = build_launcher(cfg)
+    assert _step_launcher(cfg, "cold_start", "train", training) is training
+    assert type(_step_launcher(cfg, "rejection_sampling", "prepare", training)) is AccelerateLauncher
+    assert type(_step_launcher(cfg, "cold_start", "finish", training)) is AccelerateLauncher
+    quiet = compose_config(["launcher=accelerate", "launcher.num_processes=8", "eval.after_stage=false"])
+    assert type(_step_launcher(quiet, "cold_start", "finish", build_launcher(quiet))) is LocalLauncher
 
 
 def test_stage_three_samples_on_gpus_over_tensor_parallel_processes(monkeypatch):

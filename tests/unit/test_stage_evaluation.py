@@ -41,7 +41,7 @@ def evaluated(monkeypatch) -> list[str]:
     """The models evaluated, in order; each gets pass@1 0.5."""
     calls: list[str] = []
 
-    def fake(cfg, model, benchmarks, rows_dir, failure_log):
+    def fake(cfg, model, benchmarks, rows_dir, failure_log, share=None):
         calls.append(model)
         return summaries(cfg, 0.5)
 
@@ -100,3 +100,20 @@ def test_evaluation_off(tmp_path, evaluated):
     ctx = context(tmp_path, {"model": "/models/base", "from_stage": None})
     assert stage_eval.evaluate_stage(cfg, ctx, ctx.stage_dir / "model") == {}
     assert evaluated == []
+
+
+def test_a_process_other_than_the_main_one_samples_and_writes_nothing(tmp_path, evaluated):
+    """Under several processes the others sample the same models as the main one (their chunks)
+    and leave every file to it: no adopted rows, no eval_*.json, no metrics."""
+    from r1pipe.generation.shards import Share
+
+    cfg = compose_config(QUICK)
+    previous = previous_stage(tmp_path, cfg, 0.25)
+    ctx = context(tmp_path, {"model": str(previous / "model"), "from_stage": "cold_start"})
+    assert stage_eval.evaluate_stage(cfg, ctx, ctx.stage_dir / "model", Share(1, 2)) == {}
+    assert evaluated == [str(ctx.stage_dir / "model")]
+    assert sorted(p.name for p in ctx.stage_dir.iterdir()) == []
+    first = context(tmp_path / "first", {"model": "/models/base", "from_stage": None})
+    assert stage_eval.evaluate_stage(cfg, first, first.stage_dir / "model", Share(1, 2)) == {}
+    assert evaluated[1:] == ["/models/base", str(first.stage_dir / "model")]
+    assert sorted(p.name for p in first.stage_dir.iterdir()) == []
