@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -146,6 +147,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         ReportError,
         RunDirBusy,
         PromptTooLong,
+        EvalFailed,
     )
 
 
@@ -200,10 +202,35 @@ def _eval(args: argparse.Namespace) -> int:
     cfg = with_run_settings(compose_config(args.overrides), target, args.overrides)
     validate_config(cfg)
     out = output_dir(cfg, target, args.out)
-    summary = run_eval(cfg, target, out)
+    if cfg.launcher.kind == "local":
+        summary = run_eval(cfg, target, out)
+    else:
+        summary = _eval_on_processes(cfg, target, out)
     print(summary_table(summary))
     print(f"per-problem results: {out}/<benchmark>.jsonl; summary: {out / 'summary.json'}")
     return 0
+
+
+def _eval_on_processes(cfg, target, out: Path) -> dict:
+    """`r1pipe eval` under launcher=accelerate/slurm: the evaluation's processes (GPUs / tensor
+    parallel of them) sample their chunks, the main one scores and writes summary.json."""
+    import subprocess
+    import uuid
+
+    from r1pipe.evaluation.command import write_worker_inputs
+    from r1pipe.generation.shards import PHASE_ID
+    from r1pipe.pipeline.launcher import generation_launcher
+
+    launcher = generation_launcher(cfg)
+    command = launcher.module_command(write_worker_inputs(cfg, target, out))
+    env = launcher.environment() | {PHASE_ID: uuid.uuid4().hex[:12]}
+    if subprocess.run(command, env=env, check=False).returncode != 0:
+        raise EvalFailed(f"the evaluation processes failed (their output is above): {' '.join(command)}")
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+class EvalFailed(RuntimeError):
+    """A process of a multi-process `r1pipe eval` failed; its own output says why."""
 
 
 def _report(args: argparse.Namespace) -> int:

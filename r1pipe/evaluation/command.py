@@ -8,12 +8,18 @@ summary.json with every benchmark's metrics and <benchmark>.jsonl with one recor
 
     r1pipe eval runs/x eval.benchmarks=[heldout] eval.samples_per_problem=16
     r1pipe eval /models/my-r1 eval=paper eval.suite.math500.path=/data/math500.jsonl generation=vllm
+    r1pipe eval /models/my-r1 generation=vllm launcher=accelerate launcher.num_processes=8
+
+Under `launcher=accelerate` (or slurm) the samples are drawn on the launcher's processes, GPUs /
+generation.tensor_parallel_size of them, each its own engine and chunks of each benchmark
+(evaluation/loop.py: the same samples as one process), and the main one scores and writes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +28,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.evaluation.benchmarks import load_benchmark
-from r1pipe.evaluation.loop import evaluate_benchmark
+from r1pipe.evaluation.loop import ALONE, fitted, sample_benchmark, score_benchmark
 from r1pipe.evaluation.stage_eval import write_problem_rows
 from r1pipe.generation import open_engine
+from r1pipe.generation.shards import Share, launch_id, restrict_visible_devices, this_process_share
 from r1pipe.models.loading import model_dir_problem
-from r1pipe.run.rundir import atomic_write_json, read_manifest
+from r1pipe.rewards.guard import shutdown_pools
+from r1pipe.run.logs import setup_logging
+from r1pipe.run.rundir import atomic_write_json, atomic_write_text, read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -114,22 +123,64 @@ def output_dir(cfg: DictConfig, target: Target, out: Path | None) -> Path:
     return (Path(cfg.runs_root).expanduser() / "eval" / f"{target.model.name}-{stamp}").resolve()
 
 
-def run_eval(cfg: DictConfig, target: Target, out_dir: Path) -> dict:
-    """Every benchmark of eval.benchmarks on the target model; summary.json + per-problem JSONL."""
+def run_eval(cfg: DictConfig, target: Target, out_dir: Path, share: Share = ALONE) -> dict:
+    """Every benchmark of eval.benchmarks on the target model; summary.json + per-problem JSONL.
+    Under several processes (`worker`) each samples its chunks of each benchmark and the main
+    process scores and writes; the others return {}."""
     benchmarks = [load_benchmark(cfg, name) for name in cfg.eval.benchmarks]  # fail before loading
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("evaluating %s on %s -> %s", target.model, ", ".join(cfg.eval.benchmarks), out_dir)
-    summary: dict = {"model": str(target.model), "benchmarks": {}}
+    summary: dict = {"model": str(target.model), "benchmarks": {}, "processes": share.world}
     generation = cfg.generation.copy()
     generation.batch_size = cfg.eval.batch_size  # eval.batch_size, as inside the pipeline
+    chunks_dir = out_dir / "chunks" / launch_id() if share.world > 1 else None
     with open_engine(str(target.model), cfg.model, generation) as engine:
         summary["engine"] = engine.backend
         for bench in benchmarks:
-            result = evaluate_benchmark(engine, bench, cfg, out_dir / "reward_failures.jsonl")
+            bench = fitted(bench, engine, cfg)
+            samples, seconds = sample_benchmark(engine, bench, cfg, share, chunks_dir)
+            if samples is None:
+                continue  # the main process scores them
+            result = score_benchmark(
+                bench, samples, cfg, engine.backend, seconds, out_dir / "reward_failures.jsonl"
+            )
             write_problem_rows(out_dir / f"{bench.name}.jsonl", result.rows)
             summary["benchmarks"][bench.name] = result.summary
             atomic_write_json(out_dir / "summary.json", summary)  # after each: a crash keeps the rest
+    if not share.is_main:
+        return {}
+    if chunks_dir is not None:
+        shutil.rmtree(chunks_dir.parent, ignore_errors=True)  # every row is written
     return summary
+
+
+WORKER_CONFIG, WORKER_TARGET = "eval_config.yaml", "eval_target.json"
+
+
+def write_worker_inputs(cfg: DictConfig, target: Target, out_dir: Path) -> list[str]:
+    """What the evaluation processes read (`worker`): the config and the target, in `out_dir`;
+    returns the module arguments that start one."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / WORKER_CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
+    atomic_write_json(out_dir / WORKER_TARGET, {k: str(v) if v else None for k, v in target.__dict__.items()})
+    return ["-m", "r1pipe.evaluation.command", "--worker", str(out_dir)]
+
+
+def worker(out_dir: Path) -> None:
+    """One of the processes `r1pipe eval ... launcher=accelerate` starts: its share of the samples."""
+    cfg = OmegaConf.load(out_dir / WORKER_CONFIG)
+    assert isinstance(cfg, DictConfig)
+    setup_logging(cfg.log_level, None)
+    recorded = json.loads((out_dir / WORKER_TARGET).read_text(encoding="utf-8"))
+    optional = {k: Path(recorded[k]) if recorded[k] else None for k in ("stage_dir", "run_config")}
+    target = Target(Path(recorded["model"]), **optional)
+    share = this_process_share()
+    if share.world > 1:
+        restrict_visible_devices(cfg.generation.tensor_parallel_size)  # its own GPU(s), before CUDA starts
+    try:
+        run_eval(cfg, target, out_dir, share)
+    finally:
+        shutdown_pools()
 
 
 def summary_table(summary: dict) -> str:
@@ -152,3 +203,13 @@ def summary_table(summary: dict) -> str:
 
 def _num(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="An evaluation process started by `r1pipe eval` under a launcher."
+    )
+    parser.add_argument("--worker", required=True, type=Path, help="the output dir holding its inputs")
+    worker(parser.parse_args().worker)

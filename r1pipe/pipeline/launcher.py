@@ -25,6 +25,11 @@ from omegaconf import DictConfig
 class Launcher(Protocol):
     def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]: ...
 
+    def module_command(self, module_args: list[str]) -> list[str]:
+        """The command that starts `python -m MODULE ARGS` (`module_args`: ["-m", MODULE, ...])
+        on the launcher's processes: what `command` does for a stage step, for any module."""
+        ...
+
     def environment(self) -> dict[str, str]: ...
 
     def world(self) -> dict[str, Any]:
@@ -53,7 +58,10 @@ class LocalLauncher:
     env: dict[str, str]
 
     def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
-        return [sys.executable, *_stage_args(run_dir, stage_dir, phase)]
+        return self.module_command(_stage_args(run_dir, stage_dir, phase))
+
+    def module_command(self, module_args: list[str]) -> list[str]:
+        return [sys.executable, *module_args]
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
@@ -74,15 +82,14 @@ class AccelerateLauncher:
     env: dict[str, str]
 
     def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            *self.launch_args(run_dir, stage_dir, phase),
-        ]
+        return self.module_command(_stage_args(run_dir, stage_dir, phase))
 
-    def launch_args(self, run_dir: Path, stage_dir: Path, phase: str) -> list[str]:
-        """The arguments of `accelerate launch` (the Slurm launcher adds the machine's own)."""
+    def module_command(self, module_args: list[str]) -> list[str]:
+        return [sys.executable, "-m", "accelerate.commands.launch", *self.options(), *module_args]
+
+    def options(self) -> list[str]:
+        """`accelerate launch`'s own options: config, processes, machines, precision, port (the
+        Slurm launcher adds the machine's own)."""
         args = ["--config_file", self.config_file] if self.config_file else []
         args += ["--num_processes", str(self.num_processes), "--num_machines", str(self.num_machines)]
         args += ["--mixed_precision", self.mixed_precision]
@@ -95,7 +102,7 @@ class AccelerateLauncher:
             # DDP across the processes: NCCL on GPUs; on CPU the trainers' use_cpu=True makes it
             # gloo (without --multi_gpu accelerate would start one process, silently)
             args += ["--multi_gpu"]
-        return args + _stage_args(run_dir, stage_dir, phase)
+        return args
 
     def environment(self) -> dict[str, str]:
         return {**os.environ, **self.env}
@@ -122,6 +129,9 @@ class SlurmLauncher:
     srun_args: tuple[str, ...] = ()
 
     def command(self, run_dir: Path, stage_dir: Path, phase: str = "train") -> list[str]:
+        return self.module_command(_stage_args(run_dir, stage_dir, phase))
+
+    def module_command(self, module_args: list[str]) -> list[str]:
         nodes = self.accelerate.num_machines
         srun = [
             "srun",
@@ -131,7 +141,7 @@ class SlurmLauncher:
             "--kill-on-bad-exit=1",
         ]
         task = [sys.executable, "-m", "r1pipe.pipeline.slurm_task", "--main_process_ip", self.head]
-        return [*srun, *self.srun_args, *task, *self.accelerate.launch_args(run_dir, stage_dir, phase)]
+        return [*srun, *self.srun_args, *task, *self.accelerate.options(), *module_args]
 
     def environment(self) -> dict[str, str]:
         return self.accelerate.environment()

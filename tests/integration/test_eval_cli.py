@@ -44,7 +44,13 @@ def check_heldout(out: Path, engine: str) -> dict:
     result = summary["benchmarks"]["heldout"]
     metrics, rows = result["metrics"], read_rows(out / "heldout.jsonl")
     assert (result["k"], result["problems"], len(rows)) == (3, 6, 6)
-    assert result["sampling"] == {"temperature": 0.6, "top_p": 0.95, "max_tokens": 40, "seed": 0}
+    assert result["sampling"] == {
+        "temperature": 0.6,
+        "top_p": 0.95,
+        "max_tokens": 40,
+        "seed": 0,
+        "chunk": 100,
+    }
     assert all(len(r["completions"]) == len(r["scores"]) == len(r["lengths"]) == 3 for r in rows)
     assert metrics["pass@1"] == pytest.approx(fmean(r["pass@1"] for r in rows), abs=1e-4)
     assert metrics["pass@3"] == pytest.approx(fmean(r["correct"] > 0 for r in rows), abs=1e-4)
@@ -60,6 +66,35 @@ def test_eval_with_transformers_generation(tmp_path: Path):
     shown = r1pipe_eval(str(TOY_BASE), *SMALL, "--out", str(out), cwd=tmp_path).stdout
     check_heldout(out, "transformers")
     assert "heldout" in shown and "per-problem results" in shown
+
+
+def test_eval_on_two_processes_gives_what_one_process_gives(tmp_path: Path):
+    """`r1pipe eval ... launcher=accelerate launcher.num_processes=2`: both processes sample their
+    chunks of the benchmark (2 problems each, seeded by where they start) and the main one scores:
+    the same completions and figures as one process, one decoding thread each."""
+    same = [*SMALL, "eval.shard_size=2", "generation.cpu_decode_threads=1"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    r1pipe_eval(str(TOY_BASE), *same, "--out", str(one), cwd=tmp_path)
+    shown = r1pipe_eval(
+        str(TOY_BASE),
+        *same,
+        "launcher=accelerate",
+        "launcher.num_processes=2",
+        "launcher.mixed_precision=no",
+        "--out",
+        str(two),
+        cwd=tmp_path,
+    ).stdout
+    assert "heldout" in shown
+    assert read_rows(two / "heldout.jsonl") == read_rows(one / "heldout.jsonl")
+    figures = lambda out: {  # noqa: E731
+        k: v
+        for k, v in json.loads((out / "summary.json").read_text())["benchmarks"]["heldout"]["metrics"].items()
+        if k != "seconds"
+    }
+    assert figures(two) == figures(one)
+    assert json.loads((two / "summary.json").read_text())["processes"] == 2
+    assert not (two / "chunks").exists()
 
 
 @pytest.mark.vllm
