@@ -9,10 +9,10 @@ Two steps, each a function below. `prepare` runs one persisted step after anothe
 generation shard):
   a. sample n completions per prompt (vLLM or transformers, `generation.backend`), in shards: on
      every process of the launcher (each its own engine, GPU group and shards, seeded by the
-     shard: the same files from 1 or N processes; r1pipe/generation/shards.py), then the main
-     process alone goes on;
+     shard: the same files from 1 or N processes; r1pipe/generation/shards.py);
   b. keep the correct ones: the reward library's rules, and the generative judge where rules
-     cannot decide (`rejection.judge.model`);
+     cannot decide (`rejection.judge.model`), each process on the shards it sampled; then the
+     main process alone goes on;
   c. readability filters: mixed languages, long paragraphs, code blocks in the CoT, repetition;
   d. exact and near duplicates (MinHash), and samples sharing a 10-gram with an evaluation set;
   e. at most m samples per prompt;
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +68,7 @@ from r1pipe.rejection.steps import (
     prompt_rows,
     survivors,
     verify,
+    verify_in_shards,
 )
 from r1pipe.rejection.store import (
     StepStore,
@@ -171,17 +174,21 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult | None:
         lambda: open_engine(sampled_model, cfg.model, cfg.generation),
         share,
     )
+    verified_dir, verified = ctx.data_dir / "verified" / keys["correct"], None
+    if not store.has("correct", keys["correct"]):
+        verified = verify_in_shards(
+            ctx.data_dir / "generations",
+            verified_dir,
+            shards=math.ceil(len(prompts) / r.shard_size),
+            check=lambda records: check_samples(cfg, ctx, records),
+            share=share,
+            stall_timeout_s=r.shard_stall_timeout_s,
+        )
     if generated is None:
-        return None  # this process's shards are written; the main process goes on
-    accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl", r.accuracy)
-    judge = (
-        (lambda records: judge_samples(records, r.judge, cfg.generation, cfg.reward.without_think_end))
-        if r.judge.model
-        else None
-    )
-    correct = store.step(
-        "correct", keys["correct"], lambda: verify(generated, lambda t, a: accuracy(t, answer=a), judge)
-    )
+        return None  # this process's shards are sampled and checked; the main process goes on
+    assert verified is not None or store.has("correct", keys["correct"])
+    correct = store.step("correct", keys["correct"], lambda: verified or [])
+    shutil.rmtree(ctx.data_dir / "verified", ignore_errors=True)  # the step holds them now
     readable = store.step(
         "readable", keys["readable"], lambda: filter_readable(survivors(correct), r.readability)
     )
@@ -209,6 +216,19 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult | None:
     sft_path = write_sft_set(rows, ctx.data_dir / f"sft.{r.output_format}")
     outputs: dict[str, Any] = {"data": str(sft_path), "funnel": str(ctx.stage_dir / "funnel.json")}
     return StageResult(outputs=outputs, metrics=set_metrics(prompts, generated, correct, rows))
+
+
+def check_samples(cfg: DictConfig, ctx: StageContext, records: list[dict]) -> list[dict]:
+    """Step b on some samples: the rules (the reward library's accuracy reward), and the
+    generative judge (rejection.judge.model) where the rules cannot decide."""
+    r = cfg.rejection
+    accuracy = build_accuracy(cfg.reward, ctx.stage_dir / "reward_failures.jsonl", r.accuracy)
+    judge = (
+        (lambda undecided: judge_samples(undecided, r.judge, cfg.generation, cfg.reward.without_think_end))
+        if r.judge.model
+        else None
+    )
+    return verify(records, lambda t, a: accuracy(t, answer=a), judge)
 
 
 def run(cfg: DictConfig, ctx: StageContext) -> StageResult:

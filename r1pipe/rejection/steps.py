@@ -148,6 +148,34 @@ def generate_shard(engine: Engine, rows: list[dict], r: DictConfig, seed: int) -
 # -- b. verification -----------------------------------------------------------------------------
 
 
+def verify_in_shards(
+    shards_dir: Path,
+    verified_dir: Path,
+    shards: int,
+    check: Callable[[Records], Records],
+    share: Share = ALONE,
+    stall_timeout_s: float = 3600.0,
+) -> Records | None:
+    """`check` (step b: `verify` with the rules and the judge) on every generation shard, each by
+    the process that sampled it, in one call for all of its shards (the judge model loads once),
+    to verified_dir/shard_i.jsonl; the main process waits for the others' and returns every
+    record, the others None. A shard already verified (a crash after it) is not checked again."""
+    sampled = [shards_dir / f"shard_{i:05d}.jsonl" for i in range(shards)]
+    verified = [verified_dir / path.name for path in sampled]
+    mine = [i for i in range(shards) if share.owns(i) and not verified[i].is_file()]
+    if mine:
+        per_shard = [read_records(sampled[i]) for i in mine]
+        checked = check([record for records in per_shard for record in records])
+        start = 0
+        for i, records in zip(mine, per_shard, strict=True):
+            write_records(verified[i], checked[start : start + len(records)])
+            start += len(records)
+    if not share.is_main:
+        return None
+    wait_for_shards(verified, share, stall_timeout_s)
+    return [record for path in verified for record in read_records(path)]
+
+
 def verify(
     records: Records,
     score: Callable[[list[str], list[str]], list[float | None]],

@@ -50,6 +50,11 @@ class StepStore:
         # earlier: data dirs of superseded attempts of this stage, newest first
         self.data_dir, self.dir, self.earlier = data_dir, data_dir / "steps", list(earlier)
 
+    def has(self, name: str, key: str) -> bool:
+        """Whether step `name` is finished under `key`, in this attempt or a superseded one."""
+        found = [self.dir / f"{name}.jsonl"] + [d / "steps" / f"{name}.jsonl" for d in self.earlier]
+        return any(path.is_file() and _key_of(path) == key for path in found)
+
     def step(self, name: str, key: str, compute: Callable[[], Records]) -> Records:
         """The records of step `name`: read back when this or a superseded attempt finished it
         with the same key, else computed and written."""

@@ -265,6 +265,33 @@ def test_two_processes_sample_the_shards_one_process_samples(tmp_path, toy_engin
     assert together == alone and len(alone) == 10
 
 
+def test_each_process_checks_the_shards_it_sampled_and_the_main_one_gathers(tmp_path):
+    """Step b per process: one check call for all of a process's shards (the judge loads once),
+    a file per shard; the main process returns every record in shard order; a shard checked
+    before a crash is not checked again."""
+    from r1pipe.rejection.steps import verify_in_shards
+    from r1pipe.rejection.store import write_records
+
+    sampled, verified = tmp_path / "generations", tmp_path / "verified"
+    for i in range(3):
+        write_records(sampled / f"shard_{i:05d}.jsonl", [{"id": f"{i}-{j}"} for j in range(i + 1)])
+    calls: list[list[str]] = []
+
+    def check(records):
+        calls.append([r["id"] for r in records])
+        return [{**r, "checked": True} for r in records]
+
+    assert verify_in_shards(sampled, verified, 3, check, Share(1, 2)) is None
+    assert calls == [["1-0", "1-1"]]
+    gathered = verify_in_shards(sampled, verified, 3, check, Share(0, 2))
+    assert calls[1] == ["0-0", "2-0", "2-1", "2-2"], "one call for both of its shards"
+    assert [r["id"] for r in gathered] == ["0-0", "1-0", "1-1", "2-0", "2-1", "2-2"]
+    assert all(r["checked"] for r in gathered)
+    (verified / "shard_00002.jsonl").unlink()
+    assert len(verify_in_shards(sampled, verified, 3, check)) == 6
+    assert calls[2] == ["2-0", "2-1", "2-2"], "only the shard not yet checked"
+
+
 @pytest.fixture(scope="module")
 def toy_engine():
     from r1pipe.models.loading import load_model, load_tokenizer
