@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import (
+    FAULTS,
     QUICK_STEPS,
     TWO_PROCESSES,
     kill_once_checkpointed,
@@ -265,6 +266,30 @@ def test_sigterm_during_generation_finishes_the_shard_and_the_rerun_generates_th
     assert (
         json.loads((run_dir / "03_rejection_sampling" / "manifest.json").read_text())["status"] == "complete"
     )
+
+
+@pytest.mark.faults
+def test_a_hung_sampling_process_ends_the_wait_with_the_missing_shards(sampled_model: Path, tmp_path: Path):
+    """Process 1 of 2 hangs before its first shard: the main process samples its own, waits
+    rejection.shard_stall_timeout_s for a shard from the other, then stops the stage naming the
+    missing shards, their process and the setting (no wait forever); the launcher ends the hung one."""
+    run_dir = tmp_path / "run"
+    args = stage3_args(run_dir, sampled_model, "rejection.sft=false", "rejection.shard_stall_timeout_s=5")
+    env = {"PYTHONPATH": os.pathsep.join([str(FAULTS), os.environ.get("PYTHONPATH", "")])}
+    proc = r1pipe(
+        "run",
+        *args,
+        *TWO_PROCESSES,
+        cwd=tmp_path,
+        env={**env, "R1PIPE_TEST_FAULT": "sampling_rank_hangs"},
+        check=False,
+    )
+    assert proc.returncode != 0
+    manifest = json.loads((run_dir / "03_rejection_sampling" / "manifest.json").read_text())
+    failure = manifest["metrics"]["failure"]
+    assert "1 shard(s) missing (1), owned by process(es) 1 of 2" in failure, failure
+    assert "rejection.shard_stall_timeout_s" in failure
+    assert stage_process(1, run_dir) is None, "the hung process was ended with the stage"
 
 
 def test_tuning_a_later_step_reuses_generation_and_earlier_steps(

@@ -6,6 +6,8 @@ Put this directory on PYTHONPATH and name the fault in R1PIPE_TEST_FAULT; Python
 - engine_dtype_auto: the colocated engine is built with vLLM's dtype "auto" (fp32 -> bf16)
 - disk_full_at_checkpoint: in stage processes, torch.save into a checkpoint raises ENOSPC (where
   no small tmpfs can be mounted to fill for real)
+- sampling_rank_hangs: in stage 3, the process of rank 1 hangs before it samples its first shard
+  (a stuck GPU, a dead NFS mount): the others must not wait for it forever
 """
 
 import os
@@ -41,5 +43,15 @@ elif FAULT == "disk_full_at_checkpoint":
             return write(obj, f, *args, **kwargs)
 
         torch.save = no_space_in_checkpoints
+elif FAULT == "sampling_rank_hangs":
+    if os.environ.get("RANK") == "1":
+        import time
+
+        import r1pipe.rejection.steps
+
+        def hang(*args, **kwargs):
+            time.sleep(3600)
+
+        r1pipe.rejection.steps.generate_shard = hang
 elif FAULT:
     raise SystemExit(f"R1PIPE_TEST_FAULT={FAULT!r} is not a known fault")
