@@ -537,7 +537,7 @@ class RewardModelConfig:
         "summary"  # summary (helpfulness: text after </think>) | full (harmlessness: everything)
     )
     batch_size: int = 8  # completions per forward pass
-    device: str = "auto"  # auto (cuda if available) | cpu | cuda | cuda:N
+    device: str = "auto"  # auto (the GPU of this process, cuda:LOCAL_RANK; else cpu) | cpu | cuda | cuda:N
     normalize: Annotated[str, OneOf(("none", "sigmoid", "batch_zscore"))] = (
         "none"  # none | sigmoid | batch_zscore
     )
