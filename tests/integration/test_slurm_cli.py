@@ -83,7 +83,8 @@ def test_a_stage_runs_as_an_srun_step_inside_the_job(slurm, tmp_path):
     # trained in the job's first srun step (the orchestrator itself is the batch step)
     assert topology["slurm"] == {"job": job, "step": "0"}
     assert manifest["metrics"]["train/ranks_in_sync"] == 2
-    assert "eval/after/heldout/pass@1" in manifest["metrics"]  # the finish step, on the first node
+    assert "eval/after/heldout/pass@1" in manifest["metrics"]  # the finish step, its own srun step
+    assert topology["finish_processes"] == 2  # the evaluation sampled on both processes
 
 
 def _wait_for(what: str, found, seconds: float = 400):
