@@ -61,8 +61,9 @@ ablation-language: install  ## stages 1-2 with and without the language reward o
 	$(BIN)/r1pipe report runs/language-reward runs/no-language-reward
 
 # Every finding of docs/RESULTS.md on three seeds (the default pipeline, experiment=toy_aha, the
-# language ablation), then docs/RESULTS.md and the README regenerated from the runs (scripts/seeds.py).
-results: install  ## the toy's findings on seeds 42, 43, 44, then the docs regenerated from the runs (~70 min)
+# language ablation, distillation versus RL), then docs/RESULTS.md and the README regenerated from
+# the runs (scripts/seeds.py).
+results: install  ## the toy's findings on seeds 42, 43, 44, then the docs regenerated from the runs (~100 min on 2 cores)
 	$(BIN)/python scripts/seeds.py $(ARGS)
 
 # The paper's distillation finding on a student smaller than the toy base: SFT on the default run's

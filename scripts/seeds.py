@@ -2,7 +2,7 @@
 the default pipeline, `experiment=toy_aha`, and the language-reward ablation (with and without
 the reward), each with `seed=S` for every seed, one run directory per command and seed.
 
-    python scripts/seeds.py                               # seeds 42 43 44, everything (~70 min on 2 cores)
+    python scripts/seeds.py                               # seeds 42 43 44, everything (~100 min on 2 cores)
     python scripts/seeds.py --seeds 42 --only default     # one seed of one finding
     python scripts/seeds.py --runs /data/r1-runs -- generation.cpu_decode_threads=0
     python scripts/seeds.py --only default distill        # distillation versus RL on a smaller student
