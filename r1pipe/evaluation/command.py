@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from r1pipe.evaluation.benchmarks import load_benchmark
-from r1pipe.evaluation.loop import ALONE, fitted, sample_benchmark, score_benchmark
-from r1pipe.evaluation.stage_eval import write_problem_rows
-from r1pipe.generation import open_engine
-from r1pipe.generation.shards import Share, launch_id, restrict_visible_devices, this_process_share
+from r1pipe.evaluation.loop import ALONE
+from r1pipe.evaluation.stage_eval import evaluate_model
+from r1pipe.generation.shards import Share, restrict_visible_devices, this_process_share
 from r1pipe.models.loading import model_dir_problem
 from r1pipe.rewards.guard import shutdown_pools
 from r1pipe.run.logs import setup_logging
@@ -131,27 +129,15 @@ def run_eval(cfg: DictConfig, target: Target, out_dir: Path, share: Share = ALON
     out_dir.mkdir(parents=True, exist_ok=True)
     log.info("evaluating %s on %s -> %s", target.model, ", ".join(cfg.eval.benchmarks), out_dir)
     summary: dict = {"model": str(target.model), "benchmarks": {}, "processes": share.world}
-    generation = cfg.generation.copy()
-    generation.batch_size = cfg.eval.batch_size  # eval.batch_size, as inside the pipeline
-    chunks_dir = out_dir / "chunks" / launch_id() if share.world > 1 else None
-    with open_engine(str(target.model), cfg.model, generation) as engine:
-        summary["engine"] = engine.backend
-        for bench in benchmarks:
-            bench = fitted(bench, engine, cfg)
-            samples, seconds = sample_benchmark(engine, bench, cfg, share, chunks_dir)
-            if samples is None:
-                continue  # the main process scores them
-            result = score_benchmark(
-                bench, samples, cfg, engine.backend, seconds, out_dir / "reward_failures.jsonl"
-            )
-            write_problem_rows(out_dir / f"{bench.name}.jsonl", result.rows)
-            summary["benchmarks"][bench.name] = result.summary
-            atomic_write_json(out_dir / "summary.json", summary)  # after each: a crash keeps the rest
-    if not share.is_main:
-        return {}
-    if chunks_dir is not None:
-        shutil.rmtree(chunks_dir.parent, ignore_errors=True)  # every row is written
-    return summary
+
+    def keep(name: str, result: dict) -> None:
+        summary["engine"] = result["engine"]
+        summary["benchmarks"][name] = result
+        atomic_write_json(out_dir / "summary.json", summary)  # after each: a crash keeps the rest
+
+    failures = out_dir / "reward_failures.jsonl"
+    evaluate_model(cfg, str(target.model), benchmarks, out_dir, failures, share, on_result=keep)
+    return summary if share.is_main else {}
 
 
 WORKER_CONFIG, WORKER_TARGET = "eval_config.yaml", "eval_target.json"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +68,13 @@ def evaluate_model(
     rows_dir: Path,
     failure_log: Path,
     share: Share = ALONE,
+    on_result: Callable[[str, dict], None] | None = None,
 ) -> dict[str, dict]:
     """Every benchmark on the model saved at `model`, with the engine `generation.backend` picks
-    (batch size eval.batch_size); per-problem rows to rows_dir/<benchmark>.jsonl. Under several
-    processes each samples its chunks (rows_dir/chunks/<launch>/, removed once read) and the
-    main process scores; the others return {}."""
+    (batch size eval.batch_size); per-problem rows to rows_dir/<benchmark>.jsonl, then
+    `on_result(name, summary)` (`r1pipe eval` writes its summary after each benchmark). Under
+    several processes each samples its chunks (rows_dir/chunks/<launch>/, removed once read) and
+    the main process scores; the others return {}."""
     generation = cfg.generation.copy()
     generation.batch_size = cfg.eval.batch_size
     chunks_dir = rows_dir / "chunks" / launch_id() if share.world > 1 else None
@@ -85,6 +88,8 @@ def evaluate_model(
             result = score_benchmark(bench, samples, cfg, engine.backend, seconds, failure_log)
             write_problem_rows(rows_dir / f"{bench.name}.jsonl", result.rows)
             results[bench.name] = result.summary
+            if on_result is not None:
+                on_result(bench.name, result.summary)
     if chunks_dir is not None and share.is_main:
         shutil.rmtree(chunks_dir.parent, ignore_errors=True)  # every row is written
     return results

@@ -143,9 +143,7 @@ def seeds_headline(runs: list[RunData], benchmark: str = "heldout") -> str:
         if len(found) < len(values):
             raise ValueError(f"a run has no {side} {benchmark!r} figure for {stage_name}")
         chain.append(f"{_mean_sd(found)} ({label})")
-    changes = ", ".join(
-        _change_in_se(_stage(run, names[-1]), benchmark).split(" ")[-1].strip("()") for run in runs
-    )
+    changes = ", ".join(_in_se(_stage(run, names[-1]), benchmark) for run in runs)
     return (
         f"{benchmark} pass@1 (mean ± sd over {len(runs)} seeds) {' -> '.join(chain)}; "
         f"{names[-1]}'s change per seed, in SE: {changes}"
@@ -200,15 +198,31 @@ def _final(run: RunData, benchmark: str) -> tuple[dict, str]:
     raise ValueError(f"{run.path}: no stage evaluated {benchmark!r}")
 
 
-def _change_in_se(stage: StageData, benchmark: str) -> str:
+def _change(stage: StageData, benchmark: str) -> tuple[float, float | None] | None:
+    """The stage's pass@1 change and that change in standard errors of the change
+    (sqrt(SE_before^2 + SE_after^2); None without spread); None without both figures."""
     before, after = (stage.evals.get(side, {}).get(benchmark) or {} for side in ("before", "after"))
     a, b = before.get("pass@1"), after.get("pass@1")
-    se = (before.get("pass@1_se") or 0.0) ** 2 + (after.get("pass@1_se") or 0.0) ** 2
+    se = ((before.get("pass@1_se") or 0.0) ** 2 + (after.get("pass@1_se") or 0.0) ** 2) ** 0.5
     if not isinstance(a, int | float) or not isinstance(b, int | float):
+        return None
+    return b - a, ((b - a) / se if se else None)
+
+
+def _change_in_se(stage: StageData, benchmark: str) -> str:
+    change = _change(stage, benchmark)
+    if change is None:
         return "-"
-    if se == 0:
-        return f"{b - a:+.3f} (no spread)"
-    return f"{b - a:+.3f} ({(b - a) / se**0.5:+.1f})"
+    diff, in_se = change
+    return f"{diff:+.3f} ({'no spread' if in_se is None else f'{in_se:+.1f}'})"
+
+
+def _in_se(stage: StageData, benchmark: str) -> str:
+    """Only the change in SE ("+2.3"; "no spread"; "-")."""
+    change = _change(stage, benchmark)
+    if change is None:
+        return "-"
+    return "no spread" if change[1] is None else f"{change[1]:+.1f}"
 
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
