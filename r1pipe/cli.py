@@ -35,6 +35,8 @@ Examples:
   r1pipe report runs/x                         HTML report with plots (runs/x/report/index.html)
   r1pipe report runs/x runs/y                  two runs side by side (an ablation in one page)
   r1pipe list                                  stages, pipelines, experiments and config groups
+  r1pipe serve-reward-model RM_DIR --port 8010 --device all_gpus   a judge on GPUs of its own;
+                                               then reward.models.helpful.url=http://HOST:8010
 """
 
 
@@ -45,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=GRAMMAR,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{run,eval,report,status,validate,list}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="{run,eval,report,status,validate,list,serve-reward-model}"
+    )
     run = sub.add_parser(
         "run",
         help="run the pipeline (or one stage); resumes an existing run_dir",
@@ -88,10 +92,23 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="table of a run's stages: status, wall time, metrics, outputs")
     status.add_argument("run_dir", type=Path)
     sub.add_parser("list", help="stages, pipelines, experiments and config group options")
+    serve = sub.add_parser(
+        "serve-reward-model",
+        help="serve a reward model over HTTP for stage 4 (reward.models.<name>.url); --help for flags",
+        add_help=False,  # its own parser (rewards/reward_server.py) answers --help
+    )
+    serve.add_argument("args", nargs=argparse.REMAINDER)  # main() hands them on before parsing
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve-reward-model"]:  # its own flags (argparse's REMAINDER drops a leading --flag)
+        from r1pipe.rewards.reward_server import main as serve_reward_model
+        from r1pipe.run.logs import setup_logging
+
+        setup_logging("INFO")
+        return serve_reward_model(argv[1:])
     parser = _parser()
     # Flags may come after overrides (`r1pipe run a=1 --dry-run b=2`): unknown positionals are overrides.
     args, extra = parser.parse_known_args(argv)

@@ -121,7 +121,10 @@ def describe_rewards(cfg: DictConfig, models: list[str]) -> None:
     last, total = cfg.all_scenario_rl.preference_last_steps, cfg.all_scenario_rl.max_steps
     window = "every step" if last < 0 else f"the last {last} of {total} steps"
     log.info("reward models (%s) apply in %s", ", ".join(models) or "none", window)
-    toys = [name for name in models if toy_judge(cfg.reward.models[name].model_dir)]
+    served = {name for name in models if cfg.reward.models[name].get("url")}
+    toys = [name for name in models if name not in served and toy_judge(cfg.reward.models[name].model_dir)]
+    for name in sorted(served):
+        log.info("reward model %s is served at %s", name, cfg.reward.models[name].url)
     if toys and cfg.model.name_or_path != "toy":
         log.warning(
             "reward models %s are toy judges, which know only toy requests: set their model_dir", toys

@@ -319,6 +319,11 @@ class RLStageConfig:
     save_total_limit: int = 2  # keep the N newest checkpoints
     resume: str = "auto"  # auto | false | PATH to a step_* checkpoint
     report_to: list[str] = field(default_factory=list)  # extra loggers: tensorboard, wandb
+    # LoRA RL (peft, TRL's peft_config): adapters trained, the reference is the frozen base with
+    # the adapters off (no second copy, never refreshed), rollout engines get merged weights, the
+    # stage's model is merged. TRL: rank 1-32 on all linear layers at ~10x the full-model LR.
+    # No dropout by default: it would make the policy's own log-probs noisy in the ratio.
+    lora: LoraConfig = field(default_factory=lambda: LoraConfig(dropout=0.0))
 
 
 @dataclass
@@ -532,12 +537,22 @@ class RejectionConfig:
 
 @dataclass
 class RewardModelConfig:
-    model_dir: str = "???"  # local HF sequence-classification dir (num_labels=1) | toy:helpful | toy:harmless
+    model_dir: str = "???"  # local HF sequence-classification dir (num_labels=1) | toy:helpful | toy:harmless; with url: only a label
     target: Annotated[str, OneOf(("summary", "full"), "summary (helpfulness) or full (harmlessness)")] = (
         "summary"  # summary (helpfulness: text after </think>) | full (harmlessness: everything)
     )
     batch_size: int = 8  # completions per forward pass
-    device: str = "auto"  # auto (the GPU of this process, cuda:LOCAL_RANK; else cpu) | cpu | cuda | cuda:N
+    # auto (the GPU of this process, cuda:LOCAL_RANK; else cpu) | cpu | cuda | cuda:N | all_gpus (one
+    # model split over every GPU the process sees: for a single process; several want `url`)
+    device: str = "auto"
+    dtype: Annotated[str, OneOf(("auto", "float32", "bfloat16", "float16"))] = (
+        "auto"  # weights' dtype: auto (the checkpoint's) | float32 | bfloat16 | float16 (half the memory)
+    )
+    # A served copy (`r1pipe serve-reward-model MODEL_DIR --port P`, on GPUs or a node of its own)
+    # scores over HTTP instead of a copy in every training process: http://HOST:P. target and
+    # normalize still apply here; batch_size, device, dtype and max_length are the server's flags.
+    url: str | None = None
+    request_timeout_s: Annotated[float, Range(gt=0, fix="300 seconds is the default")] = 300.0
     normalize: Annotated[str, OneOf(("none", "sigmoid", "batch_zscore"))] = (
         "none"  # none | sigmoid | batch_zscore
     )

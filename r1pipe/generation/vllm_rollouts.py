@@ -281,7 +281,8 @@ class SyncedVLLMGeneration(trl_vllm.VLLMGeneration):
             f"from another model than the one trained. {likely}Causes seen: engine dtype "
             f"({engine_dtype}) other than the policy's ({self.settings.dtype_name}); a tied output head "
             f"(tie_word_embeddings={tied}) not refreshed after the reload (r1pipe/generation/vllm_worker.py); LoRA "
-            "adapters not merged before the sync; parameter names the engine skips."
+            "adapters not merged before the sync, or merged twice (a resume that applies them on top of "
+            "weights that already hold them); parameter names the engine skips."
         )
 
     def _engine_dtype(self) -> str:

@@ -323,7 +323,22 @@ def _check_reward_models(r: DictConfig) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(f"{key}.{extra}", "unknown key", f"use: {', '.join(sorted(allowed))}")
             )
-        model_dir = entry.get("model_dir")
+        url = entry.get("url")
+        if url is not None and not str(url).startswith(("http://", "https://")):
+            problems.append(
+                ConfigProblem(
+                    f"{key}.url",
+                    f"{url!r} is not an http(s) URL",
+                    "http://HOST:PORT of `r1pipe serve-reward-model MODEL_DIR --port PORT`, or null",
+                )
+            )
+        if url:  # served elsewhere: model_dir is only a label, and need not exist here
+            continue
+        model_dir = (
+            entry.get("model_dir")
+            if "model_dir" in entry and not OmegaConf.is_missing(entry, "model_dir")
+            else None
+        )
         if not model_dir or (why := reward_model_dir_problem(str(model_dir))):
             problems.append(
                 ConfigProblem(
@@ -553,7 +568,7 @@ def hub_repos(cfg: DictConfig) -> list[tuple[str, str, RepoType]]:
     used = {*cfg.reward.funcs, *(n for route in cfg.reward.routing.routes.values() for n in route)}
     for name in sorted(used & set(cfg.reward.models)):
         model_dir = cfg.reward.models[name].get("model_dir")
-        if not str(model_dir).startswith(TOY_PREFIX):
+        if not cfg.reward.models[name].get("url") and not str(model_dir).startswith(TOY_PREFIX):
             repos.append((f"reward.models.{name}.model_dir", model_dir, "model"))
     return [(key, value, kind) for key, value, kind in repos if remote(value) and not looks_local(value)]
 

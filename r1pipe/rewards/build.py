@@ -58,6 +58,8 @@ def resolve_reward(
     if name in reward_cfg.models:
         given: dict[str, Any] = OmegaConf.to_container(reward_cfg.models[name], resolve=True)  # type: ignore[assignment]
         settings = {**asdict(RewardModelConfig()), **given}
+        if settings["url"] and settings["model_dir"] == "???":  # served: the URL names it
+            settings["model_dir"] = settings["url"]
         reward: RewardFn = make_reward_model_reward(name, RewardModelScorer(**settings))
         return reward if model_last_steps is None else LastSteps(reward, model_last_steps)
     return GuardedReward(name, get_reward(name), policy, reward_settings(reward_cfg))

@@ -7,13 +7,21 @@ with the registry's signature, named so TRL logs it as `rewards/<name>/mean`.
 
 The model is any local Hugging Face directory that loads with
 `AutoModelForSequenceClassification(num_labels=1)`; it is loaded on first use, so building the
-reward in the driver costs nothing until the first batch is scored.
+reward in the driver costs nothing until the first batch is scored. By default each training
+process loads it on its own GPU (`device: auto`); `device: all_gpus` spreads one larger than a GPU
+over every GPU the process sees (accelerate's `device_map="auto"`), and `url` scores over HTTP on a
+served copy instead (`r1pipe serve-reward-model`, r1pipe/rewards/reward_server.py), for a judge
+that needs GPUs of its own, as verl, OpenRLHF and slime serve theirs.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
+import urllib.error
+import urllib.request
 from typing import Any, Literal, get_args
 
 from r1pipe.rewards.answers import completion_text
@@ -22,6 +30,8 @@ log = logging.getLogger(__name__)
 
 Target = Literal["summary", "full"]
 Normalize = Literal["none", "sigmoid", "batch_zscore"]
+Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+ALL_GPUS = "all_gpus"  # device: spread the model over every visible GPU (device_map="auto")
 THINK_END = "</think>"
 
 
@@ -79,13 +89,53 @@ def normalize_scores(raw: list[float], mode: Normalize) -> list[float]:
 def resolve_device(device: str) -> str:
     """`auto`: the GPU of this process (LOCAL_RANK under accelerate launch / torchrun, so that each
     training process scores its own samples on its own GPU, not all of them on GPU 0), else the CPU."""
-    if device != "auto":
+    if device != "auto":  # cpu, cuda, cuda:N, all_gpus
         return device
     import torch
 
     if not torch.cuda.is_available():
         return "cpu"
     return f"cuda:{int(os.environ.get('LOCAL_RANK', '0')) % torch.cuda.device_count()}"
+
+
+RETRIES = 3  # a served model (reward_server.py): connection attempts per request before the reward gives up (1, 2, 4 s apart)
+
+
+class RewardServerError(RuntimeError):
+    """The served reward model could not score a request; the message names the URL and the fix."""
+
+
+def score_remotely(
+    url: str, prompts: list[list[dict[str, str]]], responses: list[str], timeout_s: float
+) -> list[float]:
+    """Raw scores of (prompt messages, response) pairs from a served reward model."""
+    body = json.dumps({"prompts": prompts, "responses": responses}).encode()
+    request = urllib.request.Request(
+        f"{url}/score", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    for attempt in range(RETRIES):
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as reply:
+                scores = json.loads(reply.read())["scores"]
+            break
+        except urllib.error.HTTPError as err:  # the server answered: retrying will not help
+            detail = err.read().decode(errors="replace")[:500]
+            raise RewardServerError(
+                f"reward model server {url} refused the request ({err.code}): {detail}"
+            ) from err
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
+            if attempt == RETRIES - 1:
+                raise RewardServerError(
+                    f"reward model server {url} is not reachable ({err}); start it with "
+                    f"`r1pipe serve-reward-model MODEL_DIR --port PORT` on that host, or remove "
+                    f"reward.models.<name>.url to load the model in each training process"
+                ) from err
+            time.sleep(2**attempt)
+    if len(scores) != len(responses):
+        raise RewardServerError(
+            f"reward model server {url} returned {len(scores)} scores for {len(responses)} texts"
+        )
+    return [float(s) for s in scores]
 
 
 class RewardModelScorer:
@@ -99,7 +149,14 @@ class RewardModelScorer:
         device: str = "auto",
         normalize: Normalize = "none",
         max_length: int = 2048,
+        dtype: Dtype = "auto",
+        url: str | None = None,
+        request_timeout_s: float = 300.0,
     ) -> None:
+        if dtype not in get_args(Dtype):
+            raise ValueError(f"dtype must be one of {get_args(Dtype)}, got {dtype!r}")
+        if url is not None and not str(url).startswith(("http://", "https://")):
+            raise ValueError(f"url must start with http:// or https://, got {url!r}")
         if target not in get_args(Target):
             raise ValueError(f"target must be one of {get_args(Target)}, got {target!r}")
         if normalize not in get_args(Normalize):
@@ -109,7 +166,9 @@ class RewardModelScorer:
         self.model_dir = str(model_dir)
         self.target, self.normalize = target, normalize
         self.batch_size, self.max_length = batch_size, max_length
-        self.device = resolve_device(device)
+        self.dtype, self.request_timeout_s = dtype, request_timeout_s
+        self.url = str(url).rstrip("/") if url else None
+        self.device = "remote" if self.url else resolve_device(device)
         self._model: Any = None
         self._tokenizer: Any = None
         self._checked_template = False
@@ -128,9 +187,12 @@ class RewardModelScorer:
             return
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        if self.url:
+            raise RuntimeError(f"{self.model_dir} is served at {self.url}; it is not loaded here")
         tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        placement: dict[str, Any] = {"device_map": "auto"} if self.device == ALL_GPUS else {}
         model, info = AutoModelForSequenceClassification.from_pretrained(
-            self.model_dir, num_labels=1, output_loading_info=True
+            self.model_dir, num_labels=1, output_loading_info=True, dtype=self.dtype, **placement
         )
         fresh = [k for k in info.get("missing_keys", []) if k.startswith("score.")]
         if fresh:
@@ -142,8 +204,21 @@ class RewardModelScorer:
             tokenizer.pad_token = tokenizer.eos_token
         # The model pools the last token that is not padding, so it must know the pad id used here.
         model.config.pad_token_id = tokenizer.pad_token_id
-        self._model, self._tokenizer = model.to(self.device).eval(), tokenizer
-        log.info("reward model %s loaded on %s (target=%s)", self.model_dir, self.device, self.target)
+        if self.device != ALL_GPUS:
+            model = model.to(self.device)
+        self._model, self._tokenizer = model.eval(), tokenizer
+        log.info(
+            "reward model %s loaded on %s (%s, target=%s)",
+            self.model_dir,
+            self.device,
+            next(model.parameters()).dtype,
+            self.target,
+        )
+
+    @property
+    def input_device(self) -> Any:
+        """Where the inputs go: the embedding's device (the first of several under all_gpus)."""
+        return self._model.get_input_embeddings().weight.device
 
     def encode(self, texts: list[str]) -> list[list[int]]:
         """Token ids, truncated from the left to max_length."""
@@ -161,27 +236,35 @@ class RewardModelScorer:
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = self._tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
-                logits = self._model(**{k: v.to(self.device) for k, v in batch.items()}).logits
+                logits = self._model(**{k: v.to(self.input_device) for k, v in batch.items()}).logits
                 for i, score in zip(idx, logits[:, 0].float().cpu().tolist(), strict=True):
                     scores[i] = score
         return scores
 
-    def texts(self, completions: list, prompts: list | None = None) -> list[str]:
-        """What the model reads for each completion (summary or full response, with its prompt)."""
-        self.load()
-        prompts = [None] * len(completions) if prompts is None else prompts
+    def responses(self, completions: list) -> list[str]:
+        """What is judged of each completion: the summary, or the full response."""
         responses = [completion_text(c) for c in completions]
-        if self.target == "summary":
-            responses = [summary_of(r) for r in responses]
+        return [summary_of(r) for r in responses] if self.target == "summary" else responses
+
+    def score_pairs(self, prompts: list, responses: list[str]) -> list[float]:
+        """Raw scores of (prompt, response) pairs with the local model (what a server runs)."""
+        self.load()
         texts = [format_input(self._tokenizer, p, r) for p, r in zip(prompts, responses, strict=True)]
         self._check_template_keeps_reasoning(responses, texts)
-        return texts
+        return self.score_texts(texts)
 
     def score(self, completions: list, prompts: list | None = None) -> list[float]:
-        """Normalised scores, one per completion."""
+        """Normalised scores, one per completion; over HTTP when the model is served (`url`)."""
         if not completions:
             return []
-        return normalize_scores(self.score_texts(self.texts(completions, prompts)), self.normalize)
+        prompts = [None] * len(completions) if prompts is None else prompts
+        responses = self.responses(completions)
+        if self.url:
+            messages = [prompt_messages(p) for p in prompts]
+            raw = score_remotely(self.url, messages, responses, self.request_timeout_s)
+        else:
+            raw = self.score_pairs(prompts, responses)
+        return normalize_scores(raw, self.normalize)
 
     def _check_template_keeps_reasoning(self, responses: list[str], texts: list[str]) -> None:
         # R1-style chat templates often strip `<think>` blocks from assistant turns; a "full" judge
@@ -214,9 +297,8 @@ class RewardModelReward:
         return list(self.scorer.score(completions, prompts))
 
     def __repr__(self) -> str:
-        return (
-            f"RewardModelReward({self.__name__!r}, {self.scorer.model_dir!r}, target={self.scorer.target!r})"
-        )
+        where = self.scorer.url or self.scorer.model_dir
+        return f"RewardModelReward({self.__name__!r}, {where!r}, target={self.scorer.target!r})"
 
 
 def make_reward_model_reward(name: str, scorer: RewardModelScorer) -> RewardModelReward:

@@ -276,7 +276,11 @@ def resolve_toy_reward_models(reward_cfg: DictConfig, root: Path, used: Iterable
     `used`, point at judges built under root."""
     resolved = OmegaConf.create(OmegaConf.to_container(reward_cfg, resolve=True))
     assert isinstance(resolved, DictConfig)
-    wanted = {name: toy_judge(resolved.models[name].model_dir) for name in used if name in resolved.models}
+    wanted = {
+        name: toy_judge(resolved.models[name].model_dir)
+        for name in used
+        if name in resolved.models and not resolved.models[name].get("url")  # served: built there
+    }
     built = build_toy_judges([j for j in wanted.values() if j], root) if any(wanted.values()) else {}
     for name, judge in wanted.items():
         if judge:

@@ -33,6 +33,7 @@ from r1pipe.training.sft import (
     MetricsLog,
     PublishCheckpoints,
     QuietProgress,
+    build_lora,
     resume_argument,
     train_to_final_step,
 )
@@ -81,7 +82,9 @@ def build_grpo_config(
     stop_token_id: int | None = None,
 ) -> GRPOConfig:
     on_gpu = torch.cuda.is_available()
-    refresh = r.ref_sync_steps > 0 and r.beta > 0  # no reference model at all when beta is 0
+    # No reference model at all when beta is 0. With LoRA the reference is the base with the
+    # adapters off (TRL), which a refresh would have to fold the adapters into: it stays the base.
+    refresh = r.ref_sync_steps > 0 and r.beta > 0 and not r.lora.enabled
     micro, accumulation = micro_batches(r, completions_per_device(r, world_size, ctx.name), ctx.name)
     return GRPOConfig(
         output_dir=str(ctx.checkpoints_dir),
@@ -244,6 +247,16 @@ def train_grpo(
         enforce_eager=bool(generation and generation.enforce_eager),
     )
     args = build_grpo_config(r, ctx, seed, dtype, weights, world_size, tokenizer.eos_token_id)
+    lora = build_lora(r)
+    if lora is not None:
+        log.info(
+            "%s: LoRA adapters (r=%d, alpha=%d, %s) on a frozen base, which is also the reference%s",
+            ctx.name,
+            lora.r,
+            lora.lora_alpha,
+            lora.target_modules,
+            " (ref_sync_steps does not apply)" if r.beta > 0 and r.ref_sync_steps > 0 else "",
+        )
     with rollout_engine(engine, probe) if args.use_vllm else nullcontext():
         trainer = DynamicSamplingGRPOTrainer(
             dynamic_sampling=r.dynamic_sampling,
@@ -255,6 +268,7 @@ def train_grpo(
             train_dataset=as_grpo_dataset(dataset),
             processing_class=tokenizer,
             callbacks=[MetricsLog(ctx.metrics_path, ctx.name)],
+            peft_config=lora,
         )
     if args.use_vllm:
         probe.prompts = probe_prompts(tokenizer, trainer.train_dataset, r.sync_probe_prompts)

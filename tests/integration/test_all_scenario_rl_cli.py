@@ -151,3 +151,51 @@ def test_interrupted_stage_four_resumes_with_the_judges_it_built(tmp_path: Path)
     assert {p: p.stat().st_mtime_ns for p in judge_files} == judge_files
     steps = [row["step"] for row in read_jsonl(stage / "metrics.jsonl") if "step" in row]
     assert max(steps) == 4
+
+
+def test_stage_four_scores_with_a_served_judge(tmp_path: Path):
+    """A judge too large for a training GPU runs on its own (`r1pipe serve-reward-model`) and stage 4
+    points reward.models.helpful.url at it: the training side builds and loads no helpfulness
+    judge, the server scores every general sample of the window, and the stage completes with
+    the same reward columns as a local judge."""
+    import subprocess
+    import sys
+
+    from r1pipe.toy.reward_models import SHIPPED
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(SHIPPED / "helpful")]
+        + ["--host", "127.0.0.1", "--port", "0", "--device", "cpu", "--batch-size", "32"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in server.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if line.startswith("serving "):
+                break
+        assert server.poll() is None, "".join(lines)
+        url = line.split(" at ", 1)[1].split()[0]
+        run_dir = tmp_path / "run"
+        r1pipe(
+            "run",
+            *stage4_args(run_dir),
+            f"reward.models.helpful.url={url}",
+            "reward.models.helpful.model_dir=served-helpful",  # only a label: the server has the model
+            "eval.after_stage=false",
+            cwd=tmp_path,
+        )
+    finally:
+        server.terminate()
+        served_log = server.communicate(timeout=30)[0]
+    stage = run_dir / "04_all_scenario_rl"
+    assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
+    assert sorted(p.name for p in (stage / "reward_models").iterdir()) == ["harmless"], "helpful is served"
+    log = (run_dir / "r1pipe.log").read_text()
+    assert f"reward model helpful is served at {url}" in log
+    judged = [r for r in read_jsonl(stage / "samples.jsonl") if r["task"] == "general" and r["step"] >= 1]
+    assert judged and all(isinstance(r["rewards"]["helpful"], float) for r in judged)
+    assert "scored " in served_log and " responses in " in served_log
+    assert [r["step"] for r in read_jsonl(stage / "metrics.jsonl") if "reward/helpful/mean" in r] == [2]

@@ -253,3 +253,120 @@ def test_each_training_process_scores_on_its_own_gpu(monkeypatch):
     assert resolve_device("cuda:5") == "cuda:5"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu"
+
+
+# --- a reward model larger than a training GPU: dtype, all_gpus, and a served copy over HTTP -----
+
+
+@pytest.fixture(scope="module")
+def served(rm_dir):
+    """`r1pipe serve-reward-model` in its own process (a free port, CPU, batches of 4): its URL."""
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(rm_dir), "--host", "127.0.0.1"]
+        + ["--port", "0", "--device", "cpu", "--batch-size", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines = []
+    for line in server.stdout:  # type: ignore[union-attr]
+        lines.append(line)
+        if line.startswith("serving "):
+            break
+    assert server.poll() is None, "".join(lines)
+    url = line.split(" at ", 1)[1].split()[0]
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+
+
+PAIRS = [PLAIN, SUMMARY_MARKED, THINK_MARKED, "no think tags, just an answer", "<think>never closed"]
+ASKED = [
+    "What is 2 + 5?",
+    [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2 + 5?"}],
+    None,
+    "请打个招呼。",
+    "Say hello.",
+]
+
+
+@pytest.mark.parametrize("target", ["summary", "full"])
+@pytest.mark.parametrize("normalize", ["none", "sigmoid", "batch_zscore"])
+def test_a_served_reward_model_scores_what_a_local_one_does(rm_dir, served, target, normalize):
+    """reward.models.<name>.url: the same scores as the model loaded in the training process, for
+    either target and normalisation, string, message-list and missing prompts alike."""
+    local = scorer(rm_dir, target=target, normalize=normalize).score(PAIRS, prompts=ASKED)
+    remote = RewardModelScorer(str(rm_dir), target=target, normalize=normalize, url=served)
+    assert remote.score(PAIRS, prompts=ASKED) == pytest.approx(local, abs=1e-5)
+    assert not remote.loaded and remote.device == "remote"  # nothing loaded on the training side
+    clone = pickle.loads(pickle.dumps(make_reward_model_reward("helpful", remote)))  # reward workers
+    assert clone(PAIRS, prompts=ASKED) == pytest.approx(local, abs=1e-5)
+    assert "helpful" in repr(clone) and served in repr(clone)
+
+
+def test_the_server_reports_its_model_and_refuses_bad_requests(rm_dir, served):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from r1pipe.rewards.reward_model import RewardServerError, score_remotely
+
+    with urllib.request.urlopen(f"{served}/health", timeout=30) as reply:
+        health = json.loads(reply.read())
+    assert health == {"model_dir": str(rm_dir), "device": "cpu", "dtype": "float32"}
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{served}/nowhere", timeout=30)
+    assert err.value.code == 404
+    cases = [  # (prompts, responses) -> what the 400's message says
+        ([[]], ["a", "b"], "as long as"),
+        ([["user: hi"]], ["a"], "role"),
+        ([[]], [3], "list of strings"),
+    ]
+    for prompts, responses, said in cases:
+        with pytest.raises(RewardServerError, match=f"refused the request \\(400\\).*{said}"):
+            score_remotely(served, prompts, responses, timeout_s=30)
+    assert score_remotely(served, [], [], timeout_s=30) == []
+
+
+def test_an_unreachable_server_names_the_url_and_the_fix(monkeypatch):
+    import socket
+
+    from r1pipe.rewards import reward_model
+    from r1pipe.rewards.reward_model import RewardServerError
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(reward_model.time, "sleep", lambda _: None)  # no back-off waits in the test
+    served = RewardModelScorer("label", url=f"http://127.0.0.1:{port}/")
+    with pytest.raises(RewardServerError, match=f"127.0.0.1:{port} is not reachable.*serve-reward-model"):
+        served.score([PLAIN], prompts=["What is 2 + 5?"])
+    with pytest.raises(ValueError, match="http"):
+        RewardModelScorer("label", url="localhost:8010")
+    with pytest.raises(ValueError, match="dtype"):
+        RewardModelScorer("label", dtype="int8")  # type: ignore[arg-type]
+
+
+def test_half_precision_and_all_gpus_placement_load_and_rank_alike(rm_dir, monkeypatch):
+    """dtype: bfloat16 halves the judge's memory and keeps its ranking; device: all_gpus loads
+    through accelerate's device_map="auto" (here, no GPU: everything on the CPU) and scores the same."""
+    from transformers import AutoModelForSequenceClassification
+
+    full = scorer(rm_dir).score(PAIRS, prompts=ASKED)
+    half = scorer(rm_dir, dtype="bfloat16")
+    assert half.score(PAIRS, prompts=ASKED) == pytest.approx(full, abs=0.1)
+    assert next(half._model.parameters()).dtype == torch.bfloat16
+    asked: list[dict] = []
+    load = AutoModelForSequenceClassification.from_pretrained
+
+    def recording(*args, **kwargs):
+        asked.append(kwargs)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(AutoModelForSequenceClassification, "from_pretrained", recording)
+    spread = RewardModelScorer(str(rm_dir), device="all_gpus", batch_size=4)
+    assert spread.score(PAIRS, prompts=ASKED) == pytest.approx(full, abs=1e-5)
+    assert [a.get("device_map") for a in asked] == ["auto"]

@@ -8,6 +8,9 @@ Put this directory on PYTHONPATH and name the fault in R1PIPE_TEST_FAULT; Python
   no small tmpfs can be mounted to fill for real)
 - sampling_rank_hangs: in stage 3, the process of rank 1 hangs before it samples its first shard
   (a stuck GPU, a dead NFS mount): the others must not wait for it forever
+- lora_delta_twice: merging LoRA adapters adds their update twice (and unmerging takes it out
+  twice), so the engine gets base + 2 x delta while the trainer computes base + delta: what a
+  resumed LoRA run that applies its adapter twice sends (ms-swift#8233)
 """
 
 import os
@@ -53,5 +56,10 @@ elif FAULT == "sampling_rank_hangs":
             time.sleep(3600)
 
         r1pipe.rejection.steps.generate_shard = hang
+elif FAULT == "lora_delta_twice":
+    from peft.tuners.lora import layer
+
+    delta = layer.Linear.get_delta_weight
+    layer.Linear.get_delta_weight = lambda self, adapter: 2 * delta(self, adapter)
 elif FAULT:
     raise SystemExit(f"R1PIPE_TEST_FAULT={FAULT!r} is not a known fault")
