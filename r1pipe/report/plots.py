@@ -85,6 +85,37 @@ def reflection_figure(runs: list[RunData]) -> Figure | None:
     )
 
 
+# Trainer/engine mismatch, per step: what tells a broken weight sync from a policy that changed.
+MISMATCH_KEYS = {
+    "sync probe: max |log-prob gap|": "vllm/sync_logprob_max_diff",  # r1pipe's probe (vLLM rollouts)
+    "rollouts: mean log-prob gap": "sampling/sampling_logp_difference/mean",  # TRL, vLLM rollouts
+    "importance ratio (mean)": "sampling/importance_sampling_ratio/mean",  # TRL, vLLM rollouts
+    "clipped share": "clip_ratio/region_mean",  # TRL: tokens whose ratio left the clip range
+}
+SYMLOG_FLOOR = 1e-6  # gaps of fp32 engines sit at ~1e-6..1e-5; below this the axis is linear
+
+
+def mismatch_figure(runs: list[RunData]) -> Figure | None:
+    """(h) The trainer against the rollout engine, per RL stage, beside the rewards: the sync
+    probe's largest per-token log-prob gap, the rollouts' mean gap and importance ratio (vLLM
+    rollouts), and the share of clipped tokens (any rollouts). A broken weight sync shows as gaps
+    jumping by orders of magnitude and the ratio leaving 1, where otherwise it passes for a
+    change in the rewards (verl#7904: a broken sync looked like language mixing). Symlog scale:
+    gaps of 1e-5 and a ratio of 1 on one axis."""
+    fig = _line_figure(
+        runs,
+        lambda s: _keys(s, MISMATCH_KEYS) if s.is_rl else {},
+        "Trainer vs rollout engine (symlog scale)",
+        "gap, ratio, share",
+    )
+    for ax in fig.axes if fig else []:
+        ax.set_yscale("symlog", linthresh=SYMLOG_FLOOR)
+        ax.set_ylim(bottom=0)  # gaps, ratios and shares are never negative
+        if fig and not fig.legends and ax.get_visible():  # one series: name it (the title does not)
+            ax.legend(loc="upper right", fontsize="small", frameon=False)
+    return fig
+
+
 def _rl_metric_figure(runs: list[RunData], label: str, key: str, title: str, ylabel: str) -> Figure | None:
     """One logged key of every RL stage over steps."""
     return _line_figure(runs, lambda s: _keys(s, {label: key}) if s.is_rl else {}, title, ylabel)
@@ -295,6 +326,11 @@ def _legend(fig: Figure) -> None:
 FIGURES: tuple[tuple[str, str, Callable[[list[RunData]], Figure | None]], ...] = (
     ("loss.png", "Training loss (SFT stages)", loss_figure),
     ("rl_rewards.png", "RL reward components", rewards_figure),
+    (
+        "rl_mismatch.png",
+        "Trainer vs rollout engine (weight sync, importance ratio, clipping)",
+        mismatch_figure,
+    ),
     ("rl_accuracy.png", "RL accuracy", accuracy_figure),
     ("rl_length.png", "Mean response length", length_figure),
     ("rl_reflection.png", "Reflective words (the aha moment)", reflection_figure),

@@ -33,6 +33,7 @@ STAGES = ("cold_start", "reasoning_rl", "rejection_sampling", "all_scenario_rl")
 PNGS = (
     "loss.png",
     "rl_rewards.png",
+    "rl_mismatch.png",
     "rl_accuracy.png",
     "rl_length.png",
     "rl_reflection.png",
@@ -69,6 +70,10 @@ def _rl_log(stage: str, steps: int, routed: bool = False) -> list[dict]:
         row = {"stage": stage, "step": s, "max_steps": steps, "reward": 1.5 + acc, "kl": 0.01 * s}
         row |= {"completions/mean_length": 80.0 + 2 * s, "rewards/reflective_words/mean": 0.1 * s}
         row |= {"rewards/sample_logger/mean": 0.0, "rewards/sample_logger/std": 0.0}
+        row |= {"clip_ratio/region_mean": 0.01 * s}
+        if not routed:  # stage 2 with vLLM rollouts: the probe and TRL's rollout gap and ratio
+            row |= {"vllm/sync_logprob_max_diff": 2e-6 * s, "sampling/sampling_logp_difference/mean": 1e-6}
+            row |= {"sampling/importance_sampling_ratio/mean": 1.0}
         if routed:  # stage 4: one routed TRL column, its components under reward/
             row |= {
                 "rewards/routed/mean": 1.5 + acc,
@@ -227,6 +232,20 @@ def test_rl_figures_have_a_panel_per_rl_stage(finished: Path, build, labels: lis
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
     assert _labels(fig, 0) == labels and _labels(fig, 1) == labels
     assert len(fig.axes[0].get_lines()[0].get_xdata()) == 6
+
+
+def test_the_mismatch_figure_shows_the_probe_the_ratio_and_clipping_beside_the_rewards(
+    finished: Path,
+) -> None:
+    """vLLM rollouts (stage 2 here) log the sync probe's gap, the rollouts' gap and importance
+    ratio; transformers rollouts (stage 4) only the clipped share; on a symlog axis together."""
+    fig = plots.mismatch_figure([collect_run(finished)])
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["reasoning_rl", "all_scenario_rl"]
+    assert sorted(_labels(fig, 0)) == sorted(plots.MISMATCH_KEYS)
+    assert _labels(fig, 1) == ["clipped share"]
+    assert fig.axes[0].get_yscale() == "symlog"
+    names = [name for name, _, _ in plots.FIGURES]
+    assert names.index("rl_mismatch.png") == names.index("rl_rewards.png") + 1  # beside the rewards
 
 
 def test_pass1_bars_show_base_then_every_stage_with_standard_errors(finished: Path) -> None:
