@@ -201,7 +201,7 @@ def current_inputs(stage: StagePlan) -> dict:
     this invocation had no manifest when the plan was made."""
     inputs = dict(stage.inputs)
     if inputs.get("from_stage"):
-        upstream = read_manifest(Path(inputs["model"]).parent)
+        upstream = read_manifest(Path(inputs.get("from_dir") or Path(inputs["model"]).parent))
         inputs["from_completion"] = upstream.completion_id if upstream else None
     return inputs
 

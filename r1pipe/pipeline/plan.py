@@ -128,15 +128,29 @@ def _base_input(cfg: DictConfig) -> dict[str, Any]:
     return {"model": path, "model_fingerprint": model_fingerprint(cfg.model.name_or_path), "from_stage": None}
 
 
-def _student_input(cfg: DictConfig) -> dict[str, Any]:
-    """Distillation's model: `student` (validation has made sure it is set)."""
+def _student_input(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Distillation's model: `student` (validation has made sure it is set); and its set, when that
+    is a run's complete stage 3 (distill.data=RUN_DIR, or unset: this run), as an input whose
+    completion is recorded like a previous stage's: re-running that stage 3 re-runs the
+    distillation (its fingerprint holds only the path)."""
     student = str(cfg.student)
     path = str(Path(student).expanduser().resolve()) if Path(student).expanduser().exists() else student
-    return {
+    inputs: dict[str, Any] = {
         "model": resolve_model_path(path),
         "model_fingerprint": model_fingerprint(student),
         "from_stage": None,
     }
+    data = cfg.get("distill", {}).get("data")
+    source = Path(str(data)).expanduser() if data else run_dir
+    for stage_dir in sorted(source.glob("*_rejection_sampling")) if source.is_dir() else []:
+        manifest = read_manifest(stage_dir)
+        if manifest and manifest.complete:
+            inputs |= {
+                "from_stage": f"{stage_dir.name} of {source}",
+                "from_dir": str(stage_dir.resolve()),  # where the completion is read (not the model's dir)
+                "from_completion": manifest.completion_id,
+            }
+    return inputs
 
 
 def _decide(
@@ -295,7 +309,7 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
                 "from_stage": None,
             }
         elif spec.model_from == "student":
-            inputs = _student_input(cfg)
+            inputs = _student_input(cfg, run_dir)
         elif spec.model_from == "base" or prev is None:
             inputs = _base_input(cfg)
         else:

@@ -531,3 +531,42 @@ def test_a_refinished_stage_with_the_same_model_does_not_rerun_later_stages(env,
     assert [s.action for s in plan.stages] == ["resume", "skip"], [s.reason for s in plan.stages]
     assert plan.stages[0].refinish_only and "hand-off check and evaluation are left" in plan.stages[0].reason
     assert plan.stages[1].inputs["from_completion"] == completion
+
+
+def test_distillation_reruns_when_the_stage_three_it_learns_from_was_re_run(env, tmp_path):
+    """distill.data=RUN_DIR: that run's stage-3 completion is an input like a previous stage's
+    model (the stage's fingerprint holds only the path), so a re-run stage 3 re-runs distillation."""
+    teacher = tmp_path / "teacher" / "03_rejection_sampling"
+    teacher.mkdir(parents=True)
+
+    def stage_three_completes() -> None:
+        write_manifest(
+            teacher,
+            stage="rejection_sampling",
+            status="complete",
+            fingerprint="f",
+            inputs={},
+            outputs={"data": str(teacher / "sft.jsonl")},
+            metrics={},
+            versions={},
+            wall_time_s=1.0,
+        )
+
+    stage_three_completes()
+    args = [
+        "pipeline=distill",
+        "pipeline.stages=[distill]",
+        f"student={env.model}",
+        f"distill.data={teacher.parent}",
+    ]
+    distill = env.plan(args).stages[0]
+    assert distill.inputs["from_dir"] == str(teacher.resolve()) and distill.inputs["from_completion"]
+    record_manifest(distill)
+    assert env.plan(args).stages[0].action == "skip"
+    stage_three_completes()  # re-run since: a new completion id
+    again = env.plan(args).stages[0]
+    assert again.action == "run"
+    assert (
+        again.reason
+        == f"input changed: 03_rejection_sampling of {teacher.parent} was re-run since this stage ran"
+    )
