@@ -199,7 +199,7 @@ def describe_launches(cfg, plan) -> str:
     for stage in plan.to_execute:
         spec = stage_spec(stage.name)
         lines.append(
-            f"  {stage.name:<20} {describe_launch(cfg, spec.prepare_processes if spec.prepare else None)}"
+            f"  {stage.name:<20} {describe_launch(cfg, spec.prepare_processes if spec.prepares(cfg) else None)}"
         )
     return "\n".join(lines) if plan.to_execute else "launch: nothing to run"
 

