@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from r1pipe.report.collect import ReportError, RunData, collect_run
 from r1pipe.report.page import render_page
-from r1pipe.report.plots import FIGURES
+from r1pipe.report.plots import FIGURES, OPTIONAL_FIGURES
 from r1pipe.run.rundir import atomic_write_bytes, atomic_write_text
 
 __all__ = ["ReportError", "write_report"]
@@ -37,6 +37,7 @@ def write_report(run_dirs: list[Path], out_dir: Path | None = None) -> Path:
     runs = _distinct_names([collect_run(Path(d)) for d in run_dirs])
     out = Path(out_dir) if out_dir is not None else default_out_dir(runs)
     figures = [(name, heading, _write_png(build(runs), out / name)) for name, heading, build in FIGURES]
+    figures = [f for f in figures if f[2] is not None or f[0] not in OPTIONAL_FIGURES]
     index = out / "index.html"
     atomic_write_text(index, render_page(runs, figures))
     log.info(

@@ -43,6 +43,7 @@ class StageData:
     log: list[dict] = field(default_factory=list)  # metrics.jsonl rows
     evals: dict[str, dict[str, dict]] = field(default_factory=dict)  # side -> benchmark -> metrics
     funnel: list[dict] = field(default_factory=list)  # rejection sampling: one entry per filter step
+    difficulty: dict = field(default_factory=dict)  # RL difficulty filter: difficulty.json
     samples: list[dict] = field(default_factory=list)  # the last logged completions (RL)
 
     @property
@@ -94,6 +95,7 @@ def _collect_stage(run_dir: Path, entry: dict, row: dict) -> StageData:
         log=read_jsonl(stage_dir / "metrics.jsonl"),
         evals=read_evals(stage_dir),
         funnel=_read_funnel(stage_dir),
+        difficulty=_read_difficulty(stage_dir),
         samples=_last_samples(stage_dir / "samples.jsonl"),
     )
 
@@ -118,6 +120,14 @@ def _benchmarks(side: Any) -> dict[str, dict]:
         for name, result in side.items()
         if isinstance(result, dict) and isinstance(result.get("metrics"), dict)
     }
+
+
+def _read_difficulty(stage_dir: Path) -> dict:
+    """difficulty.json of an RL stage's difficulty filter, {} when there is none or it is torn."""
+    raw = _read_json(stage_dir / "difficulty.json")
+    histogram = raw.get("solved_histogram") if isinstance(raw, dict) else None
+    ok = isinstance(histogram, list) and all(isinstance(n, int) for n in histogram) and len(histogram) > 1
+    return raw if ok else {}
 
 
 def _read_funnel(stage_dir: Path) -> list[dict]:

@@ -244,6 +244,33 @@ def funnel_figure(runs: list[RunData]) -> Figure | None:
     return fig
 
 
+def difficulty_figure(runs: list[RunData]) -> Figure | None:
+    """(i) The RL difficulty filter: how many candidate prompts the starting model solved 0, 1, ...,
+    k times of k, the kept band shaded (prompts outside it would give groups without gradient)."""
+    panels = [(i, stage) for i, run in enumerate(runs) for stage in run.stages if stage.difficulty]
+    if not panels:
+        return None
+    fig, axes = _grid(len(panels), "Difficulty filter: pass counts of the candidate RL prompts")
+    for ax, (i, stage) in zip(axes, panels, strict=True):
+        d = stage.difficulty
+        counts = d["solved_histogram"]
+        k = len(counts) - 1
+        low, high = d.get("band", [0.0, 1.0])
+        kept = [low <= solved / k <= high for solved in range(k + 1)]
+        colors = [RUN_COLORS[i] if keep else "lightgray" for keep in kept]
+        bars = ax.bar(range(k + 1), counts, color=colors)
+        ax.bar_label(bars, fmt="{:,.0f}", fontsize="small")
+        title = stage.name if len(runs) == 1 else f"{runs[i].name}: {stage.name}"
+        ax.set(
+            title=f"{title}: {d.get('kept', '?')} of {d.get('candidates', '?')} kept",
+            xlabel=f"samples solved, of {k}",
+            ylabel="prompts",
+            xticks=range(k + 1),
+        )
+        ax.margins(y=0.12)
+    return fig
+
+
 def _draw_bars(
     ax: Axes, runs: list[RunData], by_run: dict[int, dict[str, tuple[float, float]]], value_format: str
 ) -> None:
@@ -337,4 +364,8 @@ FIGURES: tuple[tuple[str, str, Callable[[list[RunData]], Figure | None]], ...] =
     ("eval_pass1.png", "pass@1 by stage", pass1_figure),
     ("eval_language.png", "Language consistency by stage", language_figure),
     ("funnel.png", "Rejection-sampling funnel", funnel_figure),
+    ("difficulty.png", "Difficulty filter (RL prompts)", difficulty_figure),
 )
+# Figures of an option a run may not use (the difficulty filter): left off the page, rather than
+# shown as "no data yet", when no run has their data.
+OPTIONAL_FIGURES = frozenset({"difficulty.png"})

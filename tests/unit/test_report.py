@@ -248,6 +248,29 @@ def test_the_mismatch_figure_shows_the_probe_the_ratio_and_clipping_beside_the_r
     assert names.index("rl_mismatch.png") == names.index("rl_rewards.png") + 1  # beside the rewards
 
 
+def test_the_difficulty_histogram_shows_pass_counts_with_the_kept_band(tmp_path: Path) -> None:
+    """A stage with difficulty.json gets a panel of prompts by samples solved, the band's bars in
+    colour; a run without the filter has no such section on its page (not "no data yet")."""
+    run = make_run(tmp_path / "run")
+    report = {"samples_per_prompt": 4, "band": [0.25, 0.75], "candidates": 60, "kept": 21}
+    report["solved_histogram"] = [30, 9, 7, 5, 9]
+    (run / "02_reasoning_rl" / "difficulty.json").write_text(json.dumps(report))
+    fig = plots.difficulty_figure([collect_run(run)])
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert ax.get_title() == "reasoning_rl: 21 of 60 kept"
+    bars = ax.containers[0]
+    assert [b.get_height() for b in bars] == [30, 9, 7, 5, 9]
+    from matplotlib.colors import to_rgba
+
+    kept = [to_rgba(b.get_facecolor()) != to_rgba("lightgray") for b in bars]
+    assert kept == [False, True, True, True, False]
+    page = write_report([run]).read_text(encoding="utf-8")
+    assert 'id="difficulty"' in page
+    (run / "02_reasoning_rl" / "difficulty.json").write_text("{torn")
+    assert plots.difficulty_figure([collect_run(run)]) is None
+    assert 'id="difficulty"' not in write_report([run]).read_text(encoding="utf-8")
+
+
 def test_pass1_bars_show_base_then_every_stage_with_standard_errors(finished: Path) -> None:
     fig = plots.pass1_figure([collect_run(finished)])
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["heldout", "math"]
