@@ -177,7 +177,14 @@ def _decide(
         )
         return action, f"{damage}; {reason}", resume_from, changed
     if manifest and manifest.complete:
-        if manifest.fingerprint == fp:
+        # Options r1pipe added since the stage ran, and off, leave it as it was: its recorded config
+        # with today's inputs still gives its fingerprint.
+        added_off = (
+            manifest.fingerprint != fp
+            and only_added_off_blocks(old_config, stage_config)
+            and fingerprint(old_config, {"model": inputs["model_fingerprint"]}) == manifest.fingerprint
+        )
+        if manifest.fingerprint == fp or added_off:
             recorded = manifest.inputs.get("from_completion")
             if recorded != inputs.get("from_completion"):
                 return (
@@ -186,12 +193,35 @@ def _decide(
                     None,
                     [],
                 )
+            if added_off:
+                return "skip", f"{ADDED_OFF}: {', '.join(changed_keys(old_config, stage_config))}", None, []
             return "skip", "complete, fingerprint unchanged", None, []
         changed = changed_keys(old_config, stage_config)
         what = f"config changed: {', '.join(changed)}" if changed else "input model changed"
         return "run", what, None, changed
     attempted = f"previous attempt {manifest.status}; no checkpoint to resume" if manifest else "not run yet"
     return _decide_unfinished(cfg, name, stage_dir, fp, stage_config, launch, attempted)
+
+
+ADDED_OFF = "complete; options added to r1pipe since it ran, and off"
+
+
+def only_added_off_blocks(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether every difference between a finished stage's config and today's is an option block it
+    did not have at all and that is off ({enabled: false, ...}, e.g. reasoning_rl.lora): r1pipe
+    added it since, and off it cannot have changed what the stage produced, so the stage is not
+    re-run for it (nor is every later stage)."""
+    for key in set(old) | set(new):
+        a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+        if isinstance(a, dict) and isinstance(b, dict):
+            if not only_added_off_blocks(a, b):
+                return False
+        elif a != b and not (a is _MISSING and isinstance(b, dict) and b.get("enabled") is False):
+            return False
+    return True
+
+
+_MISSING = object()
 
 
 def recorded_result_damage(stage_dir: Path, manifest: Manifest | None) -> str | None:
@@ -348,6 +378,8 @@ def make_plan(cfg: DictConfig, run_dir: Path) -> Plan:
         action, reason, resume_from, changed = _decide(
             cfg, name, stage_dir, fp, stage_config, inputs, upstream_runs, forced
         )
+        if reason.startswith(ADDED_OFF):  # its identity stays the recorded one: later stages still match
+            fp = read_manifest(stage_dir).fingerprint  # type: ignore[union-attr]
         refinish = action == "resume" and resume_from is None and trained_model_kept(stage_dir, fp)
         plans.append(
             StagePlan(

@@ -570,3 +570,40 @@ def test_distillation_reruns_when_the_stage_three_it_learns_from_was_re_run(env,
         again.reason
         == f"input changed: 03_rejection_sampling of {teacher.parent} was re-run since this stage ran"
     )
+
+
+def _as_if_finished_before_lora_existed(stage_plan) -> None:
+    """Rewrite a complete stage's records as an older r1pipe left them: its config without the
+    cold_start.lora block, and the fingerprint that config gave."""
+    from r1pipe.run.fingerprint import fingerprint
+
+    launch = json.loads((stage_plan.dir / LAUNCH).read_text())
+    del launch["stage_config"]["cold_start"]["lora"]
+    launch["fingerprint"] = fingerprint(
+        launch["stage_config"], {"model": stage_plan.inputs["model_fingerprint"]}
+    )
+    atomic_write_json(stage_plan.dir / LAUNCH, launch)
+    manifest = json.loads((stage_plan.dir / "manifest.json").read_text())
+    manifest["fingerprint"] = launch["fingerprint"]
+    atomic_write_json(stage_plan.dir / "manifest.json", manifest)
+
+
+def test_an_option_added_since_a_stage_ran_and_off_does_not_rerun_it_or_later_ones(env, two_stages):
+    """Each new option block (reasoning_rl.lora, the difficulty filter) changes every stage's config;
+    off, it cannot have changed the result, so finished runs stay finished: with it on, or with the
+    stage's input changed, the stage runs as for any other change."""
+    first = env.plan(two_stages).stages[0]
+    record_manifest(first)
+    record_launch(first)
+    _as_if_finished_before_lora_existed(first)
+    second = env.plan(two_stages).stages[1]
+    record_manifest(second)
+    record_launch(second)
+    plan = env.plan(two_stages)
+    assert [s.action for s in plan.stages] == ["skip", "skip"]
+    assert plan.stages[0].reason == "complete; options added to r1pipe since it ran, and off: cold_start.lora"
+    turned_on = env.plan([*two_stages, "cold_start.lora.enabled=true"])
+    assert [s.action for s in turned_on.stages] == ["run", "run"]
+    assert "config changed: cold_start.lora" in turned_on.stages[0].reason
+    other_base = env.plan([*two_stages, "model.name_or_path={model2}"])
+    assert other_base.stages[0].action == "run", "the input changed too: not only the new block"
