@@ -37,7 +37,6 @@ def common_overrides(model: str, steps: int) -> list[str]:
         f"reasoning_rl.max_steps={steps}",
         "reasoning_rl.logging_steps=1",
         f"reasoning_rl.save_steps={steps}",
-        "reasoning_rl.signal_check_steps=0",
         "eval.after_stage=false",
     ]
 
