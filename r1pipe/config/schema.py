@@ -568,9 +568,10 @@ class RewardModelConfig:
     # auto (the GPU of this process, cuda:LOCAL_RANK; else cpu) | cpu | cuda | cuda:N | all_gpus (one
     # model split over every GPU the process sees: for a single process; several want `url`)
     device: str = "auto"
-    dtype: Annotated[str, OneOf(("auto", "float32", "bfloat16", "float16"))] = (
-        "auto"  # weights' dtype: auto (the checkpoint's) | float32 | bfloat16 | float16 (half the memory)
-    )
+    # weights' dtype: null (the checkpoint's own) | float32 | bfloat16 | float16 (half the memory)
+    dtype: Annotated[
+        str | None, OneOf((None, "float32", "bfloat16", "float16"), "use null | float32 | bfloat16 | float16")
+    ] = None
     # A served copy (`r1pipe serve-reward-model MODEL_DIR --port P`, on GPUs or a node of its own)
     # scores over HTTP instead of a copy in every training process: http://HOST:P. target and
     # normalize still apply here; batch_size, device, dtype and max_length are the server's flags.

@@ -203,20 +203,23 @@ def _decide(
     return _decide_unfinished(cfg, name, stage_dir, fp, stage_config, launch, attempted)
 
 
-ADDED_OFF = "complete; options added to r1pipe since it ran, and off"
+ADDED_OFF = "complete; options added to r1pipe since it ran, and off or null"
 
 
 def only_added_off_blocks(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    """Whether every difference between a finished stage's config and today's is an option block it
-    did not have at all and that is off ({enabled: false, ...}, e.g. reasoning_rl.lora): r1pipe
-    added it since, and off it cannot have changed what the stage produced, so the stage is not
-    re-run for it (nor is every later stage)."""
+    """Whether every difference between a finished stage's config and today's is a key it did not
+    have at all and that is off: an option block with enabled: false (reasoning_rl.lora) or a
+    setting at null (reward.models.X.url). r1pipe added it since, and a new key at null or off
+    must reproduce the behaviour from before it (DEVELOPERS.md), so the stage is not re-run for
+    it (nor is every later stage)."""
     for key in set(old) | set(new):
         a, b = old.get(key, _MISSING), new.get(key, _MISSING)
         if isinstance(a, dict) and isinstance(b, dict):
             if not only_added_off_blocks(a, b):
                 return False
-        elif a != b and not (a is _MISSING and isinstance(b, dict) and b.get("enabled") is False):
+        elif a != b and not (
+            a is _MISSING and (b is None or isinstance(b, dict) and b.get("enabled") is False)
+        ):
             return False
     return True
 

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 Target = Literal["summary", "full"]
 Normalize = Literal["none", "sigmoid", "batch_zscore"]
-Dtype = Literal["auto", "float32", "bfloat16", "float16"]
+Dtype = Literal["auto", "float32", "bfloat16", "float16"]  # auto (or None): the checkpoint's own
 ALL_GPUS = "all_gpus"  # device: spread the model over every visible GPU (device_map="auto")
 THINK_END = "</think>"
 
@@ -149,10 +149,11 @@ class RewardModelScorer:
         device: str = "auto",
         normalize: Normalize = "none",
         max_length: int = 2048,
-        dtype: Dtype = "auto",
+        dtype: Dtype | None = None,
         url: str | None = None,
         request_timeout_s: float = 300.0,
     ) -> None:
+        dtype = dtype or "auto"
         if dtype not in get_args(Dtype):
             raise ValueError(f"dtype must be one of {get_args(Dtype)}, got {dtype!r}")
         if url is not None and not str(url).startswith(("http://", "https://")):

@@ -419,13 +419,14 @@ def test_report_of_the_finished_run_has_every_figure_it_has_data_for(finished_ru
     expected = {
         "loss",
         "rl_rewards",
+        "rl_mismatch",  # the clipped share, logged by TRL with any rollouts
         "rl_accuracy",
         "rl_length",
         "rl_reflection",
         "eval_pass1",
         "eval_language",
     }
-    assert set(pngs) == {f"{name}.png" for name in expected}  # no funnel: stage 3 is not in this run
+    assert set(pngs) == {f"{name}.png" for name in expected}  # no funnel (no stage 3), no difficulty filter
     for path in pngs.values():
         with Image.open(path) as image:
             assert image.width > 300 and image.height > 200

@@ -235,3 +235,64 @@ def test_the_difficulty_filter_trains_on_the_prompts_in_the_band_and_keeps_the_h
     log = (run_dir / "r1pipe.log").read_text()
     assert f"RL prompts: {report['kept']} kept by the difficulty filter" in log
     assert "prepare on" in plan or "reasoning_rl" in plan
+
+
+@pytest.mark.vllm
+def test_lora_with_a_vllm_server_gets_the_merged_weights_through_its_sync(cold_started: Path, tmp_path: Path):
+    """Server mode (vLLM's own server beside training; on CPU the weights go through a file and
+    /collective_rpc): the merged weights reach it, every probe within fp32 noise."""
+    import socket
+
+    pytest.importorskip("vllm")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_dir = tmp_path / "run"
+    r1pipe(
+        "run",
+        *lora_args(
+            run_dir,
+            cold_started,
+            2,
+            "reasoning_rl.generation=vllm_server",
+            f"reasoning_rl.vllm_server_port={port}",
+            "reasoning_rl.sync_probe_every=1",
+            "generation.cpu_kv_cache_gb=0.25",
+            "generation.enforce_eager=true",
+        ),
+        cwd=tmp_path,
+    )
+    stage = run_dir / "01_reasoning_rl"
+    assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
+    probes = [
+        row["vllm/sync_logprob_max_diff"] for row in metric_rows(stage) if "vllm/sync_logprob_max_diff" in row
+    ]
+    assert len(probes) == 2 and max(probes) < SYNCED, probes
+    tuned, base = parameters(stage / "model"), parameters(cold_started)
+    assert tuned.keys() == base.keys() and any(not tuned[n].equal(base[n]) for n in base)
+
+
+def test_stage_four_trains_lora_adapters_too(cold_started: Path, tmp_path: Path):
+    """all_scenario_rl.lora: the same block, the same merged hand-off (stage 4 from the cold-start
+    model, its toy judges copied from the package)."""
+    run_dir = tmp_path / "run"
+    r1pipe(
+        "run",
+        "stage=all_scenario_rl",
+        f"init_model={cold_started}",
+        f"run_dir={run_dir}",
+        *QUICK_STEPS,
+        "eval.after_stage=false",
+        "all_scenario_rl.lora.enabled=true",
+        "all_scenario_rl.learning_rate=5e-3",
+        "all_scenario_rl.prompts_per_step=4",
+        "data.general_prompts.fraction=0.5",
+        cwd=tmp_path,
+    )
+    stage = run_dir / "04_all_scenario_rl"
+    assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
+    assert not (stage / "model" / "adapter_config.json").exists()
+    assert (stage / "checkpoints" / "step_000002" / "adapter_model.safetensors").is_file()
+    tuned, base = parameters(stage / "model"), parameters(cold_started)
+    assert tuned.keys() == base.keys() and any(not tuned[n].equal(base[n]) for n in base)
+    assert "all_scenario_rl: LoRA adapters (r=16" in (run_dir / "r1pipe.log").read_text()

@@ -296,8 +296,13 @@ def test_one_process_steps_run_locally_under_accelerate():
     one = one_process_launcher(cfg)
     assert type(one) is LocalLauncher and one.environment()["X"] == "1"
     assert one.command(RUN, STAGE, "finish")[-2:] == ["--phase", "finish"]
-    assert [(s.name, s.prepare_processes) for s in STAGES.values() if s.prepare] == [
+    assert [(s.name, s.prepare_processes) for s in STAGES.values() if s.prepares(cfg)] == [
         ("rejection_sampling", "all")
+    ]
+    filtering = compose_config(["reasoning_rl.difficulty_filter.enabled=true"])
+    assert [(s.name, s.prepare_processes) for s in STAGES.values() if s.prepares(filtering)] == [
+        ("reasoning_rl", "all"),  # the difficulty filter samples on every process too
+        ("rejection_sampling", "all"),
     ]
     training = build_launcher(cfg)
     assert _step_launcher(cfg, "cold_start", "train", training) is training
