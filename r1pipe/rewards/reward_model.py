@@ -191,6 +191,13 @@ class RewardModelScorer:
         if self.url:
             raise RuntimeError(f"{self.model_dir} is served at {self.url}; it is not loaded here")
         tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
+        if not tokenizer("Say hello.")[
+            "input_ids"
+        ]:  # a dir without tokenizer files loads one that reads nothing
+            raise ValueError(
+                f"{self.model_dir} has no usable tokenizer (it turns text into no tokens): save the "
+                "reward model's tokenizer beside it (tokenizer.save_pretrained(MODEL_DIR))"
+            )
         placement: dict[str, Any] = {"device_map": "auto"} if self.device == ALL_GPUS else {}
         model, info = AutoModelForSequenceClassification.from_pretrained(
             self.model_dir, num_labels=1, output_loading_info=True, dtype=self.dtype, **placement

@@ -161,10 +161,11 @@ def test_stage_four_scores_with_a_served_judge(tmp_path: Path):
     import subprocess
     import sys
 
-    from r1pipe.toy.reward_models import SHIPPED
+    from r1pipe.toy.reward_models import build_toy_judges
 
+    judge = build_toy_judges(["helpful"], tmp_path / "judges")["helpful"]  # the shipped weights + tokenizer
     server = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(SHIPPED / "helpful")]
+        [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(judge)]
         + ["--host", "127.0.0.1", "--port", "0", "--device", "cpu", "--batch-size", "32"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -192,7 +193,8 @@ def test_stage_four_scores_with_a_served_judge(tmp_path: Path):
         served_log = server.communicate(timeout=30)[0]
     stage = run_dir / "04_all_scenario_rl"
     assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
-    assert sorted(p.name for p in (stage / "reward_models").iterdir()) == ["harmless"], "helpful is served"
+    built = sorted(p.name for p in (stage / "reward_models").iterdir() if p.is_dir())
+    assert built == ["harmless"], "helpful is served"
     log = (run_dir / "r1pipe.log").read_text()
     assert f"reward model helpful is served at {url}" in log
     judged = [r for r in read_jsonl(stage / "samples.jsonl") if r["task"] == "general" and r["step"] >= 1]

@@ -239,6 +239,19 @@ def test_bad_arguments_and_untrained_head(tmp_path):
         RewardModelScorer(str(tmp_path), device="cpu").score(["hi"])
 
 
+def test_a_reward_model_dir_without_its_tokenizer_is_refused(rm_dir, tmp_path):
+    """Without tokenizer files AutoTokenizer still loads something, which turns every text into no
+    tokens (and the model then fails on an empty batch): refused at load, naming the fix."""
+    import shutil
+
+    bare = tmp_path / "weights_only"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(rm_dir / name, bare / name)
+    with pytest.raises(ValueError, match="no usable tokenizer.*save_pretrained"):
+        RewardModelScorer(str(bare), device="cpu").score(["hi"], prompts=["Say hello."])
+
+
 def test_each_training_process_scores_on_its_own_gpu(monkeypatch):
     """device: auto puts a reward model on the GPU of its process (LOCAL_RANK), not every
     process's copy on GPU 0; without a GPU, the CPU; an explicit device is kept."""
