@@ -18,7 +18,6 @@ the pass-rate histogram; r1pipe/rejection/difficulty.py says why).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from pathlib import Path
@@ -31,8 +30,7 @@ from r1pipe.config.sections import grpo_section_problems, unknown_rewards
 from r1pipe.data.loading import id_column, load_problems, row_id
 from r1pipe.generation import open_engine
 from r1pipe.generation.shards import restrict_visible_devices, this_process_share
-from r1pipe.models.loading import load_tokenizer
-from r1pipe.models.prompt_length import fit_prompts, model_positions
+from r1pipe.models.prompt_length import fit_prompts_to_model_dir
 from r1pipe.rejection.difficulty import difficulty_report, in_band, pass_counts, write_report
 from r1pipe.rejection.steps import generate_in_shards, prompt_rows, verify, verify_in_shards
 from r1pipe.rewards import REWARDS
@@ -110,14 +108,8 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult | None:
     candidates = load_problems(cfg.data, "rl_prompts")
     candidates = candidates.select(range(min(f.num_prompts or len(candidates), len(candidates))))
     sampling = filter_sampling(cfg)
-    config = json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))
-    candidates = fit_prompts(
-        candidates,
-        load_tokenizer(model, cfg.model),
-        model_positions(config),
-        sampling.max_tokens,
-        cfg.data.long_prompts,
-        "difficulty filter prompts",
+    candidates = fit_prompts_to_model_dir(
+        candidates, model, cfg.model, sampling.max_tokens, cfg.data.long_prompts, "difficulty filter prompts"
     )
     rows, work = prompt_rows(candidates), ctx.data_dir / DIFFICULTY
     log.info("difficulty filter: %d prompts x %d samples from %s", len(rows), f.samples_per_prompt, model)

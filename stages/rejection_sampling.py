@@ -25,11 +25,9 @@ The finish step evaluates the sampled model (before) and the fine-tuned one (aft
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
@@ -47,7 +45,7 @@ from r1pipe.models.loading import (
     model_dir_problem,
     resolve_model_path,
 )
-from r1pipe.models.prompt_length import fit_prompts, model_positions
+from r1pipe.models.prompt_length import fit_prompts_to_model_dir
 from r1pipe.rejection.dedup import Contamination
 from r1pipe.rejection.judge import judge_samples
 from r1pipe.rejection.sft_set import (
@@ -83,7 +81,7 @@ from r1pipe.run.context import SFT_OPERATIONAL_KEYS, StageContext, StageResult, 
 from r1pipe.run.fingerprint import select_keys
 
 if TYPE_CHECKING:
-    from datasets import Dataset
+    pass
 
 log = logging.getLogger("r1pipe.stages.rejection_sampling")
 
@@ -155,7 +153,10 @@ def prepare(cfg: DictConfig, ctx: StageContext) -> StageResult | None:
     keys = step_keys(cfg, ctx.inputs["model_fingerprint"])
     problems = load_problems(cfg.data, "rejection_prompts")
     problems = problems.select(range(min(r.num_prompts or len(problems), len(problems))))
-    prompts = prompt_rows(fitting_prompts(problems, sampled_model, cfg))
+    fitting = fit_prompts_to_model_dir(
+        problems, sampled_model, cfg.model, r.max_tokens, cfg.data.long_prompts, "rejection_sampling prompts"
+    )
+    prompts = prompt_rows(fitting)
     log.info(
         "rejection sampling: %d prompts x %d samples from %s",
         len(prompts),
@@ -326,18 +327,3 @@ def fine_tune(cfg: DictConfig, ctx: StageContext, sft_path: str) -> tuple[Any, d
     log.info("SFT on %d rows from %s (rejection.init_from=%s)", len(dataset), init, r.init_from)
     tokenizer, model = load_tokenizer(init, cfg.model), load_model(init, cfg.model)
     return train_and_save(r.train, cfg, ctx, model, tokenizer, dataset)
-
-
-def fitting_prompts(problems: Dataset, model_dir: str, cfg: DictConfig) -> Dataset:
-    """The prompts that fit the sampled model with rejection.max_tokens after them
-    (data.long_prompts: error, drop or truncate; r1pipe/models/prompt_length.py). Reads the model's
-    config and tokenizer only: the engine loads later, shard by shard."""
-    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    return fit_prompts(
-        problems,
-        load_tokenizer(model_dir, cfg.model),
-        model_positions(config),
-        cfg.rejection.max_tokens,
-        cfg.data.long_prompts,
-        "rejection_sampling prompts",
-    )

@@ -138,3 +138,19 @@ def _keep_end(tokenizer: PreTrainedTokenizerBase, text: str, budget: int) -> str
     raise PromptTooLong(
         f"the chat template alone takes more than {budget} tokens: no prompt fits; generate fewer tokens"
     )
+
+
+def fit_prompts_to_model_dir(
+    ds: Dataset, model_dir: str, model_cfg: Any, new_tokens: int, policy: str, what: str
+) -> Dataset:
+    """`fit_prompts` for a saved model that is not loaded yet (a sampling step: the engine loads
+    later, shard by shard): reads only its config.json and tokenizer."""
+    import json
+    from pathlib import Path
+
+    from r1pipe.models.loading import load_tokenizer
+
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    return fit_prompts(
+        ds, load_tokenizer(model_dir, model_cfg), model_positions(config), new_tokens, policy, what
+    )
