@@ -26,7 +26,7 @@ from r1pipe.config.sections import grpo_section_problems
 from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
 from r1pipe.rewards.build import build_routed_reward
 from r1pipe.run.context import StageContext, StageResult, StageSpec, rl_operational_keys
-from r1pipe.toy.preferences import GENERAL_TASK
+from r1pipe.toy.preferences import GENERAL_TASK, NUMBER_WORD_TASK
 from r1pipe.toy.reward_models import resolve_toy_reward_models, toy_judge
 from r1pipe.training.watchers import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning
 
@@ -44,15 +44,26 @@ def check(cfg: DictConfig) -> list[ConfigProblem]:
                 "e.g. +reward.routing.routes={toy:{toy_accuracy:1.0,r1_format:1.0},general:{helpful:1.0}}",
             )
         )
-    elif GENERAL_TASK not in routing.routes and routing.default is None:
-        problems.append(
-            ConfigProblem(
-                "reward.routing.routes",
-                f"no route for the general prompts (task={GENERAL_TASK}) of stage all_scenario_rl",
-                f"add a {GENERAL_TASK} route (paper: reward models), or set reward.routing.default",
-            )
-        )
+    elif routing.default is None:
+        for task in general_tasks(cfg):
+            if task not in routing.routes:
+                problems.append(
+                    ConfigProblem(
+                        "reward.routing.routes",
+                        f"no route for the general prompts (task={task}) of stage all_scenario_rl",
+                        f"add a {task} route ({ROUTE_HINTS[task]}), or set reward.routing.default",
+                    )
+                )
     return problems
+
+
+ROUTE_HINTS = {GENERAL_TASK: "paper: reward models", NUMBER_WORD_TASK: "the toy's: general_match, a rule"}
+
+
+def general_tasks(cfg: DictConfig) -> list[str]:
+    """The `task` values stage 4's general prompts carry: a user's are all `general`; the toy's
+    number-word requests have their own (toy/preferences.general_rows)."""
+    return [GENERAL_TASK, NUMBER_WORD_TASK] if cfg.data.general_prompts.path == "toy" else [GENERAL_TASK]
 
 
 SPEC = StageSpec(

@@ -4,6 +4,8 @@ by every later stage 4 in the session, as on a user's machine), never the user's
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -28,3 +30,51 @@ def session_cache(tmp_path_factory):
         os.environ.pop("R1PIPE_CACHE", None)
     else:
         os.environ["R1PIPE_CACHE"] = previous
+
+
+class ServedJudge:
+    """A `r1pipe serve-reward-model` process: its URL while it runs, its output once stopped."""
+
+    def __init__(self, model_dir, batch_size: int):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(model_dir), "--host", "127.0.0.1"]
+            + ["--port", "0", "--device", "cpu", "--batch-size", str(batch_size)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        lines = []
+        for line in self.process.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if line.startswith("serving "):  # "serving DIR at http://HOST:PORT ..."
+                break
+        if self.process.poll() is not None:
+            raise AssertionError("the reward server stopped before serving:\n" + "".join(lines))
+        self.url = line.split(" at ", 1)[1].split()[0]
+        self.log = ""
+        self.stopped = False
+
+    def stop(self) -> str:
+        """Terminate the server (once); what it printed after it began serving."""
+        if self.stopped:
+            return self.log
+        self.stopped = True
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.log = self.process.communicate(timeout=30)[0] or ""
+        return self.log
+
+
+@pytest.fixture(scope="session")
+def serve_judge():
+    """Start `r1pipe serve-reward-model MODEL_DIR` on a free port (CPU): `serve_judge(dir, batch_size)`
+    returns a ServedJudge; every server still running is stopped at the end of the session."""
+    started: list[ServedJudge] = []
+
+    def start(model_dir, batch_size: int = 4) -> ServedJudge:
+        started.append(ServedJudge(model_dir, batch_size))
+        return started[-1]
+
+    yield start
+    for served in started:
+        served.stop()

@@ -39,6 +39,12 @@ from r1pipe.toy.task import LANGUAGES, Language, Split, sample_problems, summary
 Judge = Literal["helpful", "harmless"]
 JUDGES: tuple[Judge, ...] = ("helpful", "harmless")
 GENERAL_TASK = "general"  # the `task` value of general prompts (the reward route they take)
+# The `task` of the toy's number-word requests in stage 4: each has one right answer, so a rule
+# checks it (general_match) instead of the helpfulness judge, which no setting tried taught which
+# word a digit is: it paid any number word alike and stage 4 drifted to one ("nine" to 71 of 100
+# English number-word requests; docs/RESULTS.md). The paper's split: rules where an answer can be
+# checked, reward models where it cannot.
+NUMBER_WORD_TASK = "number_word"
 
 
 @dataclass(frozen=True)
@@ -187,14 +193,17 @@ def general_documents(n_docs: int, *, seed: int) -> list[str]:
 
 
 def general_rows(n: int, *, seed: int, languages: tuple[Language, ...] = LANGUAGES) -> list[dict]:
-    """Stage-4 dataset rows: prompt, an empty answer (no rule judges them), language, task."""
+    """Stage-4 dataset rows: prompt, answer, language, task. Greetings, colours and thanks have
+    several good answers and go to the judges (task `general`, no answer); a number-word request
+    carries its one right answer (a JSON list, as the general benchmark's) and takes the rule route
+    (task `number_word`)."""
     return [
         {
             "id": f"toy-general-{i}-{p.kind}",
             "prompt": p.prompt,
-            "answer": "",
+            "answer": json.dumps(list(p.answers), ensure_ascii=False) if p.kind == "number_word" else "",
             "language": p.language,
-            "task": GENERAL_TASK,
+            "task": NUMBER_WORD_TASK if p.kind == "number_word" else GENERAL_TASK,
         }
         for i, p in enumerate(general_prompts(n, seed=seed, languages=languages))
     ]

@@ -50,6 +50,22 @@ def r1pipe(
     return proc
 
 
+def cold_started_model(work: Path, *extra: str) -> Path:
+    """Stage 1 alone on the toy (QUICK_STEPS, no evaluation) in `work`/run: the model an RL test
+    starts from (`init_model=`)."""
+    run_dir = work / "run"
+    r1pipe(
+        "run",
+        f"run_dir={run_dir}",
+        *QUICK_STEPS,
+        "pipeline.stages=[cold_start]",
+        "eval.after_stage=false",
+        *extra,
+        cwd=work,
+    )
+    return run_dir / "01_cold_start" / "model"
+
+
 def r1pipe_process(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "r1pipe.cli", *args],

@@ -153,32 +153,17 @@ def test_interrupted_stage_four_resumes_with_the_judges_it_built(tmp_path: Path)
     assert max(steps) == 4
 
 
-def test_stage_four_scores_with_a_served_judge(tmp_path: Path):
+def test_stage_four_scores_with_a_served_judge(tmp_path: Path, serve_judge):
     """A judge too large for a training GPU runs on its own (`r1pipe serve-reward-model`) and stage 4
     points reward.models.helpful.url at it: the training side builds and loads no helpfulness
     judge, the server scores every general sample of the window, and the stage completes with
     the same reward columns as a local judge."""
-    import subprocess
-    import sys
-
     from r1pipe.toy.reward_models import build_toy_judges
 
     judge = build_toy_judges(["helpful"], tmp_path / "judges")["helpful"]  # the shipped weights + tokenizer
-    server = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(judge)]
-        + ["--host", "127.0.0.1", "--port", "0", "--device", "cpu", "--batch-size", "32"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = serve_judge(judge, batch_size=32)
+    url = server.url
     try:
-        lines = []
-        for line in server.stdout:  # type: ignore[union-attr]
-            lines.append(line)
-            if line.startswith("serving "):
-                break
-        assert server.poll() is None, "".join(lines)
-        url = line.split(" at ", 1)[1].split()[0]
         run_dir = tmp_path / "run"
         r1pipe(
             "run",
@@ -189,8 +174,7 @@ def test_stage_four_scores_with_a_served_judge(tmp_path: Path):
             cwd=tmp_path,
         )
     finally:
-        server.terminate()
-        served_log = server.communicate(timeout=30)[0]
+        served_log = server.stop()
     stage = run_dir / "04_all_scenario_rl"
     assert json.loads((stage / "manifest.json").read_text())["status"] == "complete"
     built = sorted(p.name for p in (stage / "reward_models").iterdir() if p.is_dir())

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import FAULTS, QUICK_STEPS, kill_once_checkpointed, r1pipe
+from cli_helpers import FAULTS, QUICK_STEPS, cold_started_model, kill_once_checkpointed, r1pipe
 
 pytestmark = pytest.mark.integration
 
@@ -45,19 +45,11 @@ SYNCED = 1e-3  # fp32 engine vs trainer, measured ~1e-5 per token
 
 @pytest.fixture(scope="module")
 def cold_started(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("cold")
-    run_dir = work / "run"
-    r1pipe(
-        "run",
-        f"run_dir={run_dir}",
-        *QUICK_STEPS,
-        "pipeline.stages=[cold_start]",
-        "eval.after_stage=false",
+    return cold_started_model(
+        tmp_path_factory.mktemp("cold"),
         "cold_start.max_steps=40",  # the R1 format often, not always: pass rates that spread
         "cold_start.save_steps=20",
-        cwd=work,
     )
-    return run_dir / "01_cold_start" / "model"
 
 
 def lora_args(run_dir: Path, model: Path, steps: int, *extra: str) -> list[str]:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import QUICK_STEPS, kill_once_checkpointed, r1pipe
+from cli_helpers import QUICK_STEPS, cold_started_model, kill_once_checkpointed, r1pipe
 
 pytestmark = [pytest.mark.integration, pytest.mark.vllm]
 
@@ -34,17 +34,7 @@ SYNCED = 1e-3  # fp32 engine vs trainer, measured ~1e-5 per token
 @pytest.fixture(scope="module")
 def cold_started(tmp_path_factory) -> Path:
     pytest.importorskip("vllm")
-    work = tmp_path_factory.mktemp("cold")
-    run_dir = work / "run"
-    r1pipe(
-        "run",
-        f"run_dir={run_dir}",
-        *QUICK_STEPS,
-        "pipeline.stages=[cold_start]",
-        "eval.after_stage=false",
-        cwd=work,
-    )
-    return run_dir / "01_cold_start" / "model"
+    return cold_started_model(tmp_path_factory.mktemp("cold"))
 
 
 def metric_rows(stage_dir: Path) -> list[dict]:

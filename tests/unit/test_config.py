@@ -281,6 +281,11 @@ SEMANTIC = [
         "reward.models.helpful.model_dir",
     ),
     ("no route for general prompts", lambda t: ["~reward.routing.routes.general"], "reward.routing.routes"),
+    (
+        "no route for the toy's number-word requests",
+        lambda t: ["~reward.routing.routes.number_word"],
+        "reward.routing.routes",
+    ),
 ]
 
 

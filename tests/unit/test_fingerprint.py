@@ -180,7 +180,7 @@ def _stage_fp(stage: str, overrides: list[str]) -> str:
     [
         ("all_scenario_rl.preference_last_steps=3", False, True),
         ("all_scenario_rl.temperature=1.0", False, True),
-        ("data.general_prompts.fraction=0.5", False, True),
+        ("data.general_prompts.fraction=0.25", False, True),
         ("reward.routing.routes.general.helpful=2.0", False, True),  # stage 2 sums reward.funcs
         ("reward.models.helpful.normalize=none", True, True),  # reward.funcs may name a reward model
         ("reward.weights=[1.0,1.0,2.0]", True, True),

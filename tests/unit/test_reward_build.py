@@ -3,6 +3,8 @@ in reward.models, and per-sample routing (reward.routing) for stage 4's mixed ba
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_reward_model import train_reward_model  # the tiny trained reward model of that module
 
@@ -55,6 +57,29 @@ def test_routing_sends_general_prompts_to_the_reward_model_and_reasoning_to_rule
     assert set(routed.last_breakdown[0]) == {"toy_accuracy", "r1_format"}
     assert set(routed.last_breakdown[1]) == {"rm_helpful", "r1_format"}
     assert scores[0] == 2.0 and isinstance(scores[1], float)
+
+
+def test_the_toy_routes_check_a_number_word_by_rule_and_judge_the_other_requests(rm_dir):
+    """conf/reward/toy.yaml: a number-word request (task number_word, its one right word as the
+    answer) earns general_match's 1 or 0, not the helpful judge's score, which paid any number word
+    alike; a greeting (task general) is judged."""
+    from r1pipe.toy.preferences import NUMBER_WORD_TASK, general_rows
+
+    cfg = compose_config([f"reward.models.{m}.model_dir={rm_dir}" for m in ("helpful", "harmless")])
+    word = next(r for r in general_rows(8, seed=1) if r["task"] == NUMBER_WORD_TASK)
+    right = "<think>\nA number word.\n</think>\n\n" + json.loads(word["answer"])[0]
+    wrong = "<think>\nA number word.\n</think>\n\n" + ("nine" if "nine" not in word["answer"] else "one")
+    routed = build_routed_reward(cfg.reward)
+    routed(
+        [right, wrong, GENERAL],
+        answer=[word["answer"], word["answer"], ""],
+        task=[NUMBER_WORD_TASK, NUMBER_WORD_TASK, "general"],
+        language=[word["language"], word["language"], "en"],
+        prompts=[word["prompt"], word["prompt"], "Say hello."],
+    )
+    assert routed.last_routes == [NUMBER_WORD_TASK, NUMBER_WORD_TASK, "general"]
+    assert [b["general_match"] for b in routed.last_breakdown[:2]] == [1.0, 0.0]
+    assert "helpful" not in routed.last_breakdown[0] and "helpful" in routed.last_breakdown[2]
 
 
 @pytest.mark.parametrize(

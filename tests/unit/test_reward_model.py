@@ -272,28 +272,11 @@ def test_each_training_process_scores_on_its_own_gpu(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def served(rm_dir):
+def served(rm_dir, serve_judge):
     """`r1pipe serve-reward-model` in its own process (a free port, CPU, batches of 4): its URL."""
-    import subprocess
-    import sys
-
-    server = subprocess.Popen(
-        [sys.executable, "-m", "r1pipe.cli", "serve-reward-model", str(rm_dir), "--host", "127.0.0.1"]
-        + ["--port", "0", "--device", "cpu", "--batch-size", "4"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines = []
-    for line in server.stdout:  # type: ignore[union-attr]
-        lines.append(line)
-        if line.startswith("serving "):
-            break
-    assert server.poll() is None, "".join(lines)
-    url = line.split(" at ", 1)[1].split()[0]
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    server = serve_judge(rm_dir, batch_size=4)
+    yield server.url
+    server.stop()
 
 
 PAIRS = [PLAIN, SUMMARY_MARKED, THINK_MARKED, "no think tags, just an answer", "<think>never closed"]

@@ -4,15 +4,18 @@ whole responses, reasoning included)."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 
 import pytest
 
 from r1pipe.rewards.general import general_match
+from r1pipe.toy.number_words import EN_NUMBER_WORDS, ZH_NUMBER_WORDS
 from r1pipe.toy.preferences import (
     GENERAL_TASK,
     JUDGES,
+    NUMBER_WORD_TASK,
     PAIRS,
     every_request,
     general_prompts,
@@ -21,6 +24,7 @@ from r1pipe.toy.preferences import (
     helpfulness_pairs,
     misspelt,
     off_topic_answers,
+    r1_text,
     spliced,
     wrong_answers,
 )
@@ -84,10 +88,22 @@ def test_general_prompts_cover_every_kind_in_both_languages():
 
 
 def test_general_rows_are_stage_four_dataset_rows():
-    rows = general_rows(10, seed=1)
-    assert [r["task"] for r in rows] == [GENERAL_TASK] * 10
-    assert all(r["answer"] == "" and r["language"] in ("en", "zh") and r["prompt"] for r in rows)
-    assert len({r["id"] for r in rows}) == 10
+    """Judged kinds carry no answer (task general); number-word requests carry their one right
+    word as the general benchmark does and take the rule route (task number_word)."""
+    rows = general_rows(12, seed=1)
+    judged = [r for r in rows if r["task"] == GENERAL_TASK]
+    words = [r for r in rows if r["task"] == NUMBER_WORD_TASK]
+    assert len(judged) == 9 and len(words) == 3 and all(r["id"].endswith("number_word") for r in words)
+    assert all(r["answer"] == "" for r in judged)
+    for r in words:
+        (word,) = json.loads(r["answer"])
+        assert word in EN_NUMBER_WORDS + ZH_NUMBER_WORDS
+        assert general_match([r1_text("x", word)], answer=[r["answer"]]) == [1.0]
+        assert general_match([r1_text("x", "nine" if word != "nine" else "one")], answer=[r["answer"]]) == [
+            0.0
+        ]
+    assert all(r["language"] in ("en", "zh") and r["prompt"] for r in rows)
+    assert len({r["id"] for r in rows}) == 12
 
 
 # What a model fresh from stage 3 writes to general requests (measured: a third of its answers
