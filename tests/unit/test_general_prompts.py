@@ -24,7 +24,9 @@ def test_general_count_gives_the_share(reasoning, fraction, general):
 def test_toy_general_prompts():
     data = compose_config([]).data
     rows = load_general_prompts(data, 12)
-    assert len(rows) == 12 and set(rows["task"]) == {"general"} and set(rows["answer"]) == {""}
+    assert len(rows) == 12 and set(rows["task"]) == {"general", "number_word"}
+    judged = [a for a, t in zip(rows["answer"], rows["task"], strict=True) if t == "general"]
+    assert set(judged) == {""}, "judged requests carry no answer; number words carry theirs"
     assert set(rows["language"]) == {"en", "zh"}
     assert list(load_general_prompts(data, 12)["prompt"]) == list(rows["prompt"]), "deterministic"
 
@@ -54,7 +56,7 @@ def test_mix_keeps_every_prompt_shuffled_on_the_reward_columns():
     reasoning = load_problems(data, "rl_prompts")
     mixed = mix_prompts(reasoning, load_general_prompts(data, general_count(60, 0.25)), seed=0)
     assert mixed.column_names == ["prompt", "answer", "language", "task"]
-    assert Counter(mixed["task"]) == {"toy": 60, "general": 20}
+    assert Counter(mixed["task"]) == {"toy": 60, "general": 15, "number_word": 5}
     assert mixed["task"][:20] != ["toy"] * 20, "shuffled, so batches mix both kinds"
     assert list(mix_prompts(reasoning, load_general_prompts(data, 20), seed=0)["prompt"]) == list(
         mixed["prompt"]
