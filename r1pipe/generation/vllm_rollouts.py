@@ -171,7 +171,11 @@ class SyncedVLLMGeneration(trl_vllm.VLLMGeneration):
         weights = {}
         for name, tensor in self._iter_named_params():  # the other processes only take part
             if main:
-                weights[name] = tensor.detach().to("cpu").contiguous()
+                # A copy, always: on the CPU `.to("cpu")` returns the parameter itself, and with LoRA
+                # _iter_named_params unmerges the adapters in place once the loop ends, so the file
+                # held the base weights and the server never saw a LoRA update (the sync probe caught
+                # it: 3.98 per token at the second sync).
+                weights[name] = tensor.detach().to("cpu", copy=True).contiguous()
         if main:
             target = self.settings.sync_dir
             target.mkdir(parents=True, exist_ok=True)
