@@ -26,7 +26,7 @@ from r1pipe.config.sections import grpo_section_problems
 from r1pipe.data.loading import general_count, load_general_prompts, load_problems, mix_prompts
 from r1pipe.rewards.build import build_routed_reward
 from r1pipe.run.context import StageContext, StageResult, StageSpec, rl_operational_keys
-from r1pipe.toy.preferences import GENERAL_TASK, NUMBER_WORD_TASK
+from r1pipe.toy.preferences import GENERAL_TASK, NUMBER_WORD_TASK, TOY_GENERAL_TASKS
 from r1pipe.toy.reward_models import resolve_toy_reward_models, toy_judge
 from r1pipe.training.watchers import ReflectionCounter, SampleLogger, Watched, silence_unscorable_warning
 
@@ -60,10 +60,10 @@ def check(cfg: DictConfig) -> list[ConfigProblem]:
 ROUTE_HINTS = {GENERAL_TASK: "paper: reward models", NUMBER_WORD_TASK: "the toy's: general_match, a rule"}
 
 
-def general_tasks(cfg: DictConfig) -> list[str]:
+def general_tasks(cfg: DictConfig) -> tuple[str, ...]:
     """The `task` values stage 4's general prompts carry: a user's are all `general`; the toy's
     number-word requests have their own (toy/preferences.general_rows)."""
-    return [GENERAL_TASK, NUMBER_WORD_TASK] if cfg.data.general_prompts.path == "toy" else [GENERAL_TASK]
+    return TOY_GENERAL_TASKS if cfg.data.general_prompts.path == "toy" else (GENERAL_TASK,)
 
 
 SPEC = StageSpec(

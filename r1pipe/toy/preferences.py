@@ -45,6 +45,7 @@ GENERAL_TASK = "general"  # the `task` value of general prompts (the reward rout
 # English number-word requests; docs/RESULTS.md). The paper's split: rules where an answer can be
 # checked, reward models where it cannot.
 NUMBER_WORD_TASK = "number_word"
+TOY_GENERAL_TASKS = (GENERAL_TASK, NUMBER_WORD_TASK)  # every `task` general_rows gives a row
 
 
 @dataclass(frozen=True)
@@ -197,16 +198,18 @@ def general_rows(n: int, *, seed: int, languages: tuple[Language, ...] = LANGUAG
     several good answers and go to the judges (task `general`, no answer); a number-word request
     carries its one right answer (a JSON list, as the general benchmark's) and takes the rule route
     (task `number_word`)."""
-    return [
-        {
-            "id": f"toy-general-{i}-{p.kind}",
-            "prompt": p.prompt,
-            "answer": json.dumps(list(p.answers), ensure_ascii=False) if p.kind == "number_word" else "",
-            "language": p.language,
-            "task": NUMBER_WORD_TASK if p.kind == "number_word" else GENERAL_TASK,
-        }
-        for i, p in enumerate(general_prompts(n, seed=seed, languages=languages))
-    ]
+    return [_general_row(i, p) for i, p in enumerate(general_prompts(n, seed=seed, languages=languages))]
+
+
+def _general_row(i: int, p: GeneralPrompt) -> dict:
+    checked = p.kind == "number_word"
+    return {
+        "id": f"toy-general-{i}-{p.kind}",
+        "prompt": p.prompt,
+        "answer": json.dumps(list(p.answers), ensure_ascii=False) if checked else "",
+        "language": p.language,
+        "task": NUMBER_WORD_TASK if checked else GENERAL_TASK,
+    }
 
 
 def general_benchmark_rows(n: int, *, seed: int, languages: tuple[Language, ...] = LANGUAGES) -> list[dict]:
