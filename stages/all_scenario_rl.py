@@ -93,7 +93,7 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     r = cfg.all_scenario_rl
     reasoning = load_problems(cfg.data, "rl_prompts")
     general = load_general_prompts(cfg.data, general_count(len(reasoning), cfg.data.general_prompts.fraction))
-    prompts = mix_prompts(reasoning, general, cfg.seed)
+    prompts = mix_prompts(reasoning, general, cfg.seed, r.prompts_per_step if r.steps_by_task else 0)
     log.info(
         "prompts: %d reasoning (%s) + %d general (%s)",
         len(reasoning),

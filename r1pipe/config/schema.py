@@ -364,6 +364,10 @@ class AllScenarioRLConfig(RLStageConfig):
     preference_last_steps: Annotated[
         int, Range(ge=-1, fix="N > 0: the last N steps (paper: 400 of 1,700); -1: every step; 0: never")
     ] = 400  # reward models only in the last N steps (paper: 400 of 1,700); -1: all
+    # One task per step (prompts_per_step prompts of one task, steps in random order) instead of a
+    # shuffled mix: with transformers rollouts a step decodes until its longest completion ends, so
+    # a chat step no longer waits on a long reasoning chain. The paper mixes; vLLM does not wait.
+    steps_by_task: bool = False
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -216,9 +217,10 @@ def load_general_prompts(data: DictConfig, n: int) -> Dataset:
 MIX_COLUMNS = ("prompt", "answer", "language", "task")
 
 
-def mix_prompts(reasoning: Dataset, general: Dataset, seed: int) -> Dataset:
+def mix_prompts(reasoning: Dataset, general: Dataset, seed: int, steps_of: int = 0) -> Dataset:
     """Stage 4's prompts: both sets on the columns the rewards read (a missing one is None, so a
-    reasoning set without `task` takes reward.routing.default), shuffled together."""
+    reasoning set without `task` takes reward.routing.default), shuffled together. `steps_of` > 0:
+    ordered in runs of that many rows of one task (task_runs), for a trainer that does not reshuffle."""
     from datasets import Value, concatenate_datasets
 
     def aligned(ds: Dataset) -> Dataset:
@@ -231,7 +233,24 @@ def mix_prompts(reasoning: Dataset, general: Dataset, seed: int) -> Dataset:
         return ds
 
     parts = [aligned(reasoning)] + ([aligned(general)] if len(general) else [])
-    return concatenate_datasets(parts).shuffle(seed=seed)
+    mixed = concatenate_datasets(parts).shuffle(seed=seed)
+    return mixed.select(task_runs(mixed["task"], steps_of, seed)) if steps_of > 0 else mixed
+
+
+def task_runs(tasks: list[str | None], run: int, seed: int) -> list[int]:
+    """Row order in which every `run` consecutive rows share one task: each task's rows (in their
+    order) cut into runs, the runs shuffled with `seed`; the rows left over (a task's last, short
+    run) come last. With run = prompts per step, every step's prompts are of one task."""
+    by_task: dict[str | None, list[int]] = {}
+    for index, task in enumerate(tasks):
+        by_task.setdefault(task, []).append(index)
+    runs, rest = [], []
+    for rows in by_task.values():
+        whole = len(rows) - len(rows) % run
+        runs += [rows[i : i + run] for i in range(0, whole, run)]
+        rest += rows[whole:]
+    random.Random(seed).shuffle(runs)
+    return [index for chunk in runs for index in chunk] + sorted(rest)
 
 
 def load_heldout(data: DictConfig) -> Dataset:

@@ -185,4 +185,7 @@ def load_model(path: str, model_cfg: DictConfig) -> PreTrainedModel:
         kwargs["attn_implementation"] = model_cfg.attn_implementation
     from transformers import AutoModelForCausalLM
 
+    from r1pipe.models.attention import share_kv_heads_in_cpu_inference
+
+    share_kv_heads_in_cpu_inference()
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)

@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
         cfg = OmegaConf.load(args.stage_dir / "config.yaml")
         assert isinstance(cfg, DictConfig)
         setup_logging(cfg.log_level, args.run_dir)
+        keep_trl_from_importing_vllm(cfg, stage_context(args.run_dir, args.stage_dir).name)
         for phase in phases:
             run_phase(phase, cfg, stage_context(args.run_dir, args.stage_dir))
     except Exception as error:
@@ -231,6 +232,22 @@ def main(argv: list[str] | None = None) -> None:
         raise
     finally:
         shutdown_pools()  # verification workers must not outlive the stage
+
+
+def keep_trl_from_importing_vllm(cfg: DictConfig, stage: str) -> None:
+    """TRL's GRPO module imports vLLM when vLLM is installed, whether or not the rollouts use it:
+    3-4 s of every RL stage on the CPU. An RL stage whose rollouts are transformers' tells TRL
+    vLLM is not there before TRL loads (TRL reads `is_vllm_available` as its modules import); a
+    stage with vLLM rollouts, and every other stage, imports as before. Only in the stage process,
+    which runs one stage: a test process that runs a stage in-process keeps TRL's own answer.
+    (Considered: TRL has no switch for this; importing lazily is TRL's change to make.)"""
+    section = cfg.get(stage)
+    if not isinstance(section, DictConfig) or section.get("generation") != "transformers":
+        return
+    if any(name.startswith("trl.generation") for name in sys.modules):
+        return  # too late: TRL's vLLM modules are loaded and decided
+    trl_imports = importlib.import_module("trl.import_utils")  # (trl's lazy top module hides it)
+    trl_imports.is_vllm_available = lambda *args, **kwargs: False
 
 
 def record_error(stage_dir: Path, phase: str, error: Exception, full_disk: str | None = None) -> None:

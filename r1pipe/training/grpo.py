@@ -109,6 +109,8 @@ def build_grpo_config(
         reward_weights=weights,
         multi_objective_aggregation=r.multi_objective_aggregation,
         max_steps=r.max_steps,
+        # steps_by_task (stage 4): the prompts come in one-task runs of a step's size; a reshuffle would mix them
+        shuffle_dataset=not r.get("steps_by_task", False),
         warmup_steps=r.warmup_ratio,
         max_grad_norm=r.max_grad_norm,
         gradient_checkpointing=r.gradient_checkpointing,

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+import torch
 from datasets import Dataset
 
 from r1pipe.data.loading import DataError, general_count, load_general_prompts, load_problems, mix_prompts
@@ -67,3 +68,49 @@ def test_mix_fills_missing_columns_so_the_default_route_takes_them():
     reasoning = Dataset.from_list([{"prompt": "1 + 1?", "answer": 2}])  # no task or language column
     mixed = mix_prompts(reasoning, Dataset.from_list([]), seed=0)
     assert mixed[0] == {"prompt": "1 + 1?", "answer": "2", "language": None, "task": None}
+
+
+def test_steps_by_task_give_every_step_prompts_of_one_task(tmp_path):
+    """all_scenario_rl.steps_by_task: the prompts come in one-task runs of prompts_per_step, and
+    TRL's sampler, told not to reshuffle, hands each step one run (checked with TRL's own sampler)."""
+    from trl.trainer.grpo_trainer import RepeatSampler
+
+    from r1pipe.run.context import StageContext
+    from r1pipe.training.grpo import build_grpo_config
+
+    cfg = compose_config(["data.toy.rl_prompts=60", "all_scenario_rl.steps_by_task=true"])
+    r = cfg.all_scenario_rl
+    reasoning = load_problems(cfg.data, "rl_prompts")
+    general = load_general_prompts(cfg.data, general_count(60, cfg.data.general_prompts.fraction))
+    ordered = mix_prompts(reasoning, general, seed=3, steps_of=r.prompts_per_step)
+    assert Counter(ordered["task"]) == Counter(mix_prompts(reasoning, general, seed=3)["task"])
+    assert list(ordered["prompt"]) == list(mix_prompts(reasoning, general, 3, r.prompts_per_step)["prompt"])
+
+    ctx = StageContext(tmp_path, tmp_path / "04_all_scenario_rl", "all_scenario_rl", 4, "fp", {}, None)
+    args = build_grpo_config(r, ctx, 3, torch.float32, [1.0], 1)
+    sampler = RepeatSampler(
+        ordered,
+        mini_repeat_count=args.num_generations,
+        batch_size=args.generation_batch_size // args.num_generations,
+        shuffle=args.shuffle_dataset,
+        seed=args.seed,
+    )
+    indices = list(sampler)
+    step = r.prompts_per_step * r.num_generations
+    steps = [indices[i : i + step] for i in range(0, len(indices), step)]
+    whole_runs = sum(n // r.prompts_per_step for n in Counter(ordered["task"]).values())
+    step_tasks = [{ordered[i]["task"] for i in s} for s in steps[:whole_runs]]
+    assert all(len(tasks) == 1 for tasks in step_tasks), step_tasks
+    assert {t for tasks in step_tasks for t in tasks} == {"toy", "general", "number_word"}
+    assert step_tasks[:6] != [step_tasks[0]] * 6, "the runs come in random order"
+
+
+def test_without_steps_by_task_trl_reshuffles_and_steps_mix(tmp_path):
+    from r1pipe.run.context import StageContext
+    from r1pipe.training.grpo import build_grpo_config
+
+    cfg = compose_config(["all_scenario_rl=paper"])
+    ctx = StageContext(tmp_path, tmp_path / "04_all_scenario_rl", "all_scenario_rl", 4, "fp", {}, None)
+    assert not cfg.all_scenario_rl.steps_by_task
+    assert build_grpo_config(cfg.all_scenario_rl, ctx, 0, torch.float32, [1.0], 1).shuffle_dataset
+    assert build_grpo_config(cfg.reasoning_rl, ctx, 0, torch.float32, [1.0], 1).shuffle_dataset
