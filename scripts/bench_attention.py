@@ -27,7 +27,9 @@ DECISIONS = {"copies (transformers)": attention._TRANSFORMERS_DECISION, "shared 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default="toy")
     parser.add_argument("--batch", type=int, default=32, help="sequences per generate call")
     parser.add_argument("--max-tokens", type=int, default=128)
@@ -35,14 +37,21 @@ def main() -> None:
     args = parser.parse_args()
 
     model_cfg = OmegaConf.create(
-        {"dtype": "float32", "chat_template": "r1_chatml", "trust_remote_code": False, "attn_implementation": None}
+        {
+            "dtype": "float32",
+            "chat_template": "r1_chatml",
+            "trust_remote_code": False,
+            "attn_implementation": None,
+        }
     )
     path = resolve_model_path(args.model)
     model, tokenizer = load_model(path, model_cfg).eval(), load_tokenizer(path, model_cfg)
     tokenizer.padding_side = "left"
     problems = sample_problems(args.batch, digits=2, split="heldout", seed=0)
     texts = [
-        tokenizer.apply_chat_template([{"role": "user", "content": p.prompt()}], tokenize=False, add_generation_prompt=True)
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p.prompt()}], tokenize=False, add_generation_prompt=True
+        )
         for p in problems
     ]
     batch = tokenizer(texts, return_tensors="pt", padding=True)

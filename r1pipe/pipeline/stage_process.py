@@ -247,7 +247,7 @@ def keep_trl_from_importing_vllm(cfg: DictConfig, stage: str) -> None:
     if any(name.startswith("trl.generation") for name in sys.modules):
         return  # too late: TRL's vLLM modules are loaded and decided
     trl_imports = importlib.import_module("trl.import_utils")  # (trl's lazy top module hides it)
-    trl_imports.is_vllm_available = lambda *args, **kwargs: False
+    setattr(trl_imports, "is_vllm_available", lambda *args, **kwargs: False)  # noqa: B010 (import_module's result has no attributes for mypy)
 
 
 def record_error(stage_dir: Path, phase: str, error: Exception, full_disk: str | None = None) -> None:

@@ -118,5 +118,8 @@ def test_load_model_installs_the_shared_heads(tmp_path, gqa_model, monkeypatch):
 
     monkeypatch.setattr(sdpa_attention, "use_gqa_in_sdpa", attention._TRANSFORMERS_DECISION)
     gqa_model.save_pretrained(tmp_path)
-    load_model(str(tmp_path), OmegaConf.create({"dtype": "float32", "trust_remote_code": False, "attn_implementation": None}))
+    load_model(
+        str(tmp_path),
+        OmegaConf.create({"dtype": "float32", "trust_remote_code": False, "attn_implementation": None}),
+    )
     assert sdpa_attention.use_gqa_in_sdpa is attention._use_gqa
