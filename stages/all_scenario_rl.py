@@ -95,11 +95,12 @@ def run(cfg: DictConfig, ctx: StageContext) -> StageResult:
     general = load_general_prompts(cfg.data, general_count(len(reasoning), cfg.data.general_prompts.fraction))
     prompts = mix_prompts(reasoning, general, cfg.seed, r.prompts_per_step if r.steps_by_task else 0)
     log.info(
-        "prompts: %d reasoning (%s) + %d general (%s)",
+        "prompts: %d reasoning (%s) + %d general (%s)%s",
         len(reasoning),
         cfg.data.rl_prompts.path,
         len(general),
         cfg.data.general_prompts.path,
+        f", {r.prompts_per_step} of one task per step (steps_by_task)" if r.steps_by_task else ", mixed",
     )
 
     # `toy:<judge>` reward models are trained into the stage dir (once; reused on resume).

@@ -367,6 +367,7 @@ class AllScenarioRLConfig(RLStageConfig):
     # One task per step (prompts_per_step prompts of one task, steps in random order) instead of a
     # shuffled mix: with transformers rollouts a step decodes until its longest completion ends, so
     # a chat step no longer waits on a long reasoning chain. The paper mixes; vLLM does not wait.
+    # The trainer then takes the prompts in that order, every epoch the same (TRL's shuffle off).
     steps_by_task: bool = False
 
 

@@ -217,10 +217,11 @@ def load_general_prompts(data: DictConfig, n: int) -> Dataset:
 MIX_COLUMNS = ("prompt", "answer", "language", "task")
 
 
-def mix_prompts(reasoning: Dataset, general: Dataset, seed: int, steps_of: int = 0) -> Dataset:
+def mix_prompts(reasoning: Dataset, general: Dataset, seed: int, task_run_length: int = 0) -> Dataset:
     """Stage 4's prompts: both sets on the columns the rewards read (a missing one is None, so a
-    reasoning set without `task` takes reward.routing.default), shuffled together. `steps_of` > 0:
-    ordered in runs of that many rows of one task (task_runs), for a trainer that does not reshuffle."""
+    reasoning set without `task` takes reward.routing.default), shuffled together. `task_run_length`
+    > 0: then ordered in runs of that many rows of one task (task_runs), for a trainer that takes
+    the rows in order (all_scenario_rl.steps_by_task)."""
     from datasets import Value, concatenate_datasets
 
     def aligned(ds: Dataset) -> Dataset:
@@ -234,7 +235,9 @@ def mix_prompts(reasoning: Dataset, general: Dataset, seed: int, steps_of: int =
 
     parts = [aligned(reasoning)] + ([aligned(general)] if len(general) else [])
     mixed = concatenate_datasets(parts).shuffle(seed=seed)
-    return mixed.select(task_runs(mixed["task"], steps_of, seed)) if steps_of > 0 else mixed
+    if task_run_length <= 0:
+        return mixed
+    return mixed.select(task_runs(mixed["task"], task_run_length, seed))
 
 
 def task_runs(tasks: list[str | None], run: int, seed: int) -> list[int]:

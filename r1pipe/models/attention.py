@@ -6,8 +6,9 @@ says only without an attention mask, because on CUDA a mask with GQA falls back 
 kernel. On the CPU the kernel takes the mask with GQA, and in inference the output is bit for bit
 the output with copies (tests/unit/test_attention.py compares logits and sampled tokens), so
 generation, evaluation and GRPO's reference and old-policy passes skip the copies: decoding the toy
-takes 0.85x the time at 32 sequences, 0.71x at 256 (scripts/bench_attention.py, docs/BENCHMARKS.md). With gradients the copies stay: PyTorch sums the shared heads'
-key/value gradients in another order, which changes the last bits of training.
+takes 0.85x the time at 32 sequences, 0.71x at 256 (scripts/bench_attention.py, docs/BENCHMARKS.md).
+With gradients the copies stay: PyTorch sums the shared heads' key/value gradients in another
+order, which changes the last bits of training.
 
 Considered: registering a new attention implementation (transformers' AttentionInterface) and
 naming it in model.attn_implementation; a saved model's config would then name an implementation

@@ -33,6 +33,9 @@ def stage4_args(run_dir: Path) -> list[str]:
         "all_scenario_rl.prompts_per_step=4",
         "all_scenario_rl.save_steps=1",
         "data.general_prompts.fraction=0.5",
+        # both kinds in every step (the paper's mix; the toy's default gives a step one task): each
+        # of the 2 steps, before and inside the judges' window, then carries reasoning and general rows
+        "all_scenario_rl.steps_by_task=false",
     ]
 
 
@@ -185,3 +188,19 @@ def test_stage_four_scores_with_a_served_judge(tmp_path: Path, serve_judge):
     assert judged and all(isinstance(r["rewards"]["helpful"], float) for r in judged)
     assert "scored " in served_log and " responses in " in served_log
     assert [r["step"] for r in read_jsonl(stage / "metrics.jsonl") if "reward/helpful/mean" in r] == [2]
+
+
+def test_steps_by_task_give_each_trained_step_one_task(tmp_path: Path):
+    """The toy's default through the real CLI: every step's prompts (samples.jsonl logs one
+    completion per prompt at every step here) are of one task, and both tasks get steps."""
+    run_dir = tmp_path / "run"
+    args = [*stage4_args(run_dir), "all_scenario_rl.steps_by_task=true", "all_scenario_rl.max_steps=6"]
+    r1pipe("run", *args, cwd=tmp_path)
+    rows = read_jsonl(run_dir / "04_all_scenario_rl" / "samples.jsonl")
+    tasks_per_step: dict[int, set[str]] = {}
+    for row in rows:
+        tasks_per_step.setdefault(row["step"], set()).add(row["task"])
+    assert sorted(tasks_per_step) == list(range(6))
+    assert all(len(tasks) == 1 for tasks in tasks_per_step.values()), tasks_per_step
+    assert len(set().union(*tasks_per_step.values())) > 1, tasks_per_step
+    assert "of one task per step (steps_by_task)" in (run_dir / "r1pipe.log").read_text()

@@ -82,7 +82,7 @@ def test_steps_by_task_give_every_step_prompts_of_one_task(tmp_path):
     r = cfg.all_scenario_rl
     reasoning = load_problems(cfg.data, "rl_prompts")
     general = load_general_prompts(cfg.data, general_count(60, cfg.data.general_prompts.fraction))
-    ordered = mix_prompts(reasoning, general, seed=3, steps_of=r.prompts_per_step)
+    ordered = mix_prompts(reasoning, general, seed=3, task_run_length=r.prompts_per_step)
     assert Counter(ordered["task"]) == Counter(mix_prompts(reasoning, general, seed=3)["task"])
     assert list(ordered["prompt"]) == list(mix_prompts(reasoning, general, 3, r.prompts_per_step)["prompt"])
 
