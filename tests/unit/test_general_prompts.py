@@ -70,13 +70,19 @@ def test_mix_fills_missing_columns_so_the_default_route_takes_them():
     assert mixed[0] == {"prompt": "1 + 1?", "answer": "2", "language": None, "task": None}
 
 
+def grpo_args(section, tmp_path, seed: int = 0):
+    """TRL's GRPOConfig as stage 4 builds it from `section` (one process)."""
+    from r1pipe.run.context import StageContext
+    from r1pipe.training.grpo import build_grpo_config
+
+    ctx = StageContext(tmp_path, tmp_path / "04_all_scenario_rl", "all_scenario_rl", 4, "fp", {}, None)
+    return build_grpo_config(section, ctx, seed, torch.float32, [1.0], 1)
+
+
 def test_steps_by_task_give_every_step_prompts_of_one_task(tmp_path):
     """all_scenario_rl.steps_by_task: the prompts come in one-task runs of prompts_per_step, and
     TRL's sampler, told not to reshuffle, hands each step one run (checked with TRL's own sampler)."""
     from trl.trainer.grpo_trainer import RepeatSampler
-
-    from r1pipe.run.context import StageContext
-    from r1pipe.training.grpo import build_grpo_config
 
     cfg = compose_config(["data.toy.rl_prompts=60", "all_scenario_rl.steps_by_task=true"])
     r = cfg.all_scenario_rl
@@ -86,8 +92,7 @@ def test_steps_by_task_give_every_step_prompts_of_one_task(tmp_path):
     assert Counter(ordered["task"]) == Counter(mix_prompts(reasoning, general, seed=3)["task"])
     assert list(ordered["prompt"]) == list(mix_prompts(reasoning, general, 3, r.prompts_per_step)["prompt"])
 
-    ctx = StageContext(tmp_path, tmp_path / "04_all_scenario_rl", "all_scenario_rl", 4, "fp", {}, None)
-    args = build_grpo_config(r, ctx, 3, torch.float32, [1.0], 1)
+    args = grpo_args(r, tmp_path, seed=3)
     sampler = RepeatSampler(
         ordered,
         mini_repeat_count=args.num_generations,
@@ -106,11 +111,7 @@ def test_steps_by_task_give_every_step_prompts_of_one_task(tmp_path):
 
 
 def test_without_steps_by_task_trl_reshuffles_and_steps_mix(tmp_path):
-    from r1pipe.run.context import StageContext
-    from r1pipe.training.grpo import build_grpo_config
-
     cfg = compose_config(["all_scenario_rl=paper"])
-    ctx = StageContext(tmp_path, tmp_path / "04_all_scenario_rl", "all_scenario_rl", 4, "fp", {}, None)
     assert not cfg.all_scenario_rl.steps_by_task
-    assert build_grpo_config(cfg.all_scenario_rl, ctx, 0, torch.float32, [1.0], 1).shuffle_dataset
-    assert build_grpo_config(cfg.reasoning_rl, ctx, 0, torch.float32, [1.0], 1).shuffle_dataset
+    assert grpo_args(cfg.all_scenario_rl, tmp_path).shuffle_dataset
+    assert grpo_args(cfg.reasoning_rl, tmp_path).shuffle_dataset
